@@ -1,0 +1,123 @@
+# upgrader: the one build entry (DESIGN.md). `make` builds both programs into build/;
+# `make check` builds and runs every test twice, plain and under ASan+UBSan.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+
+# SAN=1 selects the sanitizer build, kept apart in its own folder.
+ifeq ($(SAN),1)
+BUILD    ?= build-asan
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT      := -O1
+else
+BUILD    ?= build
+SANFLAGS :=
+OPT      := -O2
+endif
+
+PKGS := libcurl openssl zlib libarchive expat json-c libmicrohttpd libzstd
+# ISA-L (fast gzip inflate) is used where its package is present, zlib otherwise.
+HAVE_ISAL := $(shell pkg-config --exists libisal 2>/dev/null && echo 1)
+ifeq ($(HAVE_ISAL),1)
+PKGS += libisal
+ISAL_DEF := -DHAVE_ISAL=1
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS  ?= $(OPT) -g
+CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $(ISAL_DEF) $(SANFLAGS) \
+           -Iupgrader -Ibootctl $(PKG_CFLAGS) -MMD -MP
+LDFLAGS += $(SANFLAGS)
+LDLIBS  += $(PKG_LIBS) -lpthread
+
+# Every module but the two main.c files goes into one static library that the programs
+# and the unit tests link against, so a test links exactly the modules it uses.
+LIB_SRCS := $(filter-out upgrader/main.c bootctl/main.c, $(wildcard upgrader/*.c bootctl/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+LIB      := $(BUILD)/libupgrader.a
+
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+PROGRAMS := $(BUILD)/upgrader $(BUILD)/bootctl
+
+.PHONY: all deps check test unit integration demo bench fuzz install clean
+all: $(PROGRAMS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/upgrader: $(BUILD)/obj/upgrader/main.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bootctl: $(BUILD)/obj/bootctl/main.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# A unit test may name link-time mocks in tests/unit/test_NAME.wrap (one symbol a line);
+# each becomes -Wl,--wrap=SYMBOL for that test alone.
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) \
+	    $(if $(wildcard tests/unit/$*.wrap),$(addprefix -Wl$(comma)--wrap=,$(shell cat tests/unit/$*.wrap))) \
+	    $(CMOCKA_LIBS) $(LDLIBS)
+comma := ,
+
+# Unit test objects stay after the link, so make does not rebuild them each time.
+.SECONDARY:
+
+# Runs the unit tests and the integration tests against the programs of this build.
+test: $(PROGRAMS) $(UNIT_BINS)
+	@BUILD=$(BUILD) tests/run.sh
+
+check:
+	$(MAKE) test
+	$(MAKE) test SAN=1
+
+demo: deps all
+	@BUILD=$(BUILD) tests/demo.sh
+
+bench: all
+	@BUILD=$(BUILD) tests/bench.sh
+
+fuzz:
+	@BUILD=$(BUILD) tests/fuzz/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+# Debian packages that building, testing and the demo need; installed only where missing.
+# policy-rc.d keeps apt from starting nginx or tftpd-hpa as system services on all
+# addresses: the tests start their own on 127.0.0.1 high ports.
+DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev zlib1g-dev \
+                libarchive-dev libcmocka-dev libexpat1-dev libjson-c-dev libmicrohttpd-dev \
+                libzstd-dev libisal-dev tftpd-hpa tftp-hpa openssl e2fsprogs curl zstd gzip jq
+deps:
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	if [ -z "$$missing" ]; then echo "deps: all installed"; exit 0; fi; \
+	echo "deps: installing$$missing"; \
+	SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	had_policy=0; [ -e /usr/sbin/policy-rc.d ] && had_policy=1; \
+	if [ $$had_policy = 0 ]; then printf '#!/bin/sh\nexit 101\n' | $$SUDO tee /usr/sbin/policy-rc.d >/dev/null; $$SUDO chmod 755 /usr/sbin/policy-rc.d; fi; \
+	$$SUDO apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; rc=$$?; \
+	if [ $$had_policy = 0 ]; then $$SUDO rm -f /usr/sbin/policy-rc.d; fi; \
+	exit $$rc
+
+-include $(LIB_OBJS:.o=.d) $(BUILD)/obj/upgrader/main.d $(BUILD)/obj/bootctl/main.d $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/obj/tests/unit/%.d)

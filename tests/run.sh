@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every unit test binary of $BUILD and every integration script against the programs
+# of $BUILD; prints one closing line "N passed, N failed" and exits non-zero on any failure.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-build}
+export UPGRADER="$top/$BUILD/upgrader" BOOTCTL="$top/$BUILD/bootctl" TOP="$top"
+# Sanitizer reports must fail the test that caused them, not scroll past.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+passed=0 failed=0 failures=()
+only=${TESTS:-}
+
+run_one() { # name command...
+    local name=$1; shift
+    if [ -n "$only" ] && [[ "$name" != *$only* ]]; then return; fi
+    local log; log=$(mktemp)
+    if "$@" >"$log" 2>&1; then
+        passed=$((passed + 1)); echo "PASS $name"
+        grep -E '^\[  (PASSED|FAILED)|^ok |tests? passed' "$log" | tail -n 3 | sed 's/^/     /'
+    else
+        failed=$((failed + 1)); failures+=("$name"); echo "FAIL $name"
+        sed 's/^/     | /' "$log" | tail -n 60
+    fi
+    rm -f "$log"
+}
+
+for t in "$top/$BUILD"/tests/test_*; do
+    [ -x "$t" ] || continue
+    run_one "unit/$(basename "$t") [$BUILD]" "$t"
+done
+for t in "$top"/tests/integration/test_*.sh; do
+    [ -f "$t" ] || continue
+    run_one "integration/$(basename "$t" .sh) [$BUILD]" bash "$t"
+done
+[ ${#failures[@]} -eq 0 ] || printf 'failed: %s\n' "${failures[@]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

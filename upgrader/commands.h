@@ -1,0 +1,14 @@
+/* The commands of the upgrader program (DESIGN.md, "Commands"): one function a command,
+ * each in its own cmd_*.c, called by main.c with the arguments after the command name. */
+#ifndef UPGRADER_COMMANDS_H
+#define UPGRADER_COMMANDS_H
+
+#include "error.h"
+
+/* argv[0] is the command name; getopt-style parsing starts at argv[1].
+ * On failure the function fills err (UG_ERRBUF bytes) and returns the exit code. */
+typedef ug_err (*command_fn)(const char *root, int argc, char **argv, char *err);
+
+ug_err cmd_init(const char *root, int argc, char **argv, char *err);
+
+#endif

@@ -1,0 +1,68 @@
+/* Entry point of the upgrader program: global options and command dispatch only;
+ * each command lives in its own cmd_*.c module. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "device.h"
+#include "error.h"
+
+struct command {
+    const char *name;
+    command_fn run;
+    const char *usage;
+};
+
+static const struct command commands[] = {
+    {"init", cmd_init,
+     "init [--mac M] [--serial S] [--product P] [--psn N] [--hwver H] [--version V]\n"
+     "      [--slot-size N] [--keyring PEM] [--ca PEM] [--client-cert PEM --client-key PEM]\n"
+     "      create a simulated device in the state folder"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: upgrader [--root DIR] COMMAND [ARGS]\n\n"
+                 "Firmware upgrade and provisioning agent for A/B devices.\n"
+                 "--root DIR is the device's state folder (default " DEVICE_DEFAULT_ROOT ").\n\n"
+                 "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %s\n", commands[i].usage);
+    fprintf(out, "\nexit codes: 0 done, 1 failed, 2 bad usage or input, 3 server unreachable,\n"
+                 "4 file missing or unusable, 5 verification failed, 6 deferred (call active),\n"
+                 "7 no upgrade path\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *root = DEVICE_DEFAULT_ROOT;
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--root") == 0 && i + 1 < argc) {
+            root = argv[++i];
+        } else if (strncmp(argv[i], "--root=", 7) == 0) {
+            root = argv[i] + 7;
+        } else {
+            fprintf(stderr, "upgrader: unknown option '%s' (see upgrader --help)\n", argv[i]);
+            return UG_ERR_USAGE;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return UG_ERR_USAGE;
+    }
+    for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++) {
+        if (strcmp(argv[i], commands[c].name) != 0)
+            continue;
+        char err[UG_ERRBUF] = "";
+        ug_err rc = commands[c].run(root, argc - i, argv + i, err);
+        if (rc != UG_OK)
+            fprintf(stderr, "upgrader %s: %s\n", commands[c].name, err[0] ? err : ug_err_name(rc));
+        return (int)rc;
+    }
+    fprintf(stderr, "upgrader: unknown command '%s' (see upgrader --help)\n", argv[i]);
+    return UG_ERR_USAGE;
+}
