@@ -43,6 +43,9 @@ UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
+BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
+BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
+
 PROGRAMS := $(BUILD)/upgrader $(BUILD)/bootctl
 
 .PHONY: all deps check test unit integration demo bench fuzz install clean
@@ -71,6 +74,10 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	    $(CMOCKA_LIBS) $(LDLIBS)
 comma := ,
 
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
 # Unit test objects stay after the link, so make does not rebuild them each time.
 .SECONDARY:
 
@@ -85,7 +92,9 @@ check:
 demo: deps all
 	@BUILD=$(BUILD) tests/demo.sh
 
-bench: all
+# Speed goals live here, never in timed tests: each benchmark prints its figures beside a
+# baseline measured in the same run.
+bench: all $(BENCH_BINS)
 	@BUILD=$(BUILD) tests/bench.sh
 
 fuzz:

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# make bench: runs every benchmark program (tests/bench/bench_*.c, built into
+# $BUILD/bench/) and every benchmark script (tests/bench/*.sh), each printing its figures.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-build}
+export UPGRADER="$top/$BUILD/upgrader" BOOTCTL="$top/$BUILD/bootctl" TOP="$top"
+for b in "$top/$BUILD"/bench/bench_*; do
+    [ -x "$b" ] || continue
+    echo "== $(basename "$b")"
+    "$b"
+done
+for s in "$top"/tests/bench/*.sh; do
+    [ -f "$s" ] || continue
+    echo "== $(basename "$s" .sh)"
+    bash "$s"
+done
