@@ -51,9 +51,13 @@ PROGRAMS := $(BUILD)/upgrader $(BUILD)/bootctl
 .PHONY: all deps check test unit integration demo bench fuzz install clean
 all: $(PROGRAMS)
 
+# Quiet by default; `make V=1` shows the full commands.
+Q := $(if $(V),,@)
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@

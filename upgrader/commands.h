@@ -10,5 +10,6 @@
 typedef ug_err (*command_fn)(const char *root, int argc, char **argv, char *err);
 
 ug_err cmd_init(const char *root, int argc, char **argv, char *err);
+ug_err cmd_call(const char *root, int argc, char **argv, char *err);
 
 #endif

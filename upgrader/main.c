@@ -18,6 +18,9 @@ static const struct command commands[] = {
      "init [--mac M] [--serial S] [--product P] [--psn N] [--hwver H] [--version V]\n"
      "      [--slot-size N] [--keyring PEM] [--ca PEM] [--client-cert PEM --client-key PEM]\n"
      "      create a simulated device in the state folder"},
+    {"call", cmd_call,
+     "call start|end|status\n"
+     "      the SIP stack reports a call began or ended; reboots wait until none is active"},
 };
 
 static void usage(FILE *out)
