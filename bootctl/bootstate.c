@@ -272,8 +272,8 @@ enum bootstate_copy_status bootstate_decode(const uint8_t *rec, size_t len, stru
 
 /* ---- the store ---- */
 
-/* Reads and checks both copies; *newest is the valid copy with the highest generation
- * (copy 0 on a tie), -1 when none is valid. The newest state goes into st if st is set. */
+/* Reads and checks both copies; health->serving becomes the valid copy with the highest
+ * generation (copy 0 on a tie), -1 when none is valid. Its state goes into st if st is set. */
 static ug_err read_copies(const struct bootstate_backend *be, void *handle, struct bootstate *st,
                           struct bootstate_health *health, char *err)
 {
