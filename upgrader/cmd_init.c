@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bootstate.h"
 #include "commands.h"
 #include "device.h"
 #include "fsutil.h"
@@ -107,12 +108,14 @@ ug_err cmd_init(const char *root, int argc, char **argv, char *err)
         return ug_fail(err, UG_ERR_USAGE, "--mac '%s' is not a MAC address", mac);
     if (!client_cert != !client_key)
         return ug_fail(err, UG_ERR_USAGE, "--client-cert and --client-key go together");
-    (void)version;
+    if (!bootstate_version_valid(version))
+        return ug_fail(err, UG_ERR_USAGE, "--version '%s' cannot be recorded in the boot state", version);
 
     if (snprintf(dev.root, sizeof dev.root, "%s", root) >= (int)sizeof dev.root)
         return ug_fail(err, UG_ERR_USAGE, "%s: path too long", root);
-    char identity[1100];
+    char identity[1100], bootenv[1100];
     device_path(&dev, DEVICE_IDENTITY_FILE, identity, sizeof identity);
+    device_path(&dev, DEVICE_BOOTENV_FILE, bootenv, sizeof bootenv);
     if (fs_exists(identity))
         return ug_fail(err, UG_ERR_OTHER, "%s already holds a device; remove the folder first", root);
 
@@ -123,6 +126,8 @@ ug_err cmd_init(const char *root, int argc, char **argv, char *err)
     if (rc == UG_OK) rc = install_file(&dev, client_key, DEVICE_CLIENT_KEY, 0600, err);
     if (rc == UG_OK) rc = create_slot(&dev, DEVICE_SLOT_A_FILE, slot_size, err);
     if (rc == UG_OK) rc = create_slot(&dev, DEVICE_SLOT_B_FILE, slot_size, err);
+    /* The boot state: slot A holds `version` and is the slot that boots. */
+    if (rc == UG_OK) rc = bootstate_create(bootenv, version, err);
     /* The identity is written last: its presence is what makes the folder a device,
      * so an init cut short can simply be run again. */
     if (rc == UG_OK) rc = device_save_identity(&dev, err);

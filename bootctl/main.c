@@ -1,0 +1,312 @@
+/* Entry point of bootctl: the A/B boot control command line of DESIGN.md over the boot-state
+ * store; `boot` is the reference slot selection a bootloader runs at power-on. */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bootstate.h"
+#include "error.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: bootctl [--env PATH] COMMAND\n\n"
+            "A/B boot control: which slot boots, its tries left and its successful flag.\n"
+            "--env PATH is the boot-state store (default " BOOTSTATE_DEFAULT_ENV ").\n\n"
+            "commands:\n"
+            "  status [--json]          both slots, the booted slot, whether the last boot was a\n"
+            "                           fallback, and the health of the two stored copies\n"
+            "  current                  print the booted slot (A or B)\n"
+            "  set-active A|B [--tries N]\n"
+            "                           give the slot top priority and N boot tries (1-%d, default %d)\n"
+            "  mark-good                the booted slot becomes successful\n"
+            "  mark-bad A|B             the slot loses its priority, tries and successful flag\n"
+            "  boot                     choose the slot to boot as a bootloader would, use up one\n"
+            "                           try of a slot not yet successful, print its letter\n\n"
+            "exit codes: 0 done, 1 failed (e.g. no bootable slot, no valid state), 2 bad usage\n",
+            BOOTSTATE_TRIES_MAX, BOOTSTATE_TRIES_DEFAULT);
+}
+
+/* Writes only when something changed or a copy needs repair: `boot` of a good slot runs at
+ * every power-on and must not wear the flash. */
+static ug_err save_if_needed(const char *env, const struct bootstate *before, struct bootstate *after, char *err)
+{
+    const struct bootstate_health *h = &before->health;
+    bool healthy = h->copy[0] == BOOTSTATE_COPY_VALID && h->copy[1] == BOOTSTATE_COPY_VALID;
+    if (healthy && bootstate_equal(before, after))
+        return UG_OK;
+    return bootstate_save(env, after, err);
+}
+
+static json_object *slot_json(const struct bootstate_slot *s)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "priority", json_object_new_int((int)s->priority));
+    json_object_object_add(o, "tries", json_object_new_int((int)s->tries));
+    json_object_object_add(o, "successful", json_object_new_boolean(s->successful));
+    json_object_object_add(o, "bootable", json_object_new_boolean(bootstate_slot_bootable(s)));
+    json_object_object_add(o, "version", json_object_new_string(s->version));
+    return o;
+}
+
+static void print_json(const char *env, const struct bootstate *st, bool valid)
+{
+    json_object *root = json_object_new_object();
+    json_object_object_add(root, "env", json_object_new_string(env));
+    json_object_object_add(root, "valid", json_object_new_boolean(valid));
+    if (valid) {
+        char booted[2] = {bootstate_slot_letter(st->booted), '\0'};
+        json_object *slots = json_object_new_object();
+        json_object_object_add(slots, "A", slot_json(&st->slot[BOOTSTATE_SLOT_A]));
+        json_object_object_add(slots, "B", slot_json(&st->slot[BOOTSTATE_SLOT_B]));
+        json_object_object_add(root, "slots", slots);
+        json_object_object_add(root, "booted", json_object_new_string(booted));
+        json_object_object_add(root, "fallback", json_object_new_boolean(st->fallback));
+    } else {
+        json_object_object_add(root, "slots", NULL);
+        json_object_object_add(root, "booted", NULL);
+        json_object_object_add(root, "fallback", NULL);
+    }
+    json_object *store = json_object_new_object();
+    json_object *copies = json_object_new_array();
+    for (int n = 0; n < BOOTSTATE_COPIES; n++) {
+        json_object *c = json_object_new_object();
+        json_object_object_add(c, "status", json_object_new_string(bootstate_copy_status_name(st->health.copy[n])));
+        json_object_object_add(c, "valid", json_object_new_boolean(st->health.copy[n] == BOOTSTATE_COPY_VALID));
+        json_object_object_add(c, "generation", json_object_new_int64((int64_t)st->health.generation[n]));
+        json_object_array_add(copies, c);
+    }
+    json_object_object_add(store, "copies", copies);
+    json_object_object_add(store, "serving", st->health.serving >= 0 ? json_object_new_int(st->health.serving) : NULL);
+    json_object_object_add(root, "store", store);
+    printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(root);
+}
+
+static void print_text(const char *env, const struct bootstate *st, bool valid)
+{
+    if (valid) {
+        for (int s = 0; s < BOOTSTATE_SLOTS; s++) {
+            const struct bootstate_slot *c = &st->slot[s];
+            printf("slot %c: priority %u, tries %u, %s, %s, version %s%s\n", bootstate_slot_letter(s),
+                   c->priority, c->tries, c->successful ? "successful" : "not successful",
+                   bootstate_slot_bootable(c) ? "bootable" : "not bootable",
+                   c->version[0] ? c->version : "(none)", s == st->booted ? "  <- booted" : "");
+        }
+        printf("booted: %c\n", bootstate_slot_letter(st->booted));
+        printf("last boot: %s\n", st->fallback ? "fallback (the top-priority slot ran out of tries)" : "normal");
+    } else {
+        printf("boot state: NONE VALID; `bootctl boot` will start over from a fresh state that boots slot A\n");
+    }
+    printf("store %s:", env);
+    for (int n = 0; n < BOOTSTATE_COPIES; n++) {
+        printf(" copy %d %s", n, bootstate_copy_status_name(st->health.copy[n]));
+        if (st->health.copy[n] == BOOTSTATE_COPY_VALID)
+            printf(" (generation %llu)", (unsigned long long)st->health.generation[n]);
+        printf(n + 1 < BOOTSTATE_COPIES ? "," : "\n");
+    }
+}
+
+static ug_err cmd_status(const char *env, int argc, char **argv, char *err)
+{
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else
+            return ug_fail(err, UG_ERR_USAGE, "status: unexpected argument '%s'", argv[i]);
+    }
+    struct bootstate st;
+    ug_err rc = bootstate_load(env, &st, err);
+    if (rc != UG_OK && rc != UG_ERR_UNUSABLE)
+        return rc;
+    if (json)
+        print_json(env, &st, rc == UG_OK);
+    else
+        print_text(env, &st, rc == UG_OK);
+    /* Printed, and still a failure: a script must not read "no state" as "all well". */
+    return rc == UG_OK ? UG_OK : UG_ERR_OTHER;
+}
+
+/* Loads the state for a command that changes it; a store without a valid copy is an
+ * error here (only `boot` may start over). */
+static ug_err load_for_change(const char *env, struct bootstate *st, char *err)
+{
+    ug_err rc = bootstate_load(env, st, err);
+    return rc == UG_ERR_UNUSABLE ? UG_ERR_OTHER : rc;
+}
+
+static ug_err cmd_current(const char *env, int argc, char **argv, char *err)
+{
+    if (argc > 1)
+        return ug_fail(err, UG_ERR_USAGE, "current: unexpected argument '%s'", argv[1]);
+    struct bootstate st;
+    ug_err rc = load_for_change(env, &st, err);
+    if (rc == UG_OK)
+        printf("%c\n", bootstate_slot_letter(st.booted));
+    return rc;
+}
+
+static ug_err parse_slot(const char *cmd, const char *text, int *slot, char *err)
+{
+    *slot = bootstate_slot_from_letter(text);
+    if (*slot < 0)
+        return ug_fail(err, UG_ERR_USAGE, "%s: '%s' is not a slot (A or B)", cmd, text);
+    return UG_OK;
+}
+
+static ug_err parse_tries(const char *text, unsigned *tries, char *err)
+{
+    char *end = NULL;
+    long n = strtol(text, &end, 10);
+    if (end == text || *end || n < 1 || n > BOOTSTATE_TRIES_MAX)
+        return ug_fail(err, UG_ERR_USAGE, "set-active: --tries '%s' is not a number from 1 to %d", text,
+                       BOOTSTATE_TRIES_MAX);
+    *tries = (unsigned)n;
+    return UG_OK;
+}
+
+static ug_err cmd_set_active(const char *env, int argc, char **argv, char *err)
+{
+    const char *slot_text = NULL;
+    unsigned tries = BOOTSTATE_TRIES_DEFAULT;
+    ug_err rc = UG_OK;
+    for (int i = 1; i < argc && rc == UG_OK; i++) {
+        if (strcmp(argv[i], "--tries") == 0) {
+            if (i + 1 >= argc)
+                return ug_fail(err, UG_ERR_USAGE, "set-active: --tries needs a number");
+            rc = parse_tries(argv[++i], &tries, err);
+        } else if (strncmp(argv[i], "--tries=", 8) == 0) {
+            rc = parse_tries(argv[i] + 8, &tries, err);
+        } else if (!slot_text && argv[i][0] != '-') {
+            slot_text = argv[i];
+        } else {
+            return ug_fail(err, UG_ERR_USAGE, "set-active: unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (rc != UG_OK)
+        return rc;
+    if (!slot_text)
+        return ug_fail(err, UG_ERR_USAGE, "set-active: which slot? (A or B)");
+    int slot;
+    if ((rc = parse_slot("set-active", slot_text, &slot, err)) != UG_OK)
+        return rc;
+    struct bootstate st;
+    if ((rc = load_for_change(env, &st, err)) != UG_OK)
+        return rc;
+    struct bootstate before = st;
+    if ((rc = bootstate_set_active(&st, slot, tries, err)) != UG_OK)
+        return rc;
+    return save_if_needed(env, &before, &st, err);
+}
+
+static ug_err cmd_mark_good(const char *env, int argc, char **argv, char *err)
+{
+    if (argc > 1)
+        return ug_fail(err, UG_ERR_USAGE, "mark-good: unexpected argument '%s'", argv[1]);
+    struct bootstate st;
+    ug_err rc = load_for_change(env, &st, err);
+    if (rc != UG_OK)
+        return rc;
+    struct bootstate before = st;
+    if ((rc = bootstate_mark_good(&st, err)) != UG_OK)
+        return rc;
+    return save_if_needed(env, &before, &st, err);
+}
+
+static ug_err cmd_mark_bad(const char *env, int argc, char **argv, char *err)
+{
+    if (argc != 2)
+        return ug_fail(err, UG_ERR_USAGE, argc < 2 ? "mark-bad: which slot? (A or B)"
+                                                   : "mark-bad: takes one slot (A or B)");
+    int slot;
+    ug_err rc = parse_slot("mark-bad", argv[1], &slot, err);
+    if (rc != UG_OK)
+        return rc;
+    struct bootstate st;
+    if ((rc = load_for_change(env, &st, err)) != UG_OK)
+        return rc;
+    struct bootstate before = st;
+    if ((rc = bootstate_mark_bad(&st, slot, err)) != UG_OK)
+        return rc;
+    return save_if_needed(env, &before, &st, err);
+}
+
+static ug_err cmd_boot(const char *env, int argc, char **argv, char *err)
+{
+    if (argc > 1)
+        return ug_fail(err, UG_ERR_USAGE, "boot: unexpected argument '%s'", argv[1]);
+    struct bootstate st;
+    ug_err rc = bootstate_load(env, &st, err);
+    if (rc == UG_ERR_UNUSABLE) {
+        /* A device with no readable state must still boot: slot A is the factory slot. */
+        fprintf(stderr, "bootctl: warning: %s; starting over from a fresh state that boots slot A\n", err);
+        struct bootstate_health health = st.health;
+        rc = bootstate_init_fresh(&st, "", err);
+        st.health = health;
+    }
+    if (rc != UG_OK)
+        return rc;
+    struct bootstate before = st;
+    int slot;
+    if ((rc = bootstate_select_boot(&st, &slot, err)) != UG_OK)
+        return rc;
+    /* The used-up try must be on the medium before the slot is reported: a slot that
+     * hangs before the write would otherwise be tried for ever. */
+    if ((rc = save_if_needed(env, &before, &st, err)) != UG_OK)
+        return rc;
+    printf("%c\n", bootstate_slot_letter(slot));
+    return UG_OK;
+}
+
+struct command {
+    const char *name;
+    ug_err (*run)(const char *env, int argc, char **argv, char *err);
+};
+
+static const struct command commands[] = {
+    {"status", cmd_status},       {"current", cmd_current}, {"set-active", cmd_set_active},
+    {"mark-good", cmd_mark_good}, {"mark-bad", cmd_mark_bad}, {"boot", cmd_boot},
+};
+
+int main(int argc, char **argv)
+{
+    const char *env = BOOTSTATE_DEFAULT_ENV;
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc) {
+            env = argv[++i];
+        } else if (strncmp(argv[i], "--env=", 6) == 0) {
+            env = argv[i] + 6;
+        } else {
+            fprintf(stderr, "bootctl: unknown or incomplete option '%s' (see bootctl --help)\n", argv[i]);
+            return UG_ERR_USAGE;
+        }
+    }
+    if (!env[0]) {
+        fprintf(stderr, "bootctl: --env needs a path\n");
+        return UG_ERR_USAGE;
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return UG_ERR_USAGE;
+    }
+    for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++) {
+        if (strcmp(argv[i], commands[c].name) != 0)
+            continue;
+        char err[UG_ERRBUF] = "";
+        ug_err rc = commands[c].run(env, argc - i, argv + i, err);
+        /* bootctl's contract has three codes; the store's finer ones all mean "failed". */
+        if (rc != UG_OK && rc != UG_ERR_USAGE)
+            rc = UG_ERR_OTHER;
+        if (rc != UG_OK)
+            fprintf(stderr, "bootctl %s: %s\n", commands[c].name, err[0] ? err : ug_err_name(rc));
+        return (int)rc;
+    }
+    fprintf(stderr, "bootctl: unknown command '%s' (see bootctl --help)\n", argv[i]);
+    return UG_ERR_USAGE;
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Drives the real bootctl through an upgrade that is rolled back, a good upgrade, bad usage,
+# and damaged stores (one copy, both copies, a torn file), as a bootloader and an operator would.
+. "$(dirname "$0")/lib.sh"
+
+ENV=$WORK/bootenv
+bc() { "$BOOTCTL" --env "$ENV" "$@"; }
+json() { bc status --json | jqr "$1"; }
+
+# A device made by `upgrader init` carries a boot state: A runs the version given.
+expect_exit 0 "upgrader init makes a device" "$UPGRADER" --root "$WORK/dev" init --version 1.2.3
+expect_exit 0 "its bootenv is readable" "$BOOTCTL" --env "$WORK/dev/bootenv" status --json
+assert_eq "slot A holds the init version" "$(jqr .slots.A.version <<<"$OUT")" "1.2.3"
+assert_eq "slot A booted" "$(jqr .booted <<<"$OUT")" "A"
+assert_eq "slot B not bootable" "$(jqr .slots.B.bootable <<<"$OUT")" "false"
+expect_exit 2 "init refuses a version too long to record" \
+    "$UPGRADER" --root "$WORK/dev2" init --version "$(printf '1.%.0s' {1..40})"
+assert_contains "and says why" "$ERR" "cannot be recorded"
+
+# --- upgrade and rollback: B gets 2 tries, never reports good, the third boot is A ---
+cp "$WORK/dev/bootenv" "$ENV"
+expect_exit 0 "set-active B with 2 tries" bc set-active B --tries 2
+assert_eq "B on trial" "$(json '.slots.B | "\(.priority) \(.tries) \(.successful)"')" "15 2 false"
+assert_eq "A kept, at lower priority" "$(json '.slots.A | "\(.priority) \(.successful)"')" "14 true"
+expect_exit 0 "first boot" bc boot
+assert_eq "first boot takes B" "$OUT" "B"
+assert_eq "one try used, stored" "$(json .slots.B.tries)" "1"
+expect_exit 0 "current after the first boot" bc current
+assert_eq "current is B" "$OUT" "B"
+expect_exit 0 "second boot" bc boot
+assert_eq "second boot takes B" "$OUT" "B"
+assert_eq "no tries left" "$(json .slots.B.tries)" "0"
+assert_eq "no fallback yet" "$(json .fallback)" "false"
+expect_exit 0 "third boot" bc boot
+assert_eq "third boot falls back to A" "$OUT" "A"
+expect_exit 0 "status --json after the rollback" bc status --json
+assert_eq "booted A" "$(jqr .booted <<<"$OUT")" "A"
+assert_eq "fallback reported" "$(jqr .fallback <<<"$OUT")" "true"
+assert_eq "B unbootable" "$(jqr .slots.B.bootable <<<"$OUT")" "false"
+assert_eq "A still 1.2.3" "$(jqr .slots.A.version <<<"$OUT")" "1.2.3"
+expect_exit 0 "plain status" bc status
+assert_contains "plain status says fallback" "$OUT" "last boot: fallback"
+expect_exit 0 "a fourth boot" bc boot
+assert_eq "stays on A" "$OUT" "A"
+assert_eq "still reported as a fallback until the agent acts" "$(json .fallback)" "true"
+expect_exit 0 "mark-bad B" bc mark-bad B
+expect_exit 0 "boot after mark-bad" bc boot
+assert_eq "A, normally" "$(json '"\(.booted) \(.fallback)"')" "A false"
+
+# --- a good upgrade: B marked good keeps booting without using tries ---
+expect_exit 0 "set-active b (lower case), default tries" bc set-active b
+assert_eq "default of 3 tries" "$(json .slots.B.tries)" "3"
+expect_exit 0 "boot into B" bc boot
+assert_eq "B" "$OUT" "B"
+expect_exit 0 "mark-good" bc mark-good
+gen_before=$(json '[.store.copies[].generation] | max')
+for i in 1 2 3; do expect_exit 0 "boot $i of a good B" bc boot; assert_eq "B again" "$OUT" "B"; done
+assert_eq "B successful" "$(json .slots.B.successful)" "true"
+assert_eq "booting a good slot writes nothing" "$(json '[.store.copies[].generation] | max')" "$gen_before"
+
+# --- no bootable slot: exit 1 and a message, state untouched ---
+expect_exit 0 "mark-bad A" bc mark-bad A
+expect_exit 0 "mark-bad B" bc mark-bad B
+cp "$ENV" "$WORK/before"
+expect_exit 1 "boot with no bootable slot" bc boot
+assert_contains "says so" "$ERR" "no bootable slot"
+assert_eq "prints no slot" "$OUT" ""
+assert_same_file "store untouched" "$ENV" "$WORK/before"
+expect_exit 1 "mark-good of a slot marked bad" bc mark-good
+assert_contains "says why" "$ERR" "marked bad"
+
+# --- bad usage: exit 2, one line, store untouched ---
+expect_exit 0 "set-active A again" bc set-active A
+cp "$ENV" "$WORK/before"
+for args in "" "frobnicate" "set-active" "set-active C" "set-active B --tries 0" \
+            "set-active B --tries 8" "set-active B --tries x" "set-active B --tries" \
+            "set-active A B" "mark-bad" "mark-bad Z" "mark-bad A B" "status --yaml" \
+            "current now" "boot twice" "mark-good A"; do
+    # shellcheck disable=SC2086
+    expect_exit 2 "bad usage: '$args'" bc $args
+    [ "$(printf '%s' "$ERR" | grep -c .)" -ge 1 ] || fail "no message for '$args'"
+done
+expect_exit 2 "unknown option" "$BOOTCTL" --frob status
+assert_contains "names it" "$ERR" "--frob"
+expect_exit 2 "--env without a path" "$BOOTCTL" --env
+assert_same_file "bad usage left the store as it was" "$ENV" "$WORK/before"
+expect_exit 0 "--help" "$BOOTCTL" --help
+assert_contains "--help lists set-active" "$OUT" "set-active A|B [--tries N]"
+expect_exit 0 "--tries=N form" bc set-active B --tries=7
+assert_eq "7 tries" "$(json .slots.B.tries)" "7"
+
+# --- one copy damaged: the other serves, the next write repairs ---
+bc set-active A >/dev/null
+serving=$(json .store.serving)
+other=$((1 - serving))
+printf '\x00\x01' | dd of="$ENV" bs=1 seek=$((serving * 4096 + 40)) conv=notrunc status=none
+expect_exit 0 "status with the newest copy corrupt" bc status --json
+assert_eq "the other copy serves" "$(jqr .store.serving <<<"$OUT")" "$other"
+assert_eq "the corrupt copy is named" "$(jqr ".store.copies[$serving].status" <<<"$OUT")" "bad-crc"
+assert_eq "older state: B still the top slot" "$(jqr .slots.B.priority <<<"$OUT")" "15"
+expect_exit 0 "boot repairs the store" bc boot
+assert_eq "both copies valid again" "$(json '[.store.copies[].valid] | all')" "true"
+
+# --- a torn file (cut inside copy 1) still boots from copy 0 ---
+bc set-active B --tries 3 >/dev/null
+truncate -s 4200 "$ENV"
+expect_exit 0 "status of a torn file" bc status --json
+assert_eq "copy 1 missing" "$(jqr '.store.copies[1].status' <<<"$OUT")" "missing"
+assert_eq "copy 0 serves" "$(jqr .store.serving <<<"$OUT")" "0"
+
+# --- both copies bad: status says so, boot starts over on A with a warning ---
+printf 'garbage!' | dd of="$ENV" bs=1 seek=0 conv=notrunc status=none
+printf 'garbage!' | dd of="$ENV" bs=1 seek=4096 conv=notrunc status=none
+expect_exit 1 "status with no valid copy" bc status
+assert_contains "says so plainly" "$OUT" "NONE VALID"
+assert_contains "one line on stderr" "$ERR" "no valid boot state"
+expect_exit 1 "status --json with no valid copy" bc status --json
+assert_eq "valid false" "$(jqr .valid <<<"$OUT")" "false"
+assert_eq "copy 0 bad magic" "$(jqr '.store.copies[0].status' <<<"$OUT")" "bad-magic"
+expect_exit 1 "current with no valid copy" bc current
+expect_exit 1 "set-active refuses to guess" bc set-active B
+expect_exit 0 "boot starts over" bc boot
+assert_eq "on A" "$OUT" "A"
+assert_contains "with a warning" "$ERR" "starting over from a fresh state that boots slot A"
+assert_eq "the store is whole again" "$(json '[.store.copies[].valid] | all')" "true"
+assert_eq "A successful" "$(json .slots.A.successful)" "true"
+
+# --- missing store ---
+expect_exit 1 "status of a missing store" "$BOOTCTL" --env "$WORK/none/bootenv" status
+assert_contains "names the file" "$ERR" "$WORK/none/bootenv"
+expect_exit 1 "boot cannot create in a missing folder" "$BOOTCTL" --env "$WORK/none/bootenv" boot
+assert_contains "and says why" "$ERR" "No such file"
+
+finish
