@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "device.h"
 #include "fsutil.h"
+#include "params.h"
 
 /* "64M", "1G", "4096": bytes with an optional binary suffix; -1 if malformed. */
 static int parse_size(const char *text, uint64_t *out)
@@ -123,6 +124,7 @@ ug_err cmd_init(const char *root, int argc, char **argv, char *err)
     if (rc == UG_OK) rc = install_file(&dev, client_key, DEVICE_CLIENT_KEY, 0600, err);
     if (rc == UG_OK) rc = create_slot(&dev, DEVICE_SLOT_A_FILE, slot_size, err);
     if (rc == UG_OK) rc = create_slot(&dev, DEVICE_SLOT_B_FILE, slot_size, err);
+    if (rc == UG_OK) rc = params_create_defaults(root, err);
     /* The identity is written last: its presence is what makes the folder a device,
      * so an init cut short can simply be run again. */
     if (rc == UG_OK) rc = device_save_identity(&dev, err);

@@ -18,6 +18,13 @@ static const struct command commands[] = {
      "init [--mac M] [--serial S] [--product P] [--psn N] [--hwver H] [--version V]\n"
      "      [--slot-size N] [--keyring PEM] [--ca PEM] [--client-cert PEM --client-key PEM]\n"
      "      create a simulated device in the state folder"},
+    {"apply", cmd_apply,
+     "apply FILE [--key K]\n"
+     "      apply a local profile (XML or text, gzip, encrypted) all-or-nothing"},
+    {"param", cmd_param,
+     "param get NAME [--as user] [--show-secrets] | param set NAME VALUE [--as user]\n"
+     "      | param list [--as user] | param export [--as user] [--show-secrets] | param doc\n"
+     "      read and change the parameter store"},
 };
 
 static void usage(FILE *out)
