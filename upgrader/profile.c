@@ -236,6 +236,10 @@ static void XMLCALL xml_end(void *data, const XML_Char *name)
     (void)name;
     if (st->rc == UG_OK && st->param && st->depth == st->profile_depth + 1) {
         char *value = NULL;
+        /* <X ua="rw"/> is how the guides change access without overwriting the user's
+         * value; an empty element without ua sets the value empty. */
+        if (st->param_access != PROFILE_ACCESS_KEEP && st->text.len == 0)
+            st->preserve = 1;
         if (!st->preserve) {
             value = strdup(st->text.data ? st->text.data : "");
             if (value)

@@ -68,7 +68,7 @@ static void test_xml_reference(void **state)
         {"Profile_Rule_B", "", KEEP, 6},
         {"Dial_Plan_1_", "(S0 <:18005551212>)", PARAM_RO, 7},
         {"Station_Name", NULL, PARAM_RW, 8},
-        {"Speed_Dial_2_2_", "", PARAM_NA, 9},
+        {"Speed_Dial_2_2_", NULL, PARAM_NA, 9}, /* empty with ua: access only */
     };
     struct profile p;
     parse_ok(xml, &p);
@@ -86,7 +86,7 @@ static void test_xml_values(void **state)
         "<GPP_C>\n  two\r\n  lines\n</GPP_C>\n"
         "<Unknown_Thing_7_>kept for the store to count</Unknown_Thing_7_>\n"
         "<GPP_A ua=\"rw\">2</GPP_A>\n"
-        "<GPP_D preserve-value=\"n\">  </GPP_D>\n"
+        "<GPP_D preserve-value=\"n\" ua=\"ro\">  </GPP_D>\n"
         "<GPP_E><![CDATA[<raw> & ]]></GPP_E>\n"
         "</flat-profile>";
     static const struct expect e[] = {
@@ -94,7 +94,7 @@ static void test_xml_values(void **state)
         {"GPP_C", "two   lines", KEEP, 3},
         {"Unknown_Thing_7_", "kept for the store to count", KEEP, 7},
         {"GPP_A", "2", PARAM_RW, 8},   /* the duplicate: last wins, in its place */
-        {"GPP_D", "", KEEP, 9},
+        {"GPP_D", "", PARAM_RO, 9},
         {"GPP_E", "<raw> &", KEEP, 10},
     };
     struct profile p;
