@@ -12,7 +12,7 @@
 #include "cond.h"
 
 #define RULE_MAX_ALTERNATIVES 32
-#define RULE_MAX_ASSIGN 64
+#define RULE_MAX_ASSIGN 32
 
 struct span {
     size_t start, end;  /* [start, end) in the rule text; start == end: absent */
@@ -227,14 +227,19 @@ static ug_err parse_alternative(const char *s, size_t start, size_t end, enum ru
     return UG_OK;
 }
 
-/* Splits the rule at top-level '|' and parses every alternative. */
-static ug_err parse_rule(const char *s, enum rule_flavour flavour, struct alternative *alts, size_t *nalts,
+/* Splits the rule at top-level '|' and parses every alternative into *alts (malloc'd,
+ * grown as needed: most rules have one or two alternatives). */
+static ug_err parse_rule(const char *s, enum rule_flavour flavour, struct alternative **alts_out, size_t *nalts,
                          char *err)
 {
+    struct alternative *alts = NULL;
+    size_t cap = 0;
+    ug_err rc = UG_OK;
     size_t len = strlen(s), start = 0;
     int depth = 0, quoted = 0;
     *nalts = 0;
     size_t k = 0;
+    *alts_out = NULL;
     skip_space(s, &k, len);
     if (k == len)
         return UG_OK; /* an empty rule is skipped, not an error */
@@ -250,31 +255,46 @@ static ug_err parse_rule(const char *s, enum rule_flavour flavour, struct altern
             depth--;
         if (c != '|' || (depth > 0 && i < len))
             continue;
-        if (*nalts == RULE_MAX_ALTERNATIVES)
-            return ug_fail(err, UG_ERR_USAGE, "column %zu: more than %d alternatives", i + 1, RULE_MAX_ALTERNATIVES);
+        if (*nalts == RULE_MAX_ALTERNATIVES) {
+            rc = ug_fail(err, UG_ERR_USAGE, "column %zu: more than %d alternatives", i + 1, RULE_MAX_ALTERNATIVES);
+            goto out;
+        }
+        if (*nalts == cap) {
+            cap = cap ? cap * 2 : 4;
+            struct alternative *grown = realloc(alts, cap * sizeof *alts);
+            if (!grown) {
+                rc = ug_fail(err, UG_ERR_OTHER, "out of memory");
+                goto out;
+            }
+            alts = grown;
+        }
         struct alternative *alt = &alts[*nalts];
-        ug_err rc = parse_alternative(s, start, i, flavour, alt, err);
-        if (rc != UG_OK)
-            return rc;
-        if (!alt->has_cond && !alt->has_assign && !alt->has_url)
-            return ug_fail(err, UG_ERR_USAGE, "column %zu: empty alternative", alt->column);
+        if ((rc = parse_alternative(s, start, i, flavour, alt, err)) != UG_OK)
+            goto out;
+        if (!alt->has_cond && !alt->has_assign && !alt->has_url) {
+            rc = ug_fail(err, UG_ERR_USAGE, "column %zu: empty alternative", alt->column);
+            goto out;
+        }
         (*nalts)++;
         start = i + 1;
     }
-    for (size_t a = 0; a + 1 < *nalts; a++)
-        if (!alts[a].has_cond)
-            return ug_fail(err, UG_ERR_USAGE, "column %zu: alternative %zu has no condition; only the "
-                           "last alternative may be unconditional", alts[a].column, a + 1);
-    return UG_OK;
+    for (size_t a = 0; a + 1 < *nalts; a++) {
+        if (!alts[a].has_cond) {
+            rc = ug_fail(err, UG_ERR_USAGE, "column %zu: alternative %zu has no condition; only the "
+                         "last alternative may be unconditional", alts[a].column, a + 1);
+            goto out;
+        }
+    }
+out:
+    *alts_out = alts;
+    return rc;
 }
 
 ug_err rule_check_syntax(const char *rule, enum rule_flavour flavour, char *err)
 {
-    struct alternative *alts = calloc(RULE_MAX_ALTERNATIVES, sizeof *alts);
-    if (!alts)
-        return ug_fail(err, UG_ERR_OTHER, "out of memory");
+    struct alternative *alts = NULL;
     size_t n = 0;
-    ug_err rc = parse_rule(rule, flavour, alts, &n, err);
+    ug_err rc = parse_rule(rule, flavour, &alts, &n, err);
     /* An omitted host is fine where a default server will exist at resync time. */
     for (size_t a = 0; rc == UG_OK && a < n; a++) {
         if (!alts[a].has_url)
@@ -372,11 +392,9 @@ ug_err rule_eval(const char *rule, enum rule_flavour flavour, const struct macro
                  const char *default_host, struct rule_result *out, char *err)
 {
     memset(out, 0, sizeof *out);
-    struct alternative *alts = calloc(RULE_MAX_ALTERNATIVES, sizeof *alts);
-    if (!alts)
-        return ug_fail(err, UG_ERR_OTHER, "out of memory");
+    struct alternative *alts = NULL;
     size_t n = 0;
-    ug_err rc = parse_rule(rule, flavour, alts, &n, err);
+    ug_err rc = parse_rule(rule, flavour, &alts, &n, err);
     for (size_t a = 0; rc == UG_OK && a < n; a++) {
         int holds = 1;
         if (alts[a].has_cond)
