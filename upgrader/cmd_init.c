@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "device.h"
 #include "fsutil.h"
+#include "params.h"
 
 /* "64M", "1G", "4096": bytes with an optional binary suffix; -1 if malformed. */
 static int parse_size(const char *text, uint64_t *out)
@@ -128,6 +129,7 @@ ug_err cmd_init(const char *root, int argc, char **argv, char *err)
     if (rc == UG_OK) rc = create_slot(&dev, DEVICE_SLOT_B_FILE, slot_size, err);
     /* The boot state: slot A holds `version` and is the slot that boots. */
     if (rc == UG_OK) rc = bootstate_create(bootenv, version, err);
+    if (rc == UG_OK) rc = params_create_defaults(root, err);
     /* The identity is written last: its presence is what makes the folder a device,
      * so an init cut short can simply be run again. */
     if (rc == UG_OK) rc = device_save_identity(&dev, err);

@@ -11,5 +11,7 @@ typedef ug_err (*command_fn)(const char *root, int argc, char **argv, char *err)
 
 ug_err cmd_init(const char *root, int argc, char **argv, char *err);
 ug_err cmd_call(const char *root, int argc, char **argv, char *err);
+ug_err cmd_param(const char *root, int argc, char **argv, char *err);
+ug_err cmd_apply(const char *root, int argc, char **argv, char *err);
 
 #endif

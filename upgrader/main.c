@@ -21,6 +21,13 @@ static const struct command commands[] = {
     {"call", cmd_call,
      "call start|end|status\n"
      "      the SIP stack reports a call began or ended; reboots wait until none is active"},
+    {"apply", cmd_apply,
+     "apply FILE [--key K]\n"
+     "      apply a local profile (XML or text, gzip, encrypted) all-or-nothing"},
+    {"param", cmd_param,
+     "param get NAME [--as user] [--show-secrets] | param set NAME VALUE [--as user]\n"
+     "      | param list [--as user] | param export [--as user] [--show-secrets] | param doc\n"
+     "      read and change the parameter store"},
 };
 
 static void usage(FILE *out)

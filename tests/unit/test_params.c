@@ -1,0 +1,277 @@
+/* Unit tests of the parameter store (params.c): defaults, access levels, secrets, the
+ * all-or-nothing apply, export/re-apply round trip, the schema and damaged files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "fsutil.h"
+#include "params.h"
+
+struct fixture {
+    char root[64];
+    char path[128];
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    snprintf(f->root, sizeof f->root, "/tmp/test_params.XXXXXX");
+    if (!mkdtemp(f->root))
+        return -1;
+    snprintf(f->path, sizeof f->path, "%s/params", f->root);
+    char err[UG_ERRBUF];
+    if (params_create_defaults(f->root, err) != UG_OK)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->root);
+    int rc = system(cmd);
+    free(f);
+    return rc == 0 ? 0 : -1;
+}
+
+static void read_file(const char *path, struct buf *out)
+{
+    char err[UG_ERRBUF];
+    buf_reset(out);
+    assert_int_equal(fs_read_file(path, 1 << 24, out, err), UG_OK);
+}
+
+static void apply_text(struct param_store *s, const char *text, ug_err want, const char *message)
+{
+    struct profile p;
+    char err[UG_ERRBUF] = "";
+    assert_int_equal(profile_parse(text, strlen(text), "p.xml", &p, err), UG_OK);
+    ug_err rc = params_apply(s, &p, "p.xml", NULL, err);
+    if (rc != want)
+        fail_msg("apply: rc %d (%s), expected %d", rc, err, want);
+    if (message && strcmp(err, message) != 0)
+        fail_msg("message '%s', expected '%s'", err, message);
+    profile_free(&p);
+}
+
+static void test_defaults_and_access(void **state)
+{
+    struct fixture *f = *state;
+    struct param_store s;
+    char err[UG_ERRBUF];
+    const char *v;
+    assert_int_equal(params_open(f->root, 1, &s, err), UG_OK);
+    assert_string_equal(params_value(&s, "Profile_Rule"), "/$PSN.xml");
+    assert_string_equal(params_value(&s, "Resync_At"), ""); /* alias */
+    assert_null(params_value(&s, "Nope"));
+    /* admin reads everything but secrets without the flag */
+    assert_int_equal(params_get(&s, "Provision_Enable", PARAM_ROLE_ADMIN, 0, &v, err), UG_OK);
+    assert_string_equal(v, "Yes");
+    assert_int_equal(params_get(&s, "GPP_SA", PARAM_ROLE_ADMIN, 0, &v, err), UG_ERR_OTHER);
+    assert_string_equal(err, "GPP_SA is secret; add --show-secrets to print it");
+    assert_int_equal(params_get(&s, "GPP_SA", PARAM_ROLE_ADMIN, 1, &v, err), UG_OK);
+    assert_int_equal(params_get(&s, "Nope", PARAM_ROLE_ADMIN, 0, &v, err), UG_ERR_USAGE);
+    assert_string_equal(err, "Nope: no such parameter");
+    /* the user: na hidden, ro readable, rw writable */
+    assert_int_equal(params_get(&s, "Provision_Enable", PARAM_ROLE_USER, 0, &v, err), UG_ERR_OTHER);
+    assert_string_equal(err, "Provision_Enable: the user has no access to this parameter");
+    assert_int_equal(params_get(&s, "Enable_Web_Server", PARAM_ROLE_USER, 0, &v, err), UG_OK);
+    assert_int_equal(params_set(&s, "Enable_Web_Server", "No", PARAM_ROLE_USER, err), UG_ERR_OTHER);
+    assert_string_equal(err, "Enable_Web_Server: the user may not change it (access ro)");
+    assert_int_equal(params_set(&s, "Provision_Enable", "No", PARAM_ROLE_USER, err), UG_ERR_OTHER);
+    assert_string_equal(err, "Provision_Enable: the user may not change it (access na)");
+    assert_int_equal(params_set(&s, "User_Password", "hunter22", PARAM_ROLE_USER, err), UG_OK);
+    assert_int_equal(params_get(&s, "User_Password", PARAM_ROLE_USER, 0, &v, err), UG_ERR_OTHER);
+    assert_int_equal(params_set(&s, "Provision_Enable", "disable", PARAM_ROLE_ADMIN, err), UG_OK);
+    assert_string_equal(params_value(&s, "Provision_Enable"), "No");
+    assert_int_equal(params_set(&s, "Provision_Enable", "maybe", PARAM_ROLE_ADMIN, err), UG_ERR_USAGE);
+    assert_string_equal(params_value(&s, "Provision_Enable"), "No");
+    assert_int_equal(params_set(&s, "GPP_A", "tab\there\nnewline \\ backslash", PARAM_ROLE_ADMIN, err), UG_OK);
+    assert_int_equal(params_save(&s, err), UG_OK);
+    params_close(&s);
+    /* what was saved comes back */
+    assert_int_equal(params_open(f->root, 0, &s, err), UG_OK);
+    assert_string_equal(params_value(&s, "Provision_Enable"), "No");
+    assert_string_equal(params_value(&s, "User_Password"), "hunter22");
+    assert_string_equal(params_value(&s, "GPP_A"), "tab\there\nnewline \\ backslash");
+    assert_string_equal(params_macro_lookup(&s, "GPP_A"), "tab\there\nnewline \\ backslash");
+    params_close(&s);
+}
+
+static void test_apply_all_or_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct param_store s;
+    char err[UG_ERRBUF];
+    struct buf before = {0}, after = {0};
+    assert_int_equal(params_open(f->root, 1, &s, err), UG_OK);
+    apply_text(&s, "<flat-profile><GPP_A>one</GPP_A><Enable_Web_Server ua=\"rw\">No</Enable_Web_Server>"
+                   "<Provision_Enable ua=\"ro\" preserve-value=\"y\">No</Provision_Enable></flat-profile>",
+               UG_OK, NULL);
+    assert_string_equal(params_value(&s, "GPP_A"), "one");
+    assert_string_equal(params_value(&s, "Enable_Web_Server"), "No");
+    assert_int_equal(s.access[paramdefs_find(&s.table, "Enable_Web_Server")], PARAM_RW);
+    assert_string_equal(params_value(&s, "Provision_Enable"), "Yes"); /* preserved */
+    assert_int_equal(s.access[paramdefs_find(&s.table, "Provision_Enable")], PARAM_RO);
+    read_file(f->path, &before);
+    /* one bad value among good ones: nothing changes, in memory or on disk */
+    apply_text(&s, "<flat-profile>\n<GPP_A>two</GPP_A>\n<GPP_B>x</GPP_B>\n"
+                   "<Resync_Periodic>soon</Resync_Periodic>\n<GPP_C ua=\"rw\">y</GPP_C>\n</flat-profile>",
+               UG_ERR_UNUSABLE,
+               "p.xml line 4: Resync_Periodic: 'soon' is not a delay list: delay list 'soon': column 1: "
+               "expected a number of seconds");
+    assert_string_equal(params_value(&s, "GPP_A"), "one");
+    assert_string_equal(params_value(&s, "GPP_B"), "");
+    assert_int_equal(s.access[paramdefs_find(&s.table, "GPP_C")], PARAM_NA);
+    read_file(f->path, &after);
+    assert_int_equal(before.len, after.len);
+    assert_memory_equal(before.data, after.data, before.len);
+    /* unknown names are counted and named, and do not stop the rest */
+    struct profile p;
+    struct params_apply_result res;
+    static const char text[] = "Line_Enable[1] ! \"Yes\";\nGPP_B \"b\";\nFoo_Bar ;\nGPP_B \"b2\";\n";
+    assert_int_equal(profile_parse(text, strlen(text), "t.txt", &p, err), UG_OK);
+    assert_int_equal(params_apply(&s, &p, "t.txt", &res, err), UG_OK);
+    assert_int_equal(res.unknown, 2);
+    assert_int_equal(res.n_unknown_names, 2);
+    assert_string_equal(res.unknown_names[0], "Line_Enable_1_");
+    assert_string_equal(res.unknown_names[1], "Foo_Bar");
+    assert_int_equal(res.changed, 1);
+    assert_string_equal(params_value(&s, "GPP_B"), "b2");
+    /* the text form without ! or ? gives the user no access */
+    assert_int_equal(s.access[paramdefs_find(&s.table, "GPP_B")], PARAM_NA);
+    params_apply_result_free(&res);
+    profile_free(&p);
+    params_close(&s);
+    assert_int_equal(params_open(f->root, 0, &s, err), UG_OK);
+    assert_string_equal(params_value(&s, "GPP_B"), "b2");
+    params_close(&s);
+    buf_free(&before);
+    buf_free(&after);
+}
+
+static void test_export_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    struct param_store s;
+    char err[UG_ERRBUF];
+    assert_int_equal(params_open(f->root, 1, &s, err), UG_OK);
+    apply_text(&s, "<flat-profile><GPP_A>&lt;a&gt; &amp; \"b\"</GPP_A><GPP_SA>top-secret</GPP_SA>"
+                   "<Admin_Passwd>adminpw1</Admin_Passwd><Syslog_Server ua=\"rw\">log:514</Syslog_Server>"
+                   "</flat-profile>", UG_OK, NULL);
+    struct buf xml = {0}, list = {0}, user = {0}, full = {0};
+    assert_int_equal(params_export_xml(&s, PARAM_ROLE_ADMIN, 0, &xml, err), UG_OK);
+    assert_null(strstr(xml.data, "top-secret"));
+    assert_null(strstr(xml.data, "adminpw1"));
+    assert_non_null(strstr(xml.data, "<GPP_SA ua=\"na\" preserve-value=\"y\"/>"));
+    assert_non_null(strstr(xml.data, "<GPP_A ua=\"na\">&lt;a&gt; &amp; &quot;b&quot;</GPP_A>"));
+    assert_int_equal(params_list(&s, PARAM_ROLE_ADMIN, &list, err), UG_OK);
+    assert_null(strstr(list.data, "top-secret"));
+    assert_non_null(strstr(list.data, "GPP_SA\tna\t********\n"));
+    assert_non_null(strstr(list.data, "GPP_SB\tna\t\n"));
+    assert_int_equal(params_export_xml(&s, PARAM_ROLE_ADMIN, 1, &full, err), UG_OK);
+    assert_non_null(strstr(full.data, "<GPP_SA ua=\"na\">top-secret</GPP_SA>"));
+    assert_int_equal(params_export_xml(&s, PARAM_ROLE_USER, 1, &user, err), UG_ERR_OTHER);
+    buf_reset(&user);
+    assert_int_equal(params_export_xml(&s, PARAM_ROLE_USER, 0, &user, err), UG_OK);
+    assert_non_null(strstr(user.data, "<Syslog_Server ua=\"rw\">log:514</Syslog_Server>"));
+    assert_null(strstr(user.data, "GPP_A"));
+    assert_non_null(strstr(user.data, "<User_Password ua=\"rw\" preserve-value=\"y\"/>"));
+
+    /* the masked export re-applies cleanly and keeps the secrets */
+    struct buf before = {0}, after = {0};
+    read_file(f->path, &before);
+    struct profile p;
+    struct params_apply_result res;
+    assert_int_equal(profile_parse(xml.data, xml.len, "export.xml", &p, err), UG_OK);
+    assert_int_equal(params_apply(&s, &p, "export.xml", &res, err), UG_OK);
+    assert_int_equal(res.changed, 0);
+    assert_int_equal(res.unknown, 0);
+    params_apply_result_free(&res);
+    profile_free(&p);
+    read_file(f->path, &after);
+    assert_int_equal(before.len, after.len);
+    assert_memory_equal(before.data, after.data, before.len);
+    assert_string_equal(params_value(&s, "GPP_SA"), "top-secret");
+    params_close(&s);
+    buf_free(&xml);
+    buf_free(&list);
+    buf_free(&user);
+    buf_free(&full);
+    buf_free(&before);
+    buf_free(&after);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    char err[UG_ERRBUF];
+    assert_int_equal(fs_write_atomic(path, text, strlen(text), 0600, err), UG_OK);
+}
+
+static void test_damaged_and_schema(void **state)
+{
+    struct fixture *f = *state;
+    struct param_store s;
+    char err[UG_ERRBUF], schema[160];
+    struct buf good = {0};
+    read_file(f->path, &good);
+    static const struct {
+        const char *text, *why;
+    } damaged[] = {
+        {"", "no end line"},
+        {"# something else\n# end 0\n", "not a parameter store"},
+        {PARAMS_FILE_HEADER "\nGPP_A\tna\tx\n", "no end line"},
+        {PARAMS_FILE_HEADER "\nGPP_A\tna\tx\n# end 2\n", "end line says 2 entries, found 1"},
+        {PARAMS_FILE_HEADER "\nGPP_A\tna\tx", "incomplete last line"},
+        {PARAMS_FILE_HEADER "\nGPP_A\tzz\tx\n# end 1\n", "bad access or escape"},
+        {PARAMS_FILE_HEADER "\nGPP_A na x\n# end 1\n", "expected NAME<TAB>ACCESS<TAB>VALUE"},
+        {PARAMS_FILE_HEADER "\n# end 0\nGPP_A\tna\tx\n", "text after the end line"},
+    };
+    for (size_t i = 0; i < sizeof damaged / sizeof damaged[0]; i++) {
+        write_text(f->path, damaged[i].text);
+        err[0] = '\0';
+        assert_int_equal(params_open(f->root, 0, &s, err), UG_ERR_OTHER);
+        if (!strstr(err, damaged[i].why) || !strstr(err, f->path))
+            fail_msg("case %zu: '%s' does not say '%s'", i, err, damaged[i].why);
+    }
+    /* A parameter the schema no longer has is dropped; a new one gets its default. */
+    write_text(f->path, PARAMS_FILE_HEADER "\nOld_Program_Param\trw\tx\nGPP_A\tro\tkept\n# end 2\n");
+    snprintf(schema, sizeof schema, "%s/schema.conf", f->root);
+    write_text(schema, "Line_Enable_{1..2}_ \"Yes\" rw bool\nDisplay_Name_1_ \"\" rw text\n");
+    assert_int_equal(params_open(f->root, 1, &s, err), UG_OK);
+    assert_null(params_value(&s, "Old_Program_Param"));
+    assert_string_equal(params_value(&s, "GPP_A"), "kept");
+    assert_int_equal(s.access[paramdefs_find(&s.table, "GPP_A")], PARAM_RO);
+    assert_string_equal(params_value(&s, "Line_Enable_2_"), "Yes");
+    apply_text(&s, "Line_Enable[2] ! \"no\";\nDisplay_Name[1] ! \"Alice\";\n", UG_OK, NULL);
+    assert_string_equal(params_value(&s, "Line_Enable_2_"), "No");
+    apply_text(&s, "Line_Enable[1] \"perhaps\";\n", UG_ERR_UNUSABLE,
+               "p.xml line 1: Line_Enable_1_: 'perhaps' is not Yes or No (also yes/Enable/enable/1, no/Disable/disable/0)");
+    params_close(&s);
+    /* A broken schema is reported with its line. */
+    write_text(schema, "Ok \"\" rw text\nBad \"\" rw float\n");
+    assert_int_equal(params_open(f->root, 0, &s, err), UG_ERR_USAGE);
+    assert_non_null(strstr(err, "schema.conf line 2: unknown type 'float'"));
+    unlink(schema);
+    write_text(f->path, good.data);
+    buf_free(&good);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_defaults_and_access, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_apply_all_or_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_export_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_and_schema, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
