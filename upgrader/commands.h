@@ -10,5 +10,8 @@
 typedef ug_err (*command_fn)(const char *root, int argc, char **argv, char *err);
 
 ug_err cmd_init(const char *root, int argc, char **argv, char *err);
+ug_err cmd_plan(const char *root, int argc, char **argv, char *err);
+ug_err cmd_pack(const char *root, int argc, char **argv, char *err);
+ug_err cmd_sign(const char *root, int argc, char **argv, char *err);
 
 #endif
