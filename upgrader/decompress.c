@@ -315,7 +315,14 @@ ug_err compress_buffer(enum codec codec, int level, const void *in, size_t len, 
     case CODEC_GZIP:
         return gzip_compress(level, in, len, out, cap, out_len, err);
     case CODEC_ZSTD: {
-        size_t n = ZSTD_compress(out, cap, in, len, level ? level : 3);
+        ZSTD_CCtx *z = ZSTD_createCCtx();
+        if (!z)
+            return ug_fail(err, UG_ERR_OTHER, "out of memory");
+        /* The frame checksum lets the decoder itself notice corruption, as gzip's CRC does. */
+        ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, level ? level : 3);
+        ZSTD_CCtx_setParameter(z, ZSTD_c_checksumFlag, 1);
+        size_t n = ZSTD_compress2(z, out, cap, in, len);
+        ZSTD_freeCCtx(z);
         if (ZSTD_isError(n))
             return ug_fail(err, UG_ERR_OTHER, "zstd: %s", ZSTD_getErrorName(n));
         *out_len = n;
