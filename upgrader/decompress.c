@@ -45,7 +45,8 @@ static ug_err copy_step(struct decompressor *d, const uint8_t *in, size_t in_len
 {
     (void)d, (void)err;
     size_t n = in_len < out_cap ? in_len : out_cap;
-    memcpy(out, in, n);
+    if (n)
+        memcpy(out, in, n);
     *in_used = *out_made = n;
     *ended = 0;
     return UG_OK;
