@@ -126,6 +126,8 @@ ug_err cmd_sign(const char *root, int argc, char **argv, char *err)
     }
     struct buf data = {0}, sig = {0};
     ug_err rc = fs_read_file(file, (size_t)1 << 30, &data, err);
+    if (rc != UG_OK)
+        rc = UG_ERR_USAGE; /* a local input the operator named: bad input, message kept */
     if (rc == UG_OK)
         rc = sign_create(key, cert, data.data ? data.data : "", data.len, &sig, err);
     if (rc == UG_OK)
