@@ -49,7 +49,7 @@ BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 # bootctl is built once its sources exist (they arrive on their own branch).
 PROGRAMS := $(BUILD)/upgrader $(if $(wildcard bootctl/main.c),$(BUILD)/bootctl)
 
-.PHONY: all deps check test unit integration demo bench fuzz install clean
+.PHONY: all deps check test unit integration demo bench fuzz install clean images
 all: $(PROGRAMS)
 
 $(BUILD)/obj/%.o: %.c
@@ -97,6 +97,10 @@ demo: deps all
 # baseline measured in the same run.
 bench: all $(BENCH_BINS)
 	@BUILD=$(BUILD) tests/bench.sh
+
+# Demo firmware: ext4 images, signed bundles and a signed catalog (images/README.md).
+images: $(BUILD)/upgrader
+	images/build.sh $(BUILD)/images $(BUILD)/upgrader
 
 fuzz:
 	@BUILD=$(BUILD) tests/fuzz/run.sh
