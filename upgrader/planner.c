@@ -29,6 +29,7 @@ struct search {
     unsigned char *settled;
     struct heap_entry *heap;
     size_t nheap;
+    void *arena;          /* owns all of the arrays above */
 };
 
 static int entry_less(const struct heap_entry *a, const struct heap_entry *b)
@@ -143,26 +144,9 @@ static size_t expand_virtual(struct search *s, const struct version_key *from)
     return found;
 }
 
-static int by_first_over(const void *a, const void *b, void *ctx)
-{
-    const struct catalog *c = ctx;
-    size_t x = c->releases[*(const size_t *)a].first_over, y = c->releases[*(const size_t *)b].first_over;
-    return x < y ? -1 : x > y;
-}
-
 static void search_free(struct search *s)
 {
-    free(s->canon);
-    free(s->eligible);
-    free(s->order);
-    free(s->tree);
-    free(s->pos);
-    free(s->hops);
-    free(s->via);
-    free(s->pred);
-    free(s->bytes);
-    free(s->settled);
-    free(s->heap);
+    free(s->arena);
 }
 
 static int search_init(struct search *s, const struct catalog *c)
@@ -174,20 +158,25 @@ static int search_init(struct search *s, const struct catalog *c)
     s->tsize = 1;
     while (s->tsize < s->n)
         s->tsize *= 2;
-    s->canon = calloc(m, sizeof *s->canon);
-    s->eligible = calloc(m, 1);
-    s->order = calloc(m, sizeof *s->order);
-    s->tree = calloc(2 * s->tsize, sizeof *s->tree);
-    s->pos = calloc(m, sizeof *s->pos);
-    s->hops = calloc(m, sizeof *s->hops);
-    s->via = calloc(m, sizeof *s->via);
-    s->pred = calloc(m, sizeof *s->pred);
-    s->bytes = calloc(m, sizeof *s->bytes);
-    s->settled = calloc(m, 1);
-    s->heap = calloc(m, sizeof *s->heap); /* each state is pushed at most once per release */
-    if (!s->canon || !s->eligible || !s->order || !s->tree || !s->pos || !s->hops || !s->via ||
-        !s->pred || !s->bytes || !s->settled || !s->heap)
+    /* One allocation for every array: a search is short-lived and should not churn the heap. */
+    size_t words = 7 * m + 2 * s->tsize, bytes = words * sizeof(size_t) + m * sizeof(uint64_t) +
+                   m * sizeof(struct heap_entry) + 2 * m;
+    s->arena = calloc(1, bytes);
+    if (!s->arena)
         return -1;
+    size_t *w = s->arena;
+    s->canon = w, w += m;
+    s->order = w, w += m;
+    s->pos = w, w += m;
+    s->hops = w, w += m;
+    s->via = w, w += m;
+    s->pred = w, w += m;
+    w += m; /* keeps the following arrays 8-byte aligned whatever m is */
+    s->tree = w, w += 2 * s->tsize;
+    s->bytes = (uint64_t *)w;
+    s->heap = (struct heap_entry *)(s->bytes + m);
+    s->eligible = (unsigned char *)(s->heap + m);
+    s->settled = s->eligible + m;
     for (size_t i = 0; i < m; i++)
         s->via[i] = s->pos[i] = SIZE_MAX;
     for (size_t i = 0; i < s->n; i++)
@@ -198,10 +187,17 @@ static int search_init(struct search *s, const struct catalog *c)
 
 static void build_tree(struct search *s)
 {
+    /* Counting sort by first_over (an index below n), borrowing hops[] for the counts. */
+    size_t *count = s->hops;
     for (size_t r = 0; r < s->n; r++)
         if (s->eligible[r] && s->c->releases[r].first_over <= s->c->releases[r].last_over)
-            s->order[s->norder++] = r;
-    qsort_r(s->order, s->norder, sizeof *s->order, by_first_over, (void *)s->c);
+            count[s->c->releases[r].first_over + 1]++, s->norder++;
+    for (size_t i = 1; i < s->n + 1; i++)
+        count[i] += count[i - 1];
+    for (size_t r = 0; r < s->n; r++)
+        if (s->eligible[r] && s->c->releases[r].first_over <= s->c->releases[r].last_over)
+            s->order[count[s->c->releases[r].first_over]++] = r;
+    memset(s->hops, 0, (s->n + 1) * sizeof *s->hops);
     for (size_t p = 0; p < s->norder; p++) {
         s->pos[s->order[p]] = p;
         s->tree[s->tsize + p] = s->c->releases[s->order[p]].last_over + 1;
