@@ -48,7 +48,7 @@ BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
 PROGRAMS := $(BUILD)/upgrader $(BUILD)/bootctl
 
-.PHONY: all deps check test unit integration demo bench fuzz install clean
+.PHONY: all deps check test unit integration demo bench fuzz install clean images
 all: $(PROGRAMS)
 
 # Quiet by default; `make V=1` shows the full commands.
@@ -100,6 +100,10 @@ demo: deps all
 # baseline measured in the same run.
 bench: all $(BENCH_BINS)
 	@BUILD=$(BUILD) tests/bench.sh
+
+# Demo firmware: ext4 images, signed bundles and a signed catalog (images/README.md).
+images: $(BUILD)/upgrader
+	images/build.sh $(BUILD)/images $(BUILD)/upgrader
 
 fuzz:
 	@BUILD=$(BUILD) tests/fuzz/run.sh

@@ -13,5 +13,8 @@ ug_err cmd_init(const char *root, int argc, char **argv, char *err);
 ug_err cmd_call(const char *root, int argc, char **argv, char *err);
 ug_err cmd_param(const char *root, int argc, char **argv, char *err);
 ug_err cmd_apply(const char *root, int argc, char **argv, char *err);
+ug_err cmd_plan(const char *root, int argc, char **argv, char *err);
+ug_err cmd_pack(const char *root, int argc, char **argv, char *err);
+ug_err cmd_sign(const char *root, int argc, char **argv, char *err);
 
 #endif

@@ -28,6 +28,16 @@ static const struct command commands[] = {
      "param get NAME [--as user] [--show-secrets] | param set NAME VALUE [--as user]\n"
      "      | param list [--as user] | param export [--as user] [--show-secrets] | param doc\n"
      "      read and change the parameter store"},
+    {"plan", cmd_plan,
+     "plan --catalog FILE --to V|latest --from V [--hw H] [--downgrade-limit V] [--json]\n"
+     "      print the hops from the running version to V (catalog checked with DIR/keyring.pem)"},
+    {"pack", cmd_pack,
+     "pack --product P --version V --hw H[,H2] --image FILE --key KEY --cert CERT\n"
+     "      [--compress gzip|zstd|none] [--chunk-size N] [--slot NAME] -o OUT\n"
+     "      build a signed bundle (server side)"},
+    {"sign", cmd_sign,
+     "sign --key KEY --cert CERT [-o SIG] FILE\n"
+     "      write FILE.sig, a detached DER CMS signature (server side)"},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,654 @@
+/* Bundle reading: the signed manifest, then each payload member streamed through libarchive,
+ * the codec and SHA-256 (per chunk and whole) into the caller's sink, in bounded memory. */
+#include "bundle.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "sign.h"
+#include "version.h"
+
+#define OUT_BUFFER (256 * 1024) /* plain bytes handed to the sink per write */
+#define FILE_BUFFER (256 * 1024)
+
+/* ---- manifest */
+
+static int hex_decode(const char *hex, unsigned char out[32])
+{
+    if (!hex || strlen(hex) != 64)
+        return -1;
+    for (int i = 0; i < 32; i++) {
+        unsigned v = 0;
+        for (int k = 0; k < 2; k++) {
+            char ch = hex[2 * i + k];
+            int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                  : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+            if (d < 0)
+                return -1;
+            v = v * 16 + (unsigned)d;
+        }
+        out[i] = (unsigned char)v;
+    }
+    return 0;
+}
+
+/* A member name is one plain file name: no folders, no "..", nothing hidden. */
+static int safe_member_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 99 || s[0] == '.')
+        return 0;
+    return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+static ug_err need(json_object *obj, const char *field, json_type type, const char *where,
+                   json_object **v, char *err)
+{
+    if (!json_object_object_get_ex(obj, field, v) || !json_object_is_type(*v, type))
+        return ug_fail(err, UG_ERR_USAGE, "bundle manifest: %s'%s' is missing or of the wrong type",
+                       where, field);
+    return UG_OK;
+}
+
+static ug_err need_string(json_object *obj, const char *field, const char *where, char **out, char *err)
+{
+    json_object *v;
+    ug_err rc = need(obj, field, json_type_string, where, &v, err);
+    if (rc == UG_OK && json_object_get_string_len(v) == 0)
+        rc = ug_fail(err, UG_ERR_USAGE, "bundle manifest: %s'%s' is empty", where, field);
+    if (rc == UG_OK && !(*out = strdup(json_object_get_string(v))))
+        rc = ug_fail(err, UG_ERR_OTHER, "out of memory");
+    return rc;
+}
+
+static ug_err need_u64(json_object *obj, const char *field, const char *where, uint64_t *out, char *err)
+{
+    json_object *v;
+    ug_err rc = need(obj, field, json_type_int, where, &v, err);
+    if (rc == UG_OK && json_object_get_int64(v) < 0)
+        rc = ug_fail(err, UG_ERR_USAGE, "bundle manifest: %s'%s' is negative", where, field);
+    if (rc == UG_OK)
+        *out = (uint64_t)json_object_get_int64(v);
+    return rc;
+}
+
+static ug_err need_digest(json_object *obj, const char *field, const char *where, unsigned char out[32], char *err)
+{
+    json_object *v;
+    ug_err rc = need(obj, field, json_type_string, where, &v, err);
+    if (rc == UG_OK && hex_decode(json_object_get_string(v), out) != 0)
+        rc = ug_fail(err, UG_ERR_USAGE, "bundle manifest: %s'%s' is not 64 hex digits", where, field);
+    return rc;
+}
+
+static ug_err parse_chunks(json_object *arr, struct bundle_payload *p, const char *where, char *err)
+{
+    size_t n = json_object_array_length(arr);
+    p->chunks = calloc(n ? n : 1, sizeof *p->chunks);
+    if (!p->chunks)
+        return ug_fail(err, UG_ERR_OTHER, "out of memory");
+    uint64_t plain = 0, stored = 0;
+    for (size_t i = 0; i < n; i++) {
+        char at[160];
+        snprintf(at, sizeof at, "%schunk %zu: ", where, i);
+        json_object *c = json_object_array_get_idx(arr, i);
+        struct bundle_chunk *k = &p->chunks[p->nchunks++];
+        if (!json_object_is_type(c, json_type_object))
+            return ug_fail(err, UG_ERR_USAGE, "bundle manifest: %snot an object", at);
+        ug_err rc = need_u64(c, "offset", at, &k->offset, err);
+        if (rc == UG_OK) rc = need_u64(c, "size", at, &k->size, err);
+        if (rc == UG_OK) rc = need_u64(c, "stored_offset", at, &k->stored_offset, err);
+        if (rc == UG_OK) rc = need_u64(c, "stored_size", at, &k->stored_size, err);
+        if (rc == UG_OK) rc = need_digest(c, "sha256", at, k->sha256, err);
+        if (rc == UG_OK) rc = need_digest(c, "stored_sha256", at, k->stored_sha256, err);
+        if (rc != UG_OK)
+            return rc;
+        /* The chunks must tile both the plain and the stored bytes exactly, in order. */
+        if (k->offset != plain || k->stored_offset != stored || k->size == 0 || k->stored_size == 0 ||
+            k->size > UINT64_MAX - plain || k->stored_size > UINT64_MAX - stored)
+            return ug_fail(err, UG_ERR_USAGE, "bundle manifest: %soffsets do not follow the previous chunk", at);
+        if (p->compression == CODEC_NONE && k->size != k->stored_size)
+            return ug_fail(err, UG_ERR_USAGE, "bundle manifest: %sstored size differs from size without compression", at);
+        plain += k->size;
+        stored += k->stored_size;
+    }
+    if (plain != p->size || stored != p->stored_size)
+        return ug_fail(err, UG_ERR_USAGE, "bundle manifest: %schunks add up to %llu/%llu bytes, not size %llu/stored_size %llu",
+                       where, (unsigned long long)plain, (unsigned long long)stored,
+                       (unsigned long long)p->size, (unsigned long long)p->stored_size);
+    return UG_OK;
+}
+
+static ug_err parse_payload(json_object *obj, size_t i, struct bundle_payload *p, char *err)
+{
+    char where[64];
+    json_object *v;
+    snprintf(where, sizeof where, "payload %zu: ", i);
+    if (!json_object_is_type(obj, json_type_object))
+        return ug_fail(err, UG_ERR_USAGE, "bundle manifest: %snot an object", where);
+    ug_err rc = need_string(obj, "name", where, &p->name, err);
+    if (rc == UG_OK && (!safe_member_name(p->name) || strcmp(p->name, BUNDLE_MANIFEST_NAME) == 0 ||
+                        strcmp(p->name, BUNDLE_SIGNATURE_NAME) == 0))
+        rc = ug_fail(err, UG_ERR_VERIFY, "bundle manifest: %sname '%s' is not a plain file name", where, p->name);
+    if (rc == UG_OK) rc = need_string(obj, "slot", where, &p->slot, err);
+    if (rc == UG_OK) rc = need(obj, "compression", json_type_string, where, &v, err);
+    if (rc == UG_OK && codec_parse(json_object_get_string(v), &p->compression) != 0)
+        rc = ug_fail(err, UG_ERR_USAGE, "bundle manifest: %scompression '%s' is not gzip, zstd or none",
+                     where, json_object_get_string(v));
+    if (rc == UG_OK) rc = need_u64(obj, "size", where, &p->size, err);
+    if (rc == UG_OK) rc = need_digest(obj, "sha256", where, p->sha256, err);
+    if (rc == UG_OK) rc = need_u64(obj, "stored_size", where, &p->stored_size, err);
+    if (rc == UG_OK) rc = need(obj, "chunks", json_type_array, where, &v, err);
+    if (rc == UG_OK) rc = parse_chunks(v, p, where, err);
+    return rc;
+}
+
+ug_err bundle_manifest_parse(const char *json, size_t len, struct bundle_manifest *out, char *err)
+{
+    json_object *root = NULL, *v;
+    struct json_tokener *tok = json_tokener_new();
+    ug_err rc = UG_OK;
+    memset(out, 0, sizeof *out);
+    if (!tok)
+        return ug_fail(err, UG_ERR_OTHER, "out of memory");
+    if (len <= BUNDLE_MANIFEST_MAX)
+        root = json_tokener_parse_ex(tok, json, (int)len);
+    if (!root || json_tokener_get_error(tok) != json_tokener_success ||
+        json_tokener_get_parse_end(tok) != len || !json_object_is_type(root, json_type_object)) {
+        rc = ug_fail(err, UG_ERR_USAGE, "bundle manifest is not one JSON object");
+        goto out;
+    }
+    rc = need(root, "format", json_type_int, "", &v, err);
+    if (rc == UG_OK && json_object_get_int(v) != BUNDLE_FORMAT)
+        rc = ug_fail(err, UG_ERR_USAGE, "bundle manifest: format %d is not supported (only %d)",
+                     json_object_get_int(v), BUNDLE_FORMAT);
+    if (rc == UG_OK) rc = need_string(root, "product", "", &out->product, err);
+    if (rc == UG_OK) rc = need_string(root, "version", "", &out->version, err);
+    struct version parsed;
+    if (rc == UG_OK && version_parse(out->version, &parsed) != 0)
+        rc = ug_fail(err, UG_ERR_USAGE, "bundle manifest: version '%s' is not a version", out->version);
+    if (rc == UG_OK) rc = need(root, "hardware", json_type_array, "", &v, err);
+    if (rc == UG_OK) {
+        size_t n = json_object_array_length(v);
+        out->hardware = calloc(n ? n : 1, sizeof *out->hardware);
+        if (!out->hardware)
+            rc = ug_fail(err, UG_ERR_OTHER, "out of memory");
+        else if (n == 0)
+            rc = ug_fail(err, UG_ERR_USAGE, "bundle manifest: 'hardware' is empty");
+        for (size_t i = 0; i < n && rc == UG_OK; i++) {
+            json_object *h = json_object_array_get_idx(v, i);
+            if (!json_object_is_type(h, json_type_string) || json_object_get_string_len(h) == 0)
+                rc = ug_fail(err, UG_ERR_USAGE, "bundle manifest: 'hardware' must hold non-empty strings");
+            else if (!(out->hardware[out->nhardware++] = strdup(json_object_get_string(h))))
+                rc = ug_fail(err, UG_ERR_OTHER, "out of memory");
+        }
+    }
+    if (rc == UG_OK) rc = need(root, "payloads", json_type_array, "", &v, err);
+    if (rc == UG_OK) {
+        size_t n = json_object_array_length(v);
+        out->payloads = calloc(n ? n : 1, sizeof *out->payloads);
+        if (!out->payloads)
+            rc = ug_fail(err, UG_ERR_OTHER, "out of memory");
+        else if (n == 0)
+            rc = ug_fail(err, UG_ERR_USAGE, "bundle manifest: no payloads");
+        for (size_t i = 0; i < n && rc == UG_OK; i++) {
+            rc = parse_payload(json_object_array_get_idx(v, i), i, &out->payloads[out->npayloads++], err);
+            for (size_t k = 0; k < i && rc == UG_OK; k++)
+                if (strcmp(out->payloads[k].name, out->payloads[i].name) == 0)
+                    rc = ug_fail(err, UG_ERR_VERIFY, "bundle manifest: payload name '%s' is listed twice",
+                                 out->payloads[i].name);
+        }
+    }
+out:
+    if (rc != UG_OK)
+        bundle_manifest_free(out);
+    json_object_put(root);
+    json_tokener_free(tok);
+    return rc;
+}
+
+void bundle_manifest_free(struct bundle_manifest *m)
+{
+    free(m->product);
+    free(m->version);
+    for (size_t i = 0; i < m->nhardware; i++)
+        free(m->hardware[i]);
+    free(m->hardware);
+    for (size_t i = 0; i < m->npayloads; i++) {
+        free(m->payloads[i].name);
+        free(m->payloads[i].slot);
+        free(m->payloads[i].chunks);
+    }
+    free(m->payloads);
+    memset(m, 0, sizeof *m);
+}
+
+int bundle_manifest_fits(const struct bundle_manifest *m, const char *hw)
+{
+    for (size_t i = 0; hw && i < m->nhardware; i++)
+        if (strcmp(m->hardware[i], hw) == 0)
+            return 1;
+    return 0;
+}
+
+/* ---- payload decoder */
+
+struct payload_decoder {
+    const struct bundle_payload *p;
+    const struct bundle_sink *sink;
+    void *ctx;
+    const char *name;
+    struct decompressor *dec;
+    EVP_MD_CTX *whole, *plain, *stored;
+    int check_whole;
+    size_t chunk;        /* current chunk */
+    uint64_t in_chunk;   /* stored bytes of it taken */
+    uint64_t out_chunk;  /* plain bytes of it made */
+    int ended;           /* its stream is complete */
+    /* A decode error is held until the chunk's stored bytes are all hashed, to report
+     * tampering (digest mismatch) rather than a confusing codec error. */
+    int decode_failed;
+    char decode_err[UG_ERRBUF];
+    uint8_t *out;
+};
+
+static int md_reset(EVP_MD_CTX *md)
+{
+    return EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 ? 0 : -1;
+}
+
+static int md_check(EVP_MD_CTX *md, const unsigned char want[32])
+{
+    unsigned char got[32];
+    unsigned int n = 0;
+    if (EVP_DigestFinal_ex(md, got, &n) != 1 || n != 32)
+        return -1;
+    return memcmp(got, want, 32) == 0 ? 0 : -1;
+}
+
+ug_err payload_decoder_open(const struct bundle_payload *p, size_t first_chunk, const char *backend,
+                            const struct bundle_sink *sink, void *ctx, const char *name,
+                            struct payload_decoder **out, char *err)
+{
+    *out = NULL;
+    if (first_chunk > p->nchunks)
+        return ug_fail(err, UG_ERR_USAGE, "%s: payload %s has no chunk %zu", name, p->name, first_chunk);
+    struct payload_decoder *d = calloc(1, sizeof *d);
+    if (!d)
+        return ug_fail(err, UG_ERR_OTHER, "out of memory");
+    d->p = p;
+    d->sink = sink;
+    d->ctx = ctx;
+    d->name = name;
+    d->chunk = first_chunk;
+    d->check_whole = first_chunk == 0;
+    ug_err rc = decompress_open(p->compression, backend, &d->dec, err);
+    if (rc == UG_OK) {
+        d->out = malloc(OUT_BUFFER);
+        d->whole = EVP_MD_CTX_new();
+        d->plain = EVP_MD_CTX_new();
+        d->stored = EVP_MD_CTX_new();
+        if (!d->out || !d->whole || !d->plain || !d->stored || md_reset(d->whole) || md_reset(d->plain) ||
+            md_reset(d->stored))
+            rc = ug_fail(err, UG_ERR_OTHER, "out of memory");
+    }
+    if (rc != UG_OK) {
+        payload_decoder_close(d);
+        return rc;
+    }
+    *out = d;
+    return UG_OK;
+}
+
+void payload_decoder_close(struct payload_decoder *d)
+{
+    if (!d)
+        return;
+    decompress_close(d->dec);
+    EVP_MD_CTX_free(d->whole);
+    EVP_MD_CTX_free(d->plain);
+    EVP_MD_CTX_free(d->stored);
+    free(d->out);
+    free(d);
+}
+
+static ug_err deliver(struct payload_decoder *d, size_t made, char *err)
+{
+    const struct bundle_chunk *k = &d->p->chunks[d->chunk];
+    if (made > k->size - d->out_chunk) {
+        d->decode_failed = 1;
+        snprintf(d->decode_err, sizeof d->decode_err, "decodes to more than its %llu bytes",
+                 (unsigned long long)k->size);
+        return UG_OK;
+    }
+    if (EVP_DigestUpdate(d->plain, d->out, made) != 1 ||
+        (d->check_whole && EVP_DigestUpdate(d->whole, d->out, made) != 1))
+        return ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
+    ug_err rc = d->sink->write(d->ctx, d->p, k->offset + d->out_chunk, d->out, made, err);
+    d->out_chunk += made;
+    return rc;
+}
+
+/* Runs the codec over in[0..n) (final: no more input for this chunk), draining its output. */
+static ug_err pump(struct payload_decoder *d, const uint8_t *in, size_t n, int final, char *err)
+{
+    while (!d->decode_failed) {
+        size_t used = 0, made = 0;
+        int ended = 0;
+        if (decompress_step(d->dec, in, n, &used, d->out, OUT_BUFFER, &made, &ended, d->decode_err) != UG_OK) {
+            d->decode_failed = 1;
+            break;
+        }
+        in += used;
+        n -= used;
+        if (made) {
+            ug_err rc = deliver(d, made, err);
+            if (rc != UG_OK)
+                return rc;
+        }
+        if (ended) {
+            d->ended = 1;
+            if (n > 0) {
+                d->decode_failed = 1;
+                snprintf(d->decode_err, sizeof d->decode_err, "has data after the end of its stream");
+            }
+            break;
+        }
+        if (used == 0 && made == 0) {
+            if (n > 0) {
+                d->decode_failed = 1;
+                snprintf(d->decode_err, sizeof d->decode_err, "does not decode (no progress)");
+            }
+            break;
+        }
+        if (n == 0 && made < OUT_BUFFER && !final)
+            break;
+    }
+    return UG_OK;
+}
+
+static ug_err finish_chunk(struct payload_decoder *d, char *err)
+{
+    const struct bundle_chunk *k = &d->p->chunks[d->chunk];
+    const char *name = d->name, *pl = d->p->name;
+    ug_err rc = pump(d, NULL, 0, 1, err);
+    if (rc != UG_OK)
+        return rc;
+    if (d->p->compression == CODEC_NONE)
+        d->ended = d->out_chunk == k->size;
+    if (md_check(d->stored, k->stored_sha256) != 0)
+        return ug_fail(err, UG_ERR_VERIFY, "%s: payload %s chunk %zu does not match its signed digest "
+                       "(tampered or corrupt)", name, pl, d->chunk);
+    if (d->decode_failed)
+        return ug_fail(err, UG_ERR_UNUSABLE, "%s: payload %s chunk %zu %s", name, pl, d->chunk, d->decode_err);
+    if (!d->ended || d->out_chunk != k->size)
+        return ug_fail(err, UG_ERR_VERIFY, "%s: payload %s chunk %zu decodes to %llu bytes, the manifest says %llu",
+                       name, pl, d->chunk, (unsigned long long)d->out_chunk, (unsigned long long)k->size);
+    if (md_check(d->plain, k->sha256) != 0)
+        return ug_fail(err, UG_ERR_VERIFY, "%s: payload %s chunk %zu: SHA-256 of the decoded bytes does "
+                       "not match the signed manifest", name, pl, d->chunk);
+    if (d->sink->chunk_verified && (rc = d->sink->chunk_verified(d->ctx, d->p, d->chunk, err)) != UG_OK)
+        return rc;
+    d->chunk++;
+    d->in_chunk = d->out_chunk = 0;
+    d->ended = 0;
+    if (md_reset(d->plain) || md_reset(d->stored))
+        return ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
+    return decompress_reset(d->dec, err);
+}
+
+ug_err payload_decoder_feed(struct payload_decoder *d, const void *data, size_t len, char *err)
+{
+    const uint8_t *in = data;
+    while (len > 0) {
+        if (d->chunk >= d->p->nchunks)
+            return ug_fail(err, UG_ERR_VERIFY, "%s: payload %s is longer than its signed %llu bytes",
+                           d->name, d->p->name, (unsigned long long)d->p->stored_size);
+        const struct bundle_chunk *k = &d->p->chunks[d->chunk];
+        uint64_t left = k->stored_size - d->in_chunk;
+        size_t take = left < len ? (size_t)left : len;
+        if (EVP_DigestUpdate(d->stored, in, take) != 1)
+            return ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
+        ug_err rc = pump(d, in, take, 0, err);
+        if (rc != UG_OK)
+            return rc;
+        d->in_chunk += take;
+        in += take;
+        len -= take;
+        if (d->in_chunk == k->stored_size && (rc = finish_chunk(d, err)) != UG_OK)
+            return rc;
+    }
+    return UG_OK;
+}
+
+ug_err payload_decoder_finish(struct payload_decoder *d, char *err)
+{
+    if (d->chunk < d->p->nchunks)
+        return ug_fail(err, UG_ERR_UNUSABLE, "%s: payload %s is truncated (ends in chunk %zu of %zu)",
+                       d->name, d->p->name, d->chunk, d->p->nchunks);
+    if (d->check_whole && md_check(d->whole, d->p->sha256) != 0)
+        return ug_fail(err, UG_ERR_VERIFY, "%s: payload %s: SHA-256 does not match the signed manifest",
+                       d->name, d->p->name);
+    return d->sink->payload_end ? d->sink->payload_end(d->ctx, d->p, err) : UG_OK;
+}
+
+/* ---- the archive */
+
+struct reader {
+    bundle_pull_fn pull;
+    void *pull_ctx;
+    const char *name;
+    ug_err pull_rc;  /* the pull's own failure, passed through unchanged */
+    char pull_err[UG_ERRBUF];
+};
+
+static la_ssize_t archive_pull(struct archive *a, void *ctx, const void **buffer)
+{
+    struct reader *r = ctx;
+    size_t len = 0;
+    *buffer = NULL;
+    r->pull_rc = r->pull(r->pull_ctx, buffer, &len, r->pull_err);
+    if (r->pull_rc != UG_OK) {
+        archive_set_error(a, EIO, "read failed");
+        return -1;
+    }
+    return (la_ssize_t)len;
+}
+
+/* Turns a libarchive failure into our error: the pull's own when it was the cause. */
+static ug_err archive_failure(struct archive *a, struct reader *r, const char *doing, char *err)
+{
+    if (r->pull_rc != UG_OK) {
+        snprintf(err, UG_ERRBUF, "%s", r->pull_err);
+        return r->pull_rc;
+    }
+    return ug_fail(err, UG_ERR_UNUSABLE, "%s: not a readable bundle (%s: %s)", r->name, doing,
+                   archive_error_string(a) ? archive_error_string(a) : "truncated or corrupt");
+}
+
+/* Checks the member header that is next against what the manifest lists. */
+static ug_err check_member(struct archive *a, struct reader *r, struct archive_entry *e, int status,
+                           const char *want, int64_t want_size, char *err)
+{
+    if (status == ARCHIVE_EOF)
+        return ug_fail(err, UG_ERR_UNUSABLE, "%s: bundle ends before member %s (truncated)", r->name, want);
+    if (status < ARCHIVE_WARN)
+        return archive_failure(a, r, "member header", err);
+    const char *got = archive_entry_pathname(e);
+    if (!got)
+        got = "";
+    if (got[0] == '/' || strcmp(got, "..") == 0 || strncmp(got, "../", 3) == 0 || strstr(got, "/../") ||
+        (strlen(got) >= 3 && strcmp(got + strlen(got) - 3, "/..") == 0))
+        return ug_fail(err, UG_ERR_VERIFY, "%s: member '%s' has an unsafe path", r->name, got);
+    if (archive_entry_hardlink(e) || archive_entry_symlink(e) || archive_entry_filetype(e) != AE_IFREG)
+        return ug_fail(err, UG_ERR_VERIFY, "%s: member '%s' is a link or not a regular file", r->name, got);
+    if (strcmp(got, want) != 0)
+        return ug_fail(err, UG_ERR_VERIFY, "%s: member '%s' where %s was expected (names or order differ "
+                       "from the signed manifest)", r->name, got, want);
+    if (!archive_entry_size_is_set(e) || (want_size >= 0 && archive_entry_size(e) != want_size))
+        return ug_fail(err, UG_ERR_VERIFY, "%s: member %s is %lld bytes, the signed manifest says %lld",
+                       r->name, got, (long long)archive_entry_size(e), (long long)want_size);
+    return UG_OK;
+}
+
+static ug_err read_whole_member(struct archive *a, struct reader *r, const char *want, size_t max,
+                                struct buf *out, char *err)
+{
+    struct archive_entry *e = NULL;
+    int status = archive_read_next_header(a, &e);
+    ug_err rc = check_member(a, r, e, status, want, -1, err);
+    if (rc != UG_OK)
+        return rc;
+    if (archive_entry_size(e) <= 0 || (uint64_t)archive_entry_size(e) > max)
+        return ug_fail(err, UG_ERR_VERIFY, "%s: member %s is empty or larger than %zu bytes", r->name, want, max);
+    char block[16384];
+    for (;;) {
+        la_ssize_t n = archive_read_data(a, block, sizeof block);
+        if (n < 0)
+            return archive_failure(a, r, want, err);
+        if (n == 0)
+            break;
+        if (buf_append(out, block, (size_t)n) != 0)
+            return ug_fail(err, UG_ERR_OTHER, "out of memory");
+    }
+    if (out->len != (size_t)archive_entry_size(e))
+        return ug_fail(err, UG_ERR_UNUSABLE, "%s: member %s is truncated", r->name, want);
+    return UG_OK;
+}
+
+static ug_err stream_payload(struct archive *a, struct reader *r, const struct bundle_payload *p,
+                             const struct bundle_sink *sink, void *ctx, char *err)
+{
+    struct archive_entry *e = NULL;
+    struct payload_decoder *d = NULL;
+    int status = archive_read_next_header(a, &e);
+    if (p->stored_size > INT64_MAX)
+        return ug_fail(err, UG_ERR_VERIFY, "%s: payload %s is too large", r->name, p->name);
+    ug_err rc = check_member(a, r, e, status, p->name, (int64_t)p->stored_size, err);
+    if (rc != UG_OK)
+        return rc;
+    /* In a plain ustar member the data follows its one 512-byte header block. */
+    uint64_t data_offset = archive_format(a) == ARCHIVE_FORMAT_TAR_USTAR
+                               ? (uint64_t)archive_read_header_position(a) + 512 : BUNDLE_OFFSET_UNKNOWN;
+    if (sink->payload_begin && (rc = sink->payload_begin(ctx, p, data_offset, err)) != UG_OK)
+        return rc;
+    rc = payload_decoder_open(p, 0, NULL, sink, ctx, r->name, &d, err);
+    uint64_t expect = 0;
+    while (rc == UG_OK) {
+        const void *block;
+        size_t size;
+        la_int64_t offset;
+        int s = archive_read_data_block(a, &block, &size, &offset);
+        if (s == ARCHIVE_EOF)
+            break;
+        if (s < ARCHIVE_WARN) {
+            rc = archive_failure(a, r, p->name, err);
+            break;
+        }
+        if ((uint64_t)offset != expect) { /* a sparse member would leave holes */
+            rc = ug_fail(err, UG_ERR_VERIFY, "%s: member %s has holes", r->name, p->name);
+            break;
+        }
+        expect += size;
+        rc = payload_decoder_feed(d, block, size, err);
+    }
+    if (rc == UG_OK)
+        rc = payload_decoder_finish(d, err);
+    payload_decoder_close(d);
+    return rc;
+}
+
+ug_err bundle_read(bundle_pull_fn pull, void *pull_ctx, const char *name, const char *keyring,
+                   const struct bundle_sink *sink, void *ctx, struct bundle_manifest *manifest,
+                   char *err)
+{
+    struct reader r = {pull, pull_ctx, name, UG_OK, ""};
+    struct buf json = {0}, sig = {0};
+    struct archive *a = archive_read_new();
+    ug_err rc = UG_OK;
+    memset(manifest, 0, sizeof *manifest);
+    if (!a)
+        return ug_fail(err, UG_ERR_OTHER, "out of memory");
+    /* tar only, no filters: a bundle is never compressed as a whole, and nothing else is
+     * guessed at. */
+    archive_read_support_format_tar(a);
+    if (archive_read_open(a, &r, NULL, archive_pull, NULL) != ARCHIVE_OK) {
+        rc = archive_failure(a, &r, "opening", err);
+        goto out;
+    }
+    rc = read_whole_member(a, &r, BUNDLE_MANIFEST_NAME, BUNDLE_MANIFEST_MAX, &json, err);
+    if (rc == UG_OK)
+        rc = read_whole_member(a, &r, BUNDLE_SIGNATURE_NAME, BUNDLE_SIGNATURE_MAX, &sig, err);
+    /* Nothing in the manifest is looked at before its signature holds. */
+    if (rc == UG_OK)
+        rc = sign_verify(keyring, json.data, json.len, sig.data, sig.len, name, err);
+    if (rc == UG_OK && (rc = bundle_manifest_parse(json.data, json.len, manifest, err)) != UG_OK)
+        ug_prefix(err, "%s: ", name);
+    if (rc == UG_OK && sink->check)
+        rc = sink->check(ctx, manifest, err);
+    for (size_t i = 0; rc == UG_OK && i < manifest->npayloads; i++)
+        rc = stream_payload(a, &r, &manifest->payloads[i], sink, ctx, err);
+    if (rc == UG_OK) {
+        struct archive_entry *e = NULL;
+        int s = archive_read_next_header(a, &e);
+        if (s == ARCHIVE_OK || s == ARCHIVE_WARN)
+            rc = ug_fail(err, UG_ERR_VERIFY, "%s: member '%s' is not listed in the signed manifest", name,
+                         archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
+        else if (s != ARCHIVE_EOF)
+            rc = archive_failure(a, &r, "end of archive", err);
+    }
+out:
+    archive_read_free(a);
+    buf_free(&json);
+    buf_free(&sig);
+    if (rc != UG_OK)
+        bundle_manifest_free(manifest);
+    return rc;
+}
+
+struct file_pull {
+    int fd;
+    const char *path;
+    uint8_t *buffer;
+};
+
+static ug_err file_pull(void *ctx, const void **data, size_t *len, char *err)
+{
+    struct file_pull *f = ctx;
+    ssize_t n;
+    do
+        n = read(f->fd, f->buffer, FILE_BUFFER);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return ug_fail(err, UG_ERR_OTHER, "%s: read failed: %s", f->path, strerror(errno));
+    *data = f->buffer;
+    *len = (size_t)n;
+    return UG_OK;
+}
+
+ug_err bundle_read_file(const char *path, const char *keyring, const struct bundle_sink *sink,
+                        void *ctx, struct bundle_manifest *manifest, char *err)
+{
+    struct file_pull f = {open(path, O_RDONLY | O_CLOEXEC), path, malloc(FILE_BUFFER)};
+    ug_err rc;
+    memset(manifest, 0, sizeof *manifest);
+    if (f.fd < 0)
+        rc = ug_fail(err, UG_ERR_UNUSABLE, "%s: cannot open: %s", path, strerror(errno));
+    else if (!f.buffer)
+        rc = ug_fail(err, UG_ERR_OTHER, "out of memory");
+    else
+        rc = bundle_read(file_pull, &f, path, keyring, sink, ctx, manifest, err);
+    if (f.fd >= 0)
+        close(f.fd);
+    free(f.buffer);
+    return rc;
+}

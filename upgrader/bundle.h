@@ -1,0 +1,107 @@
+/* The signed firmware bundle (docs/bundle.md): a ustar archive of manifest.json, its
+ * detached CMS signature, then the payloads as independently compressed chunks; read as it
+ * streams, manifest verified before the first payload byte, every digest checked. */
+#ifndef UPGRADER_BUNDLE_H
+#define UPGRADER_BUNDLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decompress.h"
+#include "error.h"
+
+#define BUNDLE_MANIFEST_NAME  "manifest.json"
+#define BUNDLE_SIGNATURE_NAME "manifest.json.sig"
+#define BUNDLE_MANIFEST_MAX   (1024 * 1024)
+#define BUNDLE_SIGNATURE_MAX  (64 * 1024)
+#define BUNDLE_FORMAT         1
+#define BUNDLE_OFFSET_UNKNOWN UINT64_MAX
+
+struct bundle_chunk {
+    uint64_t offset, size;               /* in the plain (uncompressed) payload */
+    uint64_t stored_offset, stored_size; /* in the payload member as stored */
+    unsigned char sha256[32];            /* of the plain bytes */
+    unsigned char stored_sha256[32];     /* of the stored bytes: tells tampering from corruption */
+};
+
+struct bundle_payload {
+    char *name;               /* tar member name: plain, no '/' and no leading '.' */
+    char *slot;               /* what it is written to, e.g. "rootfs" */
+    enum codec compression;
+    uint64_t size;            /* plain bytes */
+    unsigned char sha256[32]; /* of all plain bytes */
+    uint64_t stored_size;     /* bytes of the member */
+    struct bundle_chunk *chunks; /* tile [0, size) and [0, stored_size) in order */
+    size_t nchunks;
+};
+
+struct bundle_manifest {
+    char *product;
+    char *version;
+    char **hardware;          /* hardware revisions the release fits (at least one) */
+    size_t nhardware;
+    struct bundle_payload *payloads;
+    size_t npayloads;
+};
+
+/* Parses (already verified) manifest JSON; UG_ERR_USAGE naming the field that is wrong. */
+ug_err bundle_manifest_parse(const char *json, size_t len, struct bundle_manifest *out,
+                             char *err) UG_MUST_CHECK;
+/* Frees what the manifest holds and zeroes it. */
+void bundle_manifest_free(struct bundle_manifest *m);
+/* 1 if the release fits hardware revision hw. */
+int bundle_manifest_fits(const struct bundle_manifest *m, const char *hw);
+
+/* The bundle's bytes, pulled in order: point *data at the next *len bytes (valid until the
+ * next call), *len 0 at the end. Its error code (e.g. UG_ERR_UNREACHABLE) is passed through. */
+typedef ug_err (*bundle_pull_fn)(void *ctx, const void **data, size_t *len, char *err);
+
+/* Where verified content goes (the slot writer). Only write is required. Plain bytes reach
+ * write() before their chunk's digest is checked; nothing may be trusted before
+ * payload_end() is called, and a failure after write() means the bytes are to be discarded. */
+struct bundle_sink {
+    /* The verified manifest, before any payload byte: refuse product/hardware/downgrade here. */
+    ug_err (*check)(void *ctx, const struct bundle_manifest *m, char *err);
+    /* A payload starts; data_offset is where its stored bytes begin in the bundle stream
+     * (BUNDLE_OFFSET_UNKNOWN if not plain ustar), so a resume can ask for a byte range. */
+    ug_err (*payload_begin)(void *ctx, const struct bundle_payload *p, uint64_t data_offset, char *err);
+    /* Plain bytes of payload p at offset, in order, without gaps. */
+    ug_err (*write)(void *ctx, const struct bundle_payload *p, uint64_t offset, const void *data,
+                    size_t len, char *err);
+    /* Chunk `chunk` of p is complete and matches its signed digests (progress for resume). */
+    ug_err (*chunk_verified)(void *ctx, const struct bundle_payload *p, size_t chunk, char *err);
+    /* Every byte of p is written and matches the signed size and digests. */
+    ug_err (*payload_end)(void *ctx, const struct bundle_payload *p, char *err);
+};
+
+/* Reads a bundle from pull (name: its URL or path, for messages): checks the manifest's
+ * signature with keyring before anything else is used, then streams each payload to sink.
+ * UG_ERR_VERIFY: unsigned, wrongly signed, members or bytes disagreeing with the signed
+ * manifest (names, order, sizes, digests, extra members, links, unsafe paths);
+ * UG_ERR_UNUSABLE: not a tar, truncated, or data that does not decode. On success the
+ * verified manifest is left in *manifest (caller frees); on failure it is freed. */
+ug_err bundle_read(bundle_pull_fn pull, void *pull_ctx, const char *name, const char *keyring,
+                   const struct bundle_sink *sink, void *ctx, struct bundle_manifest *manifest,
+                   char *err) UG_MUST_CHECK;
+/* bundle_read() from a local file. */
+ug_err bundle_read_file(const char *path, const char *keyring, const struct bundle_sink *sink,
+                        void *ctx, struct bundle_manifest *manifest, char *err) UG_MUST_CHECK;
+
+/* Decodes one payload's stored bytes pushed in order from chunk first_chunk on (a resumed
+ * transfer starts at payload data_offset + chunks[first_chunk].stored_offset), checking
+ * every chunk; the whole-payload digest is checked only when first_chunk is 0 (the chunk
+ * digests, being signed, already cover every byte). backend NULL = the fastest. */
+struct payload_decoder;
+ug_err payload_decoder_open(const struct bundle_payload *p, size_t first_chunk, const char *backend,
+                            const struct bundle_sink *sink, void *ctx, const char *name,
+                            struct payload_decoder **out, char *err) UG_MUST_CHECK;
+/* Feeds the next stored bytes. */
+ug_err payload_decoder_feed(struct payload_decoder *d, const void *data, size_t len,
+                            char *err) UG_MUST_CHECK;
+/* The stored bytes have ended: UG_ERR_UNUSABLE if chunks are missing (truncated), else the
+ * final digest check and payload_end(). */
+ug_err payload_decoder_finish(struct payload_decoder *d, char *err) UG_MUST_CHECK;
+/* Frees the decoder (NULL is fine). */
+void payload_decoder_close(struct payload_decoder *d);
+
+#endif
