@@ -120,7 +120,8 @@ clean:
 # addresses: the tests start their own on 127.0.0.1 high ports.
 DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev zlib1g-dev \
                 libarchive-dev libcmocka-dev libexpat1-dev libjson-c-dev libmicrohttpd-dev \
-                libzstd-dev libisal-dev tftpd-hpa tftp-hpa openssl e2fsprogs curl zstd gzip jq
+                libzstd-dev libisal-dev tftpd-hpa tftp-hpa openssl e2fsprogs curl zstd gzip jq \
+                iproute2
 deps:
 	@missing=""; \
 	for p in $(DEB_PACKAGES); do \

@@ -152,6 +152,10 @@ int fetch_domain_allowed(const char *host, const char *list)
     size_t hlen = host ? strlen(host) : 0;
     if (hlen && host[hlen - 1] == '.')
         hlen--; /* "example.com." is example.com */
+    /* An address has no subdomains: "0.0.1" must not admit 10.0.0.1. */
+    unsigned char addr[sizeof(struct in6_addr)];
+    int is_address = host && (inet_pton(AF_INET, host, addr) == 1 ||
+                              inet_pton(AF_INET6, host, addr) == 1);
     int any_entry = 0;
     const char *p = list;
     while (*p) {
@@ -175,7 +179,7 @@ int fetch_domain_allowed(const char *host, const char *list)
         any_entry = 1;
         if (hlen == elen && strncasecmp(host, e, elen) == 0)
             return 1;
-        if (hlen > elen && host[hlen - elen - 1] == '.' &&
+        if (!is_address && hlen > elen && host[hlen - elen - 1] == '.' &&
             strncasecmp(host + hlen - elen, e, elen) == 0)
             return 1;
     }
