@@ -83,7 +83,7 @@ ug_err fetch_to_buffer(const struct fetch_options *o, size_t max_size, struct bu
  * unreachable servers and HTTP errors fail here, with res (may be NULL) filled. */
 ug_err fetch_open(const struct fetch_options *o, struct fetch_reader **reader,
                   struct fetch_result *res, char *err) UG_MUST_CHECK;
-/* Reads up to len body bytes into buf; *got == 0 means the end of a good transfer. */
+/* Reads up to len (> 0) body bytes into buf; *got == 0 means the end of a good transfer. */
 ug_err fetch_read(struct fetch_reader *reader, void *buf, size_t len, size_t *got,
                   char *err) UG_MUST_CHECK;
 /* The result so far (headers at open, totals once fetch_read reported the end). */

@@ -245,18 +245,18 @@ tftpd_start() {
     shift
     # As root, tftpd would switch to "nobody", who cannot read the test's private folders;
     # -p drops tftpd's own world-readable check, leaving plain file permissions.
-    _spawn TFTP_PORT TFTPD_PID "$WORK/tftpd.$RANDOM.log" u \
+    _spawn TFTP_PORT TFTPD_PID "$(mktemp "$WORK/tftpd.XXXXXX")" u \
         in.tftpd -L -a 127.0.0.1:@PORT@ -p -u "$(id -un)" "$@" -s "$dir"
 }
 
 # digest_server_start DIR USER PASSWORD [md5|sha256]: files of DIR behind Digest auth only.
 # Sets DIGEST_PORT, DIGEST_PID and DIGEST_LOG (one line a request: METHOD URL auth= result=).
 digest_server_start() {
-    DIGEST_LOG=$WORK/digest.log
+    DIGEST_LOG=$(mktemp "$WORK/digest.XXXXXX")
     _spawn DIGEST_PORT DIGEST_PID "$DIGEST_LOG" t "$TOOLS/digest_server" @PORT@ "$@"
 }
 
 # stall_server_start: accepts TCP connections and never answers. Sets STALL_PORT, STALL_PID.
 stall_server_start() {
-    _spawn STALL_PORT STALL_PID "$WORK/stall.log" t "$TOOLS/stall_server" @PORT@
+    _spawn STALL_PORT STALL_PID "$(mktemp "$WORK/stall.XXXXXX")" t "$TOOLS/stall_server" @PORT@
 }

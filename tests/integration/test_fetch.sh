@@ -102,6 +102,10 @@ expect_exit 0 "HTTP Digest credentials" "$F" --user digestuser --password digest
     "http://127.0.0.1:$DIGEST_PORT/hello.txt" "$OUTF"
 assert_same_file "Digest body" "$OUTF" "$WWW/hello.txt"
 assert_contains "server checked a Digest answer" "$(cat "$DIGEST_LOG")" "auth=digest result=ok"
+digest_server_start "$WWW" digestuser digest-secret sha256
+expect_exit 0 "HTTP Digest with SHA-256" "$F" --user digestuser --password digest-secret \
+    "http://127.0.0.1:$DIGEST_PORT/hello.txt" "$OUTF"
+assert_contains "SHA-256 server checked a Digest answer" "$(cat "$DIGEST_LOG")" "auth=digest result=ok"
 expect_exit 4 "Digest server with a wrong password" "$F" --user digestuser --password wrong \
     "http://127.0.0.1:$DIGEST_PORT/hello.txt" "$OUTF"
 assert_eq "Digest refusal status" "$(field status)" 401
@@ -232,6 +236,19 @@ assert_same_file "pulled HTTPS body" "$OUTF" "$WWW/large.bin"
 expect_exit 0 "pull reader over TFTP" "$F" --pull 1000 --blksize 1468 \
     "tftp://127.0.0.1:$TFTP/big.bin" "$OUTF"
 assert_same_file "pulled TFTP body" "$OUTF" "$WWW/big.bin"
+# 150 MB through either path must not make the process hold the body (peak well below it).
+# ASan's quarantine would keep freed blocks resident, so it is kept small for this check.
+head -c 150000000 /dev/zero >"$WWW/huge-zero.bin"
+for mode in push pull; do
+    args=()
+    [ $mode = pull ] && args=(--pull 65536)
+    expect_exit 0 "150 MB $mode transfer" env ASAN_OPTIONS="${ASAN_OPTIONS:-}:quarantine_size_mb=4" \
+        "$F" "${args[@]}" "$HTTP/huge-zero.bin" "$OUTF"
+    assert_eq "150 MB $mode: size" "$(stat -c %s "$OUTF")" 150000000
+    [ "$(field maxrss_kb)" -lt 75000 ] || fail "$mode path peaked at $(field maxrss_kb) kB"
+    ok "$mode path streams: peak $(field maxrss_kb) kB for a 150 MB body"
+done
+rm -f "$WWW/huge-zero.bin" "$OUTF"
 expect_exit 4 "pull reader: 404 fails at open" "$F" --pull 100 "$HTTP/missing.cfg" "$OUTF"
 assert_eq "pull 404 reads" "$(sed -n 's/^reads=//p' <<<"$OUT")" ""
 expect_exit 4 "pull reader: size limit mid-stream" "$F" --pull 1000 --max-size 5000000 \

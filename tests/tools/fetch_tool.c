@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "fetch.h"
@@ -49,6 +50,10 @@ static ug_err file_sink(void *ctx, const void *data, size_t len, uint64_t offset
 
 static void print_result(const struct fetch_result *r)
 {
+    /* Peak memory, so a test can show a large body never sat in memory whole. */
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        printf("maxrss_kb=%ld\n", ru.ru_maxrss);
     printf("status=%ld\nbytes=%llu\nstart_offset=%llu\nresumed=%d\nnot_modified=%d\n"
            "not_found=%d\netag=%s\nlast_modified=%s\ncontent_encoding=%s\nurl=%s\n"
            "server=%s:%ld\nreason=%s\n",
