@@ -43,6 +43,10 @@ UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
+# Test helpers (servers, drivers) in tests/tools/, built into $(BUILD)/tools/ for make test.
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
+
 BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
@@ -78,6 +82,10 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	    $(CMOCKA_LIBS) $(LDLIBS)
 comma := ,
 
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
@@ -86,7 +94,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
 .SECONDARY:
 
 # Runs the unit tests and the integration tests against the programs of this build.
-test: $(PROGRAMS) $(UNIT_BINS)
+test: $(PROGRAMS) $(UNIT_BINS) $(TOOL_BINS)
 	@BUILD=$(BUILD) tests/run.sh
 
 check:
@@ -121,7 +129,7 @@ clean:
 DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev zlib1g-dev \
                 libarchive-dev libcmocka-dev libexpat1-dev libjson-c-dev libmicrohttpd-dev \
                 libzstd-dev libisal-dev tftpd-hpa tftp-hpa openssl e2fsprogs curl zstd gzip jq \
-                clang libclang-rt-14-dev
+                clang libclang-rt-14-dev iproute2
 deps:
 	@missing=""; \
 	for p in $(DEB_PACKAGES); do \
@@ -138,4 +146,5 @@ deps:
 	if [ $$had_policy = 0 ]; then $$SUDO rm -f /usr/sbin/policy-rc.d; fi; \
 	exit $$rc
 
--include $(LIB_OBJS:.o=.d) $(BUILD)/obj/upgrader/main.d $(BUILD)/obj/bootctl/main.d $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/obj/tests/unit/%.d)
+-include $(LIB_OBJS:.o=.d) $(BUILD)/obj/upgrader/main.d $(BUILD)/obj/bootctl/main.d $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/obj/tests/unit/%.d) \
+    $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/obj/tests/tools/%.d)

@@ -1,0 +1,201 @@
+/* Test driver of the transport (upgrader/fetch.c): fetches one URL into a file through the
+ * pushed, buffered or pulled path, prints the result as key=value lines, exits with the code. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "fetch.h"
+#include "fsutil.h"
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: fetch_tool [options] URL OUTFILE\n"
+            "  --user U --password P        credentials (Basic or Digest)\n"
+            "  --post DATA | --put FILE     body to send; --content-type T\n"
+            "  --ca F --extra-ca F --cert F --key F\n"
+            "  --ua-product P --ua-version V --ua-serial S --ua-mac M\n"
+            "  --restrict LIST --max-size N --connect-timeout MS --timeout MS\n"
+            "  --low-speed BYTES --low-speed-time S --redirects N --blksize N\n"
+            "  --resume N (OUTFILE keeps its first N bytes) --etag E --last-modified L\n"
+            "  --buffer (to-buffer path) --pull N (pull reader, N-byte reads)\n");
+}
+
+struct file_sink {
+    int fd;
+};
+
+/* Writes each block where it belongs, so a resume the server did not honour rewrites
+ * the file from 0 and one it honoured appends. */
+static ug_err file_sink(void *ctx, const void *data, size_t len, uint64_t offset, char *err)
+{
+    struct file_sink *f = ctx;
+    const char *p = data;
+    while (len) {
+        ssize_t n = pwrite(f->fd, p, len, (off_t)offset);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return ug_fail(err, UG_ERR_OTHER, "cannot write output: %s", strerror(errno));
+        }
+        p += n, len -= (size_t)n, offset += (uint64_t)n;
+    }
+    return UG_OK;
+}
+
+static void print_result(const struct fetch_result *r)
+{
+    /* Peak memory, so a test can show a large body never sat in memory whole. */
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        printf("maxrss_kb=%ld\n", ru.ru_maxrss);
+    printf("status=%ld\nbytes=%llu\nstart_offset=%llu\nresumed=%d\nnot_modified=%d\n"
+           "not_found=%d\netag=%s\nlast_modified=%s\ncontent_encoding=%s\nurl=%s\n"
+           "server=%s:%ld\nreason=%s\n",
+           r->status, (unsigned long long)r->bytes, (unsigned long long)r->start_offset,
+           r->resumed, r->not_modified, r->not_found, r->etag, r->last_modified,
+           r->content_encoding, r->effective_url, r->server_ip, r->server_port, r->reason);
+}
+
+int main(int argc, char **argv)
+{
+    struct fetch_options o;
+    fetch_options_init(&o);
+    const char *product = NULL, *version = NULL, *serial = NULL, *mac = NULL, *put = NULL;
+    char ua[512];
+    int use_buffer = 0;
+    long pull = 0;
+    static const struct option longopts[] = {
+        {"user", 1, 0, 'u'}, {"password", 1, 0, 'p'}, {"post", 1, 0, 'd'},
+        {"put", 1, 0, 'T'}, {"content-type", 1, 0, 'y'}, {"ca", 1, 0, 'c'},
+        {"extra-ca", 1, 0, 'x'}, {"cert", 1, 0, 'E'}, {"key", 1, 0, 'K'},
+        {"ua-product", 1, 0, 'P'}, {"ua-version", 1, 0, 'V'}, {"ua-serial", 1, 0, 'S'},
+        {"ua-mac", 1, 0, 'M'}, {"restrict", 1, 0, 'r'}, {"max-size", 1, 0, 'm'},
+        {"connect-timeout", 1, 0, 'C'}, {"timeout", 1, 0, 't'}, {"low-speed", 1, 0, 'l'},
+        {"low-speed-time", 1, 0, 'L'}, {"redirects", 1, 0, 'R'}, {"blksize", 1, 0, 'b'},
+        {"resume", 1, 0, 'o'}, {"etag", 1, 0, 'e'}, {"last-modified", 1, 0, 'i'},
+        {"buffer", 0, 0, 'B'}, {"pull", 1, 0, 'G'}, {0, 0, 0, 0},
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'u': o.username = optarg; break;
+        case 'p': o.password = optarg; break;
+        case 'd': o.method = FETCH_POST, o.body = optarg, o.body_len = strlen(optarg); break;
+        case 'T': put = optarg; break;
+        case 'y': o.content_type = optarg; break;
+        case 'c': o.ca_file = optarg; break;
+        case 'x': o.extra_ca_file = optarg; break;
+        case 'E': o.client_cert = optarg; break;
+        case 'K': o.client_key = optarg; break;
+        case 'P': product = optarg; break;
+        case 'V': version = optarg; break;
+        case 'S': serial = optarg; break;
+        case 'M': mac = optarg; break;
+        case 'r': o.restricted_domains = optarg; break;
+        case 'm': o.max_size = strtoull(optarg, NULL, 10); break;
+        case 'C': o.connect_timeout_ms = strtol(optarg, NULL, 10); break;
+        case 't': o.timeout_ms = strtol(optarg, NULL, 10); break;
+        case 'l': o.low_speed_limit = strtol(optarg, NULL, 10); break;
+        case 'L': o.low_speed_time_s = strtol(optarg, NULL, 10); break;
+        case 'R': o.max_redirects = atoi(optarg); break;
+        case 'b': o.tftp_blksize = atoi(optarg); break;
+        case 'o': o.resume_from = strtoull(optarg, NULL, 10); break;
+        case 'e': o.if_none_match = optarg; break;
+        case 'i': o.if_modified_since = optarg; break;
+        case 'B': use_buffer = 1; break;
+        case 'G': pull = strtol(optarg, NULL, 10); break;
+        default: usage(); return UG_ERR_USAGE;
+        }
+    }
+    if (argc - optind != 2 || (pull < 0)) {
+        usage();
+        return UG_ERR_USAGE;
+    }
+    o.url = argv[optind];
+    const char *outfile = argv[optind + 1];
+    if (product || version || serial || mac) {
+        fetch_user_agent(ua, sizeof ua, product, version, serial, mac);
+        o.user_agent = ua;
+    }
+
+    char err[UG_ERRBUF] = "";
+    struct fetch_result res;
+    memset(&res, 0, sizeof res);
+    struct buf body = {0}, upload = {0};
+    struct fetch_reader *reader = NULL;
+    char *piece = NULL;
+    ug_err rc = UG_OK;
+    int fd = -1;
+    if (put) {
+        if ((rc = fs_read_file(put, 64u << 20, &upload, err)) != UG_OK)
+            goto out;
+        o.method = FETCH_PUT, o.body = upload.data, o.body_len = upload.len;
+    }
+    /* Never truncated up front: a resume keeps the bytes already there. */
+    fd = open(outfile, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        rc = ug_fail(err, UG_ERR_OTHER, "%s: %s", outfile, strerror(errno));
+        goto out;
+    }
+    if (use_buffer) {
+        rc = fetch_to_buffer(&o, o.max_size ? o.max_size : (256u << 20), &body, &res, err);
+        if (rc == UG_OK && !res.not_modified) {
+            struct file_sink f = {fd};
+            rc = file_sink(&f, body.data, body.len, 0, err);
+        }
+    } else if (pull) {
+        rc = fetch_open(&o, &reader, &res, err);
+        if (rc != UG_OK)
+            goto out;
+        if (!(piece = malloc((size_t)pull))) {
+            rc = ug_fail(err, UG_ERR_OTHER, "out of memory");
+            goto out;
+        }
+        uint64_t offset = fetch_reader_result(reader)->start_offset;
+        unsigned long reads = 0;
+        for (;;) {
+            size_t got = 0;
+            if ((rc = fetch_read(reader, piece, (size_t)pull, &got, err)) != UG_OK)
+                break;
+            if (got == 0)
+                break;
+            if (got > (size_t)pull) {
+                rc = ug_fail(err, UG_ERR_OTHER, "fetch_read returned more than asked");
+                break;
+            }
+            if (reads == 0)
+                offset = fetch_reader_result(reader)->start_offset;
+            struct file_sink f = {fd};
+            if ((rc = file_sink(&f, piece, got, offset, err)) != UG_OK)
+                break;
+            offset += got;
+            reads++;
+        }
+        res = *fetch_reader_result(reader);
+        printf("reads=%lu\n", reads);
+    } else {
+        struct file_sink f = {fd};
+        rc = fetch_to_sink(&o, file_sink, &f, &res, err);
+    }
+    if (rc == UG_OK && !res.not_modified &&
+        ftruncate(fd, (off_t)(res.start_offset + res.bytes)) != 0)
+        rc = ug_fail(err, UG_ERR_OTHER, "%s: %s", outfile, strerror(errno));
+out:
+    print_result(&res);
+    if (rc != UG_OK)
+        fprintf(stderr, "fetch_tool: %s\n", err);
+    if (fd >= 0)
+        close(fd);
+    free(piece);
+    fetch_close(reader);
+    buf_free(&body);
+    buf_free(&upload);
+    fetch_global_cleanup();
+    return (int)rc;
+}
