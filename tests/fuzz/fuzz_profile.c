@@ -1,0 +1,17 @@
+/* libFuzzer harness for profile.c: any bytes as a profile (XML, text, gzip, or encrypted
+ * with a fixed key) must parse or fail cleanly, never crash or leak. */
+#include <stdint.h>
+#include <stddef.h>
+
+#include "profile.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char err[UG_ERRBUF];
+    struct profile p;
+    if (profile_read(data, size, NULL, "fuzz", &p, err) == UG_OK)
+        profile_free(&p);
+    if (size > 16 && data[0] == 'S' && profile_read(data, size, "fuzzkey", "fuzz", &p, err) == UG_OK)
+        profile_free(&p);
+    return 0;
+}

@@ -1,0 +1,46 @@
+/* libFuzzer harness for rule.c, cond.c and macro.c: any text as a Profile_Rule (and as an
+ * Upgrade_Rule), evaluated against a fixed device, must evaluate or fail cleanly. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device.h"
+#include "macro.h"
+#include "rule.h"
+
+static const char *fixed_param(void *opaque, const char *name)
+{
+    (void)opaque;
+    if (strcmp(name, "GPP_A") == 0)
+        return "0123456789abcdef";
+    if (strcmp(name, "GPP_B") == 0)
+        return "dir";
+    return NULL;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *text = malloc(size + 1);
+    if (!text)
+        return 0;
+    memcpy(text, data, size);
+    text[size] = '\0';
+    struct device dev = {0};
+    strcpy(dev.mac, "000e08aabbcc");
+    strcpy(dev.serial, "SN1");
+    strcpy(dev.product, "UG-PHONE-1");
+    strcpy(dev.hwver, "1.0");
+    struct macro_context ctx;
+    macro_init(&ctx, &dev, fixed_param, NULL);
+    char err[UG_ERRBUF];
+    if (macro_set(&ctx, "SWVER", "1.2.3", err) == UG_OK) {
+        struct rule_result r;
+        if (rule_eval(text, RULE_PROFILE, &ctx, "10.0.0.1", &r, err) == UG_OK)
+            rule_result_free(&r);
+        if (rule_eval(text, RULE_UPGRADE, &ctx, NULL, &r, err) == UG_OK)
+            rule_result_free(&r);
+    }
+    macro_free(&ctx);
+    free(text);
+    return 0;
+}
