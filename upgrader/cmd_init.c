@@ -11,30 +11,10 @@
 
 #include "bootstate.h"
 #include "commands.h"
+#include "units.h"
 #include "device.h"
 #include "fsutil.h"
 #include "params.h"
-
-/* "64M", "1G", "4096": bytes with an optional binary suffix; -1 if malformed. */
-static int parse_size(const char *text, uint64_t *out)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long long n = strtoull(text, &end, 10);
-    if (errno || end == text || text[0] == '-')
-        return -1;
-    uint64_t mult = 1;
-    if (*end == 'K' || *end == 'k')
-        mult = 1024, end++;
-    else if (*end == 'M' || *end == 'm')
-        mult = 1024 * 1024, end++;
-    else if (*end == 'G' || *end == 'g')
-        mult = 1024ull * 1024 * 1024, end++;
-    if (*end || n == 0 || n > UINT64_MAX / mult)
-        return -1;
-    *out = n * mult;
-    return 0;
-}
 
 static ug_err create_slot(const struct device *dev, const char *name, uint64_t size, char *err)
 {
@@ -92,7 +72,7 @@ ug_err cmd_init(const char *root, int argc, char **argv, char *err)
         case 'H': snprintf(dev.hwver, sizeof dev.hwver, "%s", optarg); break;
         case 'v': version = optarg; break;
         case 'z':
-            if (parse_size(optarg, &slot_size) != 0)
+            if (units_parse_size(optarg, &slot_size) != 0)
                 return ug_fail(err, UG_ERR_USAGE, "--slot-size '%s' is not a size (e.g. 64M)", optarg);
             break;
         case 'k': keyring = optarg; break;

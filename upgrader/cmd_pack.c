@@ -9,29 +9,11 @@
 #include "buf.h"
 #include "bundle_pack.h"
 #include "commands.h"
+#include "units.h"
 #include "fsutil.h"
 #include "sign.h"
 
 #define MAX_HARDWARE 32
-
-/* "4M", "65536", "512K": bytes; -1 if malformed. */
-static int parse_bytes(const char *text, uint64_t *out)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long long n = strtoull(text, &end, 10);
-    if (errno || end == text || text[0] == '-')
-        return -1;
-    uint64_t mult = 1;
-    if (*end == 'K' || *end == 'k')
-        mult = 1024, end++;
-    else if (*end == 'M' || *end == 'm')
-        mult = 1024 * 1024, end++;
-    if (*end || n == 0 || n > UINT64_MAX / mult)
-        return -1;
-    *out = n * mult;
-    return 0;
-}
 
 ug_err cmd_pack(const char *root, int argc, char **argv, char *err)
 {
@@ -66,7 +48,7 @@ ug_err cmd_pack(const char *root, int argc, char **argv, char *err)
                 return ug_fail(err, UG_ERR_USAGE, "--compress '%s': use gzip, zstd or none", optarg);
             break;
         case 's':
-            if (parse_bytes(optarg, &o.chunk_size) != 0)
+            if (units_parse_size(optarg, &o.chunk_size) != 0)
                 return ug_fail(err, UG_ERR_USAGE, "--chunk-size '%s' is not a size (e.g. 4M)", optarg);
             break;
         case 'S': o.slot = optarg; break;
