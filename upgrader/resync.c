@@ -275,6 +275,11 @@ static ug_err fetch_and_apply(struct run *r, const char *name, struct rule_resul
     fo.timeout_ms = r->o->timeout_ms > 0 ? r->o->timeout_ms : RESYNC_DEFAULT_TIMEOUT_MS;
     if (strcmp(rr->url.scheme, "tftp") == 0)
         fo.tftp_blksize = RESYNC_TFTP_BLKSIZE;
+    if (rr->post && strcmp(rr->url.scheme, "tftp") == 0) {
+        rc = ug_fail(err, UG_ERR_USAGE, "%s: %s: --post needs http or https", name, display);
+        set_reason(r, "bad rule");
+        goto out;
+    }
     if (rr->post) {
         char gpp[8];
         snprintf(gpp, sizeof gpp, "GPP_%c", toupper((unsigned char)rr->post));
