@@ -34,7 +34,6 @@ static const char *const stored_rules[] = {"Profile_Rule", "Profile_Rule_B", "Pr
 enum log_kind { LOG_REQUEST, LOG_SUCCESS, LOG_FAILURE };
 
 struct run {
-    const char *root;
     const struct resync_options *o;
     struct resync_report *report;
     struct agent a;
@@ -247,7 +246,7 @@ static const char *unusable_reason(const struct buf *body, const char *key)
     return "bad profile";
 }
 
-/* Fetches one rule's file and applies it. *stop is set when the sequence must end. */
+/* Fetches one rule's file and applies it; a failure ends the sequence (the caller stops). */
 static ug_err fetch_and_apply(struct run *r, const char *name, struct rule_result *rr, char *err)
 {
     struct resync_report *rep = r->report;
@@ -528,7 +527,6 @@ ug_err resync_run(const char *root, const struct resync_options *o, struct resyn
     struct run r;
     memset(&r, 0, sizeof r);
     memset(report, 0, sizeof *report);
-    r.root = root;
     r.o = o;
     r.report = report;
     report->led = PROV_LED_OFF;
