@@ -122,6 +122,12 @@ fuzz:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/share/upgrader/dhcp
+	for f in udhcpc-hook.sh dhclient-exit-hook.sh; do \
+	    sed 's|@BINDIR@|$(PREFIX)/bin|g' upgrader/dhcp/$$f >$(DESTDIR)$(PREFIX)/share/upgrader/dhcp/$$f && \
+	    chmod 0755 $(DESTDIR)$(PREFIX)/share/upgrader/dhcp/$$f || exit 1; \
+	done
+	install -m 0644 upgrader/dhcp/dhclient-upgrader.conf $(DESTDIR)$(PREFIX)/share/upgrader/dhcp/
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -42,6 +42,7 @@ ug_err agent_open(const char *root, int params_for_update, struct agent *a, char
     optional_file(a, DEVICE_CA_FILE, a->ca_file, sizeof a->ca_file);
     optional_file(a, DEVICE_CLIENT_CERT, a->client_cert, sizeof a->client_cert);
     optional_file(a, DEVICE_CLIENT_KEY, a->client_key, sizeof a->client_key);
+    optional_file(a, DEVICE_CUSTOM_CA_FILE, a->custom_ca, sizeof a->custom_ca);
     if (!a->client_key[0])
         a->client_cert[0] = '\0';
     fetch_user_agent(a->user_agent, sizeof a->user_agent, a->dev.product, a->running_version,
@@ -60,6 +61,7 @@ void agent_fetch_options(const struct agent *a, struct fetch_options *o)
 {
     fetch_options_init(o);
     o->ca_file = a->ca_file[0] ? a->ca_file : NULL;
+    o->extra_ca_file = a->custom_ca[0] ? a->custom_ca : NULL;
     o->client_cert = a->client_cert[0] ? a->client_cert : NULL;
     o->client_key = a->client_key[0] ? a->client_key : NULL;
     o->user_agent = a->user_agent;

@@ -23,6 +23,7 @@ struct agent {
     char ca_file[1100];
     char client_cert[1100];
     char client_key[1100];
+    char custom_ca[1100];         /* installed by Custom_CA_Rule */
     char user_agent[512];
 };
 
@@ -30,7 +31,7 @@ struct agent {
 ug_err agent_open(const char *root, int params_for_update, struct agent *a, char *err) UG_MUST_CHECK;
 /* Releases what agent_open took (the parameter lock among it). */
 void agent_close(struct agent *a);
-/* The transport settings of this device: CA, client certificate, User-Agent,
+/* The transport settings of this device: CA (and Custom_CA_Rule's), client certificate, User-Agent,
  * Restricted_Access_Domains, default timeouts. The caller sets the URL. */
 void agent_fetch_options(const struct agent *a, struct fetch_options *o);
 /* A macro context with identity, parameters, $SWVER and $HWVER; free with macro_free. */

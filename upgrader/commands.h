@@ -16,5 +16,9 @@ ug_err cmd_apply(const char *root, int argc, char **argv, char *err);
 ug_err cmd_plan(const char *root, int argc, char **argv, char *err);
 ug_err cmd_pack(const char *root, int argc, char **argv, char *err);
 ug_err cmd_sign(const char *root, int argc, char **argv, char *err);
+ug_err cmd_resync(const char *root, int argc, char **argv, char *err);
+ug_err cmd_status(const char *root, int argc, char **argv, char *err);
+ug_err cmd_factory_reset(const char *root, int argc, char **argv, char *err);
+ug_err cmd_dhcp(const char *root, int argc, char **argv, char *err);
 
 #endif

@@ -19,6 +19,7 @@
 #define DEVICE_CLIENT_CERT   "client.crt"
 #define DEVICE_CLIENT_KEY    "client.key"
 #define DEVICE_SCHEMA_FILE   "schema.conf"   /* extra parameters of the phone's own programs */
+#define DEVICE_CUSTOM_CA_FILE "custom-ca.pem" /* extra TLS trust anchor from Custom_CA_Rule */
 
 #define DEVICE_FIELD_MAX 128
 

@@ -21,6 +21,18 @@ static const struct command commands[] = {
     {"call", cmd_call,
      "call start|end|status\n"
      "      the SIP stack reports a call began or ended; reboots wait until none is active"},
+    {"resync", cmd_resync,
+     "resync [RULE] [--timeout S]\n"
+     "      one resync now: Profile_Rule, _B, _C, _D in order, or RULE alone"},
+    {"status", cmd_status,
+     "status [--json]\n"
+     "      provisioning state, last resync and LED, slots, calls, upgrade progress"},
+    {"factory-reset", cmd_factory_reset,
+     "factory-reset\n"
+     "      every parameter back to its default, state MFG-RESET (unless Protect_Factory_Reset)"},
+    {"dhcp", cmd_dhcp,
+     "dhcp [--option66 V] [--option150 V] [--option159 V] [--option160 V]\n"
+     "      record the lease's provisioning servers (called by the DHCP client hooks)"},
     {"apply", cmd_apply,
      "apply FILE [--key K]\n"
      "      apply a local profile (XML or text, gzip, encrypted) all-or-nothing"},
