@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "cond.h"
+#include "fetch.h"
 
 #define RULE_MAX_ALTERNATIVES 32
 #define RULE_MAX_ASSIGN 32
@@ -447,6 +448,9 @@ ug_err rule_parse_url(const char *text, const char *default_host, int require_ho
                       struct rule_url *out, char *err)
 {
     memset(out, 0, sizeof *out);
+    /* Messages show the URL without any user:password@, which must never reach a log. */
+    char shown[1024];
+    fetch_url_for_display(text, shown, sizeof shown);
     const char *p = text;
     const char *sep = strstr(p, "://");
     snprintf(out->scheme, sizeof out->scheme, "tftp");
@@ -460,22 +464,26 @@ ug_err rule_parse_url(const char *text, const char *default_host, int require_ho
             snprintf(out->scheme, sizeof out->scheme, "https");
         else
             return ug_fail(err, UG_ERR_USAGE, "URL '%s': unknown scheme '%.*s' (tftp, http or https)",
-                           text, (int)sl, p);
+                           shown, (int)sl, p);
         p = sep + 3;
     }
     out->port = strcmp(out->scheme, "tftp") == 0 ? 69 : strcmp(out->scheme, "http") == 0 ? 80 : 443;
     for (const char *c = text; *c; c++)
         if ((unsigned char)*c <= ' ' || *c == 0x7f)
-            return ug_fail(err, UG_ERR_USAGE, "URL '%s': contains a space or control character", text);
+            return ug_fail(err, UG_ERR_USAGE, "URL '%s': contains a space or control character", shown);
     const char *slash = strchr(p, '/');
+    const char *at = memchr(p, '@', slash ? (size_t)(slash - p) : strlen(p));
+    if (at)
+        return ug_fail(err, UG_ERR_USAGE, "URL '%s': credentials go in [--uid U --pwd P], not in the URL",
+                       shown);
     if (!slash)
-        return ug_fail(err, UG_ERR_USAGE, "URL '%s': no file path (it must be absolute: /...)", text);
+        return ug_fail(err, UG_ERR_USAGE, "URL '%s': no file path (it must be absolute: /...)", shown);
     if (slash == p) {
         if (require_host)
-            return ug_fail(err, UG_ERR_USAGE, "URL '%s': Upgrade_Rule URLs must name the server", text);
+            return ug_fail(err, UG_ERR_USAGE, "URL '%s': Upgrade_Rule URLs must name the server", shown);
         if (!default_host || !default_host[0])
             return ug_fail(err, UG_ERR_USAGE, "URL '%s' names no server and no default (DHCP) server "
-                           "is known", text);
+                           "is known", shown);
         if (snprintf(out->host, sizeof out->host, "%s", default_host) >= (int)sizeof out->host)
             return ug_fail(err, UG_ERR_USAGE, "default server '%s' too long", default_host);
     } else {
@@ -483,12 +491,12 @@ ug_err rule_parse_url(const char *text, const char *default_host, int require_ho
         if (*hp == '[') {
             const char *rb = memchr(hp, ']', (size_t)(slash - hp));
             if (!rb)
-                return ug_fail(err, UG_ERR_USAGE, "URL '%s': '[' of an IPv6 address is not closed", text);
+                return ug_fail(err, UG_ERR_USAGE, "URL '%s': '[' of an IPv6 address is not closed", shown);
             hp++;
             hend = rb;
             if (rb + 1 < slash) {
                 if (rb[1] != ':')
-                    return ug_fail(err, UG_ERR_USAGE, "URL '%s': unexpected text after ']'", text);
+                    return ug_fail(err, UG_ERR_USAGE, "URL '%s': unexpected text after ']'", shown);
                 colon = rb + 1;
             }
         } else {
@@ -498,16 +506,16 @@ ug_err rule_parse_url(const char *text, const char *default_host, int require_ho
         }
         size_t hl = (size_t)(hend - hp);
         if (hl == 0 || hl >= sizeof out->host)
-            return ug_fail(err, UG_ERR_USAGE, "URL '%s': empty or too long server name", text);
+            return ug_fail(err, UG_ERR_USAGE, "URL '%s': empty or too long server name", shown);
         memcpy(out->host, hp, hl);
         out->host[hl] = '\0';
         if (!valid_host(out->host) || (p[0] != '[' && strchr(out->host, ':')))
-            return ug_fail(err, UG_ERR_USAGE, "URL '%s': '%s' is not a server name", text, out->host);
+            return ug_fail(err, UG_ERR_USAGE, "URL '%s': '%s' is not a server name", shown, out->host);
         if (colon) {
             char *end = NULL;
             long port = strtol(colon + 1, &end, 10);
             if (end != slash || colon + 1 == slash || port < 1 || port > 65535)
-                return ug_fail(err, UG_ERR_USAGE, "URL '%s': port '%.*s' is not 1..65535", text,
+                return ug_fail(err, UG_ERR_USAGE, "URL '%s': port '%.*s' is not 1..65535", shown,
                                (int)(slash - colon - 1), colon + 1);
             out->port = (int)port;
         }

@@ -140,6 +140,12 @@ static void test_url_parts(void **state)
     assert_string_equal(u.host, "dhcp-server");
     assert_int_equal(u.port, 69);
     rule_url_free(&u);
+    /* Credentials in the URL are refused, and the message never repeats the password. */
+    assert_int_equal(rule_parse_url("http://admin:s3cret@prov.example/p.xml", NULL, 1, &u, err), UG_ERR_USAGE);
+    assert_null(strstr(err, "s3cret"));
+    assert_non_null(strstr(err, "--uid"));
+    assert_int_equal(rule_parse_url("http://admin:s3cret@prov.example:99999/p.xml", NULL, 1, &u, err), UG_ERR_USAGE);
+    assert_null(strstr(err, "s3cret"));
 }
 
 struct bad_case {
