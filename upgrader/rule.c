@@ -200,8 +200,6 @@ static ug_err parse_alternative(const char *s, size_t start, size_t end, enum ru
         skip_space(s, &i, end);
     }
     if (i < end && s[i] == '[') {
-        if (flavour == RULE_UPGRADE)
-            return ug_fail(err, UG_ERR_USAGE, "column %zu: Upgrade_Rule takes no [options]", i + 1);
         size_t close = find_close(s, i, end, '[', ']');
         if (!close)
             return ug_fail(err, UG_ERR_USAGE, "column %zu: '[' is not closed by ']'", i + 1);

@@ -10,7 +10,7 @@
 
 enum rule_flavour {
     RULE_PROFILE,  /* Profile_Rule*: options --key --uid --pwd --post --alias; host may be omitted */
-    RULE_UPGRADE,  /* Upgrade_Rule: no options, every URL must name its host */
+    RULE_UPGRADE,  /* Upgrade_Rule: Profile_Rule's options (issue 6), every URL must name its host */
     RULE_REPORT,   /* Report_Rule: Profile_Rule's options plus --delta and --status */
 };
 

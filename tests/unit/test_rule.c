@@ -68,6 +68,9 @@ static const struct rule_case cases[] = {
      RULE_UPGRADE, "", "sip78xx.11-0-0MPP-7", 1, 0, "http://S:80/sip78xx.11-2-1MES-3.loads", NULL, NULL, NULL, NULL, 0, 0, 0, 0},
     {"( $SWVER != 7.6.2 ) ? tftp://10.0.0.1/spa50x-30x-762f.bin", RULE_UPGRADE, "", "7.5.0", 1, 0,
      "tftp://10.0.0.1:69/spa50x-30x-762f.bin", NULL, NULL, NULL, NULL, 0, 0, 0, 0},
+    /* issue 6: Upgrade_Rule takes Profile_Rule's options (credentials for the firmware server) */
+    {"( $SWVER ne 2.0.0 )? [--uid fw --pwd $SB] https://fw.example/cat.json#2.0.0", RULE_UPGRADE, "", "1.0.0", 1, 0,
+     "https://fw.example:443/cat.json#2.0.0", NULL, NULL, "fw", "pw", 0, 0, 0, 0},
     {"( $SWVER != 7.6.2 ) ? tftp://10.0.0.1/spa50x-30x-762f.bin", RULE_UPGRADE, "", "7.6.2", 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
     /* three alternatives, the middle one taken */
     {"( \"$A\" eq \"1\" )? /one | ( \"$A\" eq \"2\" )? (b = \"two\"; GPP_C=\"$MA\")! /two | /three", RULE_PROFILE, "2", "1.0", 1, 1,
@@ -161,7 +164,7 @@ static const struct bad_case bad[] = {
     {"[--key \"abc] /a", RULE_PROFILE, "h", "column 1: '[' is not closed by ']'"},
     {"[--post z] http://h/a", RULE_PROFILE, "h", "column 9: --post takes a GPP letter a..p, not 'z'"},
     {"[--alias ab] http://h/a", RULE_PROFILE, "h", "column 10: --alias takes a GPP letter a..p, not 'ab'"},
-    {"[--key k] http://h/a", RULE_UPGRADE, "h", "column 1: Upgrade_Rule takes no [options]"},
+    {"[--delta] http://h/a", RULE_UPGRADE, "h", "column 2: unknown option '--delta' (known: --key --uid --pwd --post --alias)"},
     {"[--key k]", RULE_PROFILE, "h", "column 1: [options] without a URL"},
     {"/a.xml", RULE_UPGRADE, "h", "column 1: URL '/a.xml': Upgrade_Rule URLs must name the server"},
     {"( 1 eq 1 )? /a.xml | http://h/b", RULE_UPGRADE, "h", "column 13: URL '/a.xml': Upgrade_Rule URLs must name the server"},
