@@ -400,6 +400,7 @@ ug_err rule_eval(const char *rule, enum rule_flavour flavour, const struct macro
         if (rc != UG_OK || !holds)
             continue;
         out->matched = 1;
+        out->conditional = alts[a].has_cond;
         out->alternative = (int)a;
         rc = take_alternative(rule, &alts[a], flavour, ctx, default_host, out, err);
         break;

@@ -30,6 +30,7 @@ struct rule_assignment {
 struct rule_result {
     int matched;          /* 0: no alternative applies (or the rule is empty); skip it */
     int alternative;      /* 0-based index of the alternative taken */
+    int conditional;      /* 1: the alternative taken has a condition (provisioning.md 4.2) */
     size_t nassign;
     struct rule_assignment *assign;
     char *key, *uid, *pwd;/* option arguments, expanded with $SA..$SD; NULL if absent */

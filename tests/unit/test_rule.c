@@ -192,6 +192,38 @@ static const struct bad_case bad[] = {
     {"( 1 eq 1 )? http://h/$(A:x)", RULE_PROFILE, "h", "column 26: expected an offset after ':' in $(A"},
 };
 
+/* Whether the alternative taken carries a condition: an unconditional rule is not
+ * re-attempted once acted on (provisioning.md 4.2), a conditional one is re-evaluated. */
+static void test_conditional(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *rule;
+        const char *swver;
+        int conditional;
+    } cases[] = {
+        {"http://h/fw.bundle", "1.0", 0},
+        {"( $SWVER ne 2.0 )? http://h/fw.bundle", "1.0", 1},
+        {"( $SWVER ge 2.0 )? http://h/b | http://h/a", "1.0", 0},
+        {"( $SWVER ge 2.0 )? http://h/b | http://h/a", "2.0", 1},
+        {"( a = \"x\" )! http://h/a", "1.0", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct macro_context ctx;
+        char err[UG_ERRBUF] = "";
+        macro_init(&ctx, &dev, fake_param, "");
+        assert_int_equal(macro_set(&ctx, "SWVER", cases[i].swver, err), UG_OK);
+        struct rule_result r;
+        if (rule_eval(cases[i].rule, RULE_UPGRADE, &ctx, NULL, &r, err) != UG_OK)
+            fail_msg("'%s': %s", cases[i].rule, err);
+        assert_int_equal(r.matched, 1);
+        if (r.conditional != cases[i].conditional)
+            fail_msg("'%s' with $SWVER %s: conditional %d", cases[i].rule, cases[i].swver, r.conditional);
+        rule_result_free(&r);
+        macro_free(&ctx);
+    }
+}
+
 static void test_malformed(void **state)
 {
     (void)state;
@@ -223,6 +255,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eval),
         cmocka_unit_test(test_url_parts),
+        cmocka_unit_test(test_conditional),
         cmocka_unit_test(test_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
