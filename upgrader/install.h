@@ -35,10 +35,15 @@ struct install_result {
     int resumed;             /* 1: continued a transfer cut off before */
 };
 
-/* Streams the bundle into the slot and verifies every byte. The caller must have made the
- * slot unbootable before, and may make it bootable only when this returns UG_OK.
+/* Streams the bundle into the slot and verifies every byte (docs/install.md).
+ * Contract: the caller must have made the slot unbootable before the call, and may make it
+ * bootable only when this returns UG_OK, at which point the whole image is verified and
+ * fsynced. On any failure the slot's content is garbage (part old, part new, possibly
+ * unverified bytes) and must stay unbootable; only the resume file may reuse it.
+ * A url starting with '/', '.' or file:// is a local file; anything else goes to fetch.h.
  * Refusals before any payload byte is written: UG_ERR_VERIFY (signature, product,
- * hardware, downgrade, version other than expected). Transport errors as fetch.h. */
+ * hardware, downgrade below downgrade_limit, version other than expected, image larger
+ * than the slot). Transport errors as fetch.h; UG_ERR_UNUSABLE for a truncated bundle. */
 ug_err install_bundle(const struct install_request *req, struct install_result *out,
                       char *err) UG_MUST_CHECK;
 
