@@ -16,5 +16,7 @@ ug_err cmd_apply(const char *root, int argc, char **argv, char *err);
 ug_err cmd_plan(const char *root, int argc, char **argv, char *err);
 ug_err cmd_pack(const char *root, int argc, char **argv, char *err);
 ug_err cmd_sign(const char *root, int argc, char **argv, char *err);
+ug_err cmd_upgrade(const char *root, int argc, char **argv, char *err);
+ug_err cmd_boot(const char *root, int argc, char **argv, char *err);
 
 #endif
