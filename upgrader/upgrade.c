@@ -170,7 +170,8 @@ static void retry_list(struct pass *p, struct delay_list *list)
 
 /* Records a failed attempt of release (its version, or its URL) everywhere an operator looks:
  * status ($UPGERR, $UPGST=2), the failure list that gates the retry, syslog. Returns rc. */
-static ug_err record_failure(struct pass *p, ug_err rc, const char *release, const char *result, char *err)
+static ug_err record_failure(struct pass *p, ug_err rc, const char *version, const char *url, const char *result,
+                             char *err)
 {
     struct delay_list retry;
     struct delay_rng rng;
@@ -180,11 +181,11 @@ static ug_err record_failure(struct pass *p, ug_err rc, const char *release, con
     set_state(p, UPGRADE_FAILED, result ? result : ug_err_name(rc), NULL);
     snprintf(s->last_error, sizeof s->last_error, "%s", err);
     s->upgst = 2;
-    if (release && release[0]) {
-        upgrade_record_failure(&p->st, release, err, &retry, delay_rng_next, &rng, time(NULL));
-        const struct upgrade_failure *f = upgrade_find_failure(&p->st, release);
-        snprintf(s->reason, sizeof s->reason, "%s failed %d time%s; next try not before %lld (Upgrade_Error_Retry_Delay)",
-                 release, f->count, f->count == 1 ? "" : "s", f->retry_after);
+    if ((version && version[0]) || (url && url[0])) {
+        upgrade_record_failure(&p->st, version, url, err, &retry, delay_rng_next, &rng, time(NULL));
+        const struct upgrade_failure *f = upgrade_find_failure(&p->st, version, url);
+        snprintf(s->reason, sizeof s->reason, "%.300s failed %d time%s; next try not before %lld (Upgrade_Error_Retry_Delay)",
+                 version && version[0] ? version : url, f->count, f->count == 1 ? "" : "s", f->retry_after);
     }
     char ignored[UG_ERRBUF];
     if (upgrade_state_save(p->root, &p->st, ignored) != UG_OK)
@@ -406,7 +407,7 @@ static ug_err run_pass(struct pass *p, int continuing, char *err)
     macro_free(&mctx);
     if (rc != UG_OK) {
         ug_prefix(err, "%s: ", stored ? "Upgrade_Rule" : "rule");
-        record_failure(p, rc, NULL, NULL, err);
+        record_failure(p, rc, NULL, NULL, NULL, err);
         goto out;
     }
     if (!r.matched || !r.has_url) {
@@ -419,7 +420,7 @@ static ug_err run_pass(struct pass *p, int continuing, char *err)
     if (r.key || r.post || r.alias) {
         rc = ug_fail(err, UG_ERR_USAGE, "Upgrade_Rule: --key, --post and --alias mean nothing for a signed bundle "
                      "(only --uid and --pwd apply)");
-        record_failure(p, rc, NULL, NULL, err);
+        record_failure(p, rc, NULL, NULL, NULL, err);
         goto out;
     }
     char display[FETCH_URL_MAX];
@@ -440,7 +441,7 @@ static ug_err run_pass(struct pass *p, int continuing, char *err)
     if (!p->a.keyring[0]) {
         rc = ug_fail(err, UG_ERR_VERIFY, "%s/%s missing: nothing can be verified, so nothing is installed",
                      p->root, DEVICE_KEYRING_FILE);
-        record_failure(p, rc, NULL, NULL, err);
+        record_failure(p, rc, NULL, NULL, NULL, err);
         goto out;
     }
     int is_catalog = upgrade_url_is_catalog(r.url.text);
@@ -459,11 +460,11 @@ static ug_err run_pass(struct pass *p, int continuing, char *err)
         if (rc == UG_OK)
             rc = planner_plan(&cat, &preq, &plan, err);
         if (rc != UG_OK) {
-            record_failure(p, rc, display, NULL, err);
+            record_failure(p, rc, NULL, display, NULL, err);
             goto out;
         }
         if (plan.nhops == 0) {
-            upgrade_record_success(st, display);
+            upgrade_record_success(st, NULL, display);
             finish_plan(p, p->a.running_version);
             snprintf(s->target, sizeof s->target, "%s", plan.target);
             if (stored && !r.conditional && upgrade_state_set_acted(st, rule, display) != 0)
@@ -508,8 +509,8 @@ static ug_err run_pass(struct pass *p, int continuing, char *err)
     snprintf(s->url, sizeof s->url, "%s", hop.display);
 
     const char *release = hop.version[0] ? hop.version : hop.display;
-    if (!p->o->force && !upgrade_retry_due(st, release, time(NULL))) {
-        const struct upgrade_failure *f = upgrade_find_failure(st, release);
+    if (!p->o->force && !upgrade_retry_due(st, hop.version, hop.display, time(NULL))) {
+        const struct upgrade_failure *f = upgrade_find_failure(st, hop.version, hop.display);
         set_state(p, UPGRADE_FAILED, "retry-not-due", NULL);
         snprintf(s->reason, sizeof s->reason, "%.100s failed (%.100s); not retried before %lld (Upgrade_Error_Retry_Delay)",
                  release, f->reason, f->retry_after);
@@ -521,7 +522,7 @@ static ug_err run_pass(struct pass *p, int continuing, char *err)
         rc = install_hop(p, &hop, &fo, err);
         if (rc != UG_OK) {
             /* The slot stays unbootable (step 1 above) and the running slot untouched. */
-            record_failure(p, rc, release, NULL, err);
+            record_failure(p, rc, hop.version, hop.display, NULL, err);
             goto out;
         }
         log_upgrade(p, "Log_Upgrade_Success_Msg", hop.display, "verified", LOG_INFO);
@@ -624,8 +625,7 @@ static ug_err confirm_new(struct pass *p, char *err)
     /* mark-good first, then upgrade.json: a cut between the two repeats the confirmation. */
     if ((rc = mark_booted_good(p, err)) != UG_OK)
         return rc;
-    upgrade_record_success(st, version);
-    upgrade_record_success(st, st->pending.url);
+    upgrade_record_success(st, version, st->pending.url);
     memset(&st->pending, 0, sizeof st->pending);
     st->plan.hops_done++;
     s->upgst = 1;
@@ -655,8 +655,9 @@ static ug_err record_rollback(struct pass *p, char *err)
 {
     struct upgrade_state *st = &p->st;
     char slot = st->pending.slot;
-    char version[UPGRADE_TEXT_MAX];
+    char version[UPGRADE_TEXT_MAX], url[FETCH_URL_MAX];
     snprintf(version, sizeof version, "%s", st->pending.version);
+    snprintf(url, sizeof url, "%s", st->pending.url);
     ug_err rc = reload_boot(p, err);
     if (rc != UG_OK)
         return rc;
@@ -674,8 +675,8 @@ static ug_err record_rollback(struct pass *p, char *err)
         return rc;
     memset(&st->pending, 0, sizeof st->pending);
     snprintf(err, UG_ERRBUF, "%s", why);
-    record_failure(p, UG_ERR_OTHER, version, "rolled-back", err);
-    const struct upgrade_failure *f = upgrade_find_failure(st, version);
+    record_failure(p, UG_ERR_OTHER, version, url, "rolled-back", err);
+    const struct upgrade_failure *f = upgrade_find_failure(st, version, url);
     summarise(p, "%s; not retried before %lld", why, f ? f->retry_after : 0LL);
     err[0] = '\0';
     return mark_booted_good(p, err);

@@ -81,10 +81,10 @@ ug_err upgrade_state_load(const char *root, struct upgrade_state *st, char *err)
     st->plan.hops_done = (int)jsonfile_get_int(plan, "hops_done", 0);
 
     json_object *acted = child(doc, "acted");
-    copy(st->acted_url, sizeof st->acted_url, jsonfile_get_string(acted, "url", ""));
     st->failure_streak = (unsigned)jsonfile_get_int(doc, "failure_streak", 0);
     if (upgrade_state_set_plan_rule(st, jsonfile_get_string(plan, "rule", NULL)) != 0 ||
-        upgrade_state_set_acted(st, jsonfile_get_string(acted, "rule", NULL), st->acted_url) != 0)
+        upgrade_state_set_acted(st, jsonfile_get_string(acted, "rule", NULL),
+                                jsonfile_get_string(acted, "url", "")) != 0)
         rc = ug_fail(err, UG_ERR_OTHER, "out of memory");
 
     json_object *fails = NULL;
@@ -93,8 +93,9 @@ ug_err upgrade_state_load(const char *root, struct upgrade_state *st, char *err)
         for (size_t i = 0; i < n && st->nfailures < UPGRADE_MAX_FAILURES; i++) {
             json_object *f = json_object_array_get_idx(fails, i);
             struct upgrade_failure *r = &st->failures[st->nfailures];
-            copy(r->release, sizeof r->release, jsonfile_get_string(f, "release", ""));
-            if (!r->release[0])
+            copy(r->version, sizeof r->version, jsonfile_get_string(f, "version", ""));
+            copy(r->url, sizeof r->url, jsonfile_get_string(f, "url", ""));
+            if (!r->version[0] && !r->url[0])
                 continue;
             r->count = (int)jsonfile_get_int(f, "count", 1);
             r->time = jsonfile_get_int(f, "time", 0);
@@ -169,7 +170,8 @@ ug_err upgrade_state_save(const char *root, struct upgrade_state *st, char *err)
     for (int i = 0; i < st->nfailures; i++) {
         const struct upgrade_failure *r = &st->failures[i];
         json_object *f = json_object_new_object();
-        set_str(f, "release", r->release);
+        set_str(f, "version", r->version);
+        set_str(f, "url", r->url);
         jsonfile_set_int(f, "count", r->count);
         jsonfile_set_int(f, "time", r->time);
         jsonfile_set_int(f, "retry_after", r->retry_after);
@@ -258,17 +260,24 @@ int upgrade_slot_holds(const struct bootstate *bs, const struct upgrade_pending 
     return url && strcmp(url, p->url) == 0;
 }
 
-const struct upgrade_failure *upgrade_find_failure(const struct upgrade_state *st, const char *release)
+static int matches(const struct upgrade_failure *f, const char *version, const char *url)
+{
+    return (version && version[0] && strcmp(f->version, version) == 0) ||
+           (url && url[0] && strcmp(f->url, url) == 0);
+}
+
+const struct upgrade_failure *upgrade_find_failure(const struct upgrade_state *st, const char *version,
+                                                   const char *url)
 {
     for (int i = 0; i < st->nfailures; i++)
-        if (strcmp(st->failures[i].release, release) == 0)
+        if (matches(&st->failures[i], version, url))
             return &st->failures[i];
     return NULL;
 }
 
-int upgrade_retry_due(const struct upgrade_state *st, const char *release, time_t now)
+int upgrade_retry_due(const struct upgrade_state *st, const char *version, const char *url, time_t now)
 {
-    const struct upgrade_failure *f = upgrade_find_failure(st, release);
+    const struct upgrade_failure *f = upgrade_find_failure(st, version, url);
     return !f || (long long)now >= f->retry_after;
 }
 
@@ -278,10 +287,10 @@ static void drop_failure(struct upgrade_state *st, int i)
     st->nfailures--;
 }
 
-void upgrade_record_failure(struct upgrade_state *st, const char *release, const char *reason,
+void upgrade_record_failure(struct upgrade_state *st, const char *version, const char *url, const char *reason,
                             const struct delay_list *retry, delay_random_fn rnd, void *rnd_ctx, time_t now)
 {
-    struct upgrade_failure *f = (struct upgrade_failure *)upgrade_find_failure(st, release);
+    struct upgrade_failure *f = (struct upgrade_failure *)upgrade_find_failure(st, version, url);
     if (!f) {
         if (st->nfailures == UPGRADE_MAX_FAILURES) {
             int oldest = 0;
@@ -292,8 +301,12 @@ void upgrade_record_failure(struct upgrade_state *st, const char *release, const
         }
         f = &st->failures[st->nfailures++];
         memset(f, 0, sizeof *f);
-        copy(f->release, sizeof f->release, release);
     }
+    /* Learnt facts are kept: a bundle rule's version becomes known only once installed. */
+    if (version && version[0])
+        copy(f->version, sizeof f->version, version);
+    if (url && url[0])
+        copy(f->url, sizeof f->url, url);
     st->failure_streak++;
     f->count++;
     f->time = (long long)now;
@@ -301,11 +314,11 @@ void upgrade_record_failure(struct upgrade_state *st, const char *release, const
     copy(f->reason, sizeof f->reason, reason);
 }
 
-void upgrade_record_success(struct upgrade_state *st, const char *release)
+void upgrade_record_success(struct upgrade_state *st, const char *version, const char *url)
 {
     st->failure_streak = 0;
     for (int i = 0; i < st->nfailures; i++)
-        if (strcmp(st->failures[i].release, release) == 0)
+        if (matches(&st->failures[i], version, url))
             drop_failure(st, i--);
 }
 

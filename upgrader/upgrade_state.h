@@ -68,9 +68,10 @@ struct upgrade_plan_record {
     int hops_total, hops_done;
 };
 
-/* A release (its version, or its URL when the version is unknown) that failed. */
+/* A release that failed: its version ("" when it never became known) and bundle URL. */
 struct upgrade_failure {
-    char release[FETCH_URL_MAX];
+    char version[UPGRADE_TEXT_MAX];
+    char url[FETCH_URL_MAX];
     int count;
     long long time, retry_after;
     char reason[UG_ERRBUF];
@@ -116,16 +117,17 @@ enum upgrade_boot_action upgrade_decide_boot(const struct bootstate *bs, const s
 int upgrade_slot_holds(const struct bootstate *bs, const struct upgrade_pending *p,
                        const char *version, const char *url);
 
-/* The failure record of a release, or NULL. */
-const struct upgrade_failure *upgrade_find_failure(const struct upgrade_state *st, const char *release);
+/* The failure record of a release, found by its version or its URL (either may be NULL/""). */
+const struct upgrade_failure *upgrade_find_failure(const struct upgrade_state *st, const char *version,
+                                                   const char *url);
 /* 1 if the release may be tried now: never failed, or its retry time has come. */
-int upgrade_retry_due(const struct upgrade_state *st, const char *release, time_t now);
-/* Records a failure of release at now: count +1, retry after the failure_streak-th delay of
- * the list (the last repeating; empty list: at once); evicts the oldest record when full. */
-void upgrade_record_failure(struct upgrade_state *st, const char *release, const char *reason,
+int upgrade_retry_due(const struct upgrade_state *st, const char *version, const char *url, time_t now);
+/* Records a failure of the release at now: count +1, retry after the failure_streak-th delay
+ * of the list (the last repeating; empty list: at once); evicts the oldest record when full. */
+void upgrade_record_failure(struct upgrade_state *st, const char *version, const char *url, const char *reason,
                             const struct delay_list *retry, delay_random_fn rnd, void *rnd_ctx, time_t now);
-/* A hop or plan succeeded: the streak restarts and the release's failure record goes. */
-void upgrade_record_success(struct upgrade_state *st, const char *release);
+/* The release succeeded: the streak restarts and its failure record goes. */
+void upgrade_record_success(struct upgrade_state *st, const char *version, const char *url);
 /* 1 if an unconditional rule was acted on already with the same text and expanded URL. */
 int upgrade_rule_acted(const struct upgrade_state *st, int conditional, const char *rule, const char *url);
 
