@@ -302,8 +302,11 @@ static ug_err head_payload_begin(void *ctx, const struct bundle_payload *p, uint
     char hex[65];
     hex_encode(p->sha256, hex);
     size_t done = (size_t)jsonfile_get_int(in->state, "chunks_done", 0);
+    /* The same plain image (its signed digest) cut at the same place: the slot's recorded
+     * bytes are this bundle's first chunks, whatever the codec or signer. */
     if (data_offset != (uint64_t)jsonfile_get_int(in->state, "data_offset", -1) ||
-        strcmp(hex, jsonfile_get_string(in->state, "payload_sha256", "")) != 0 || done >= p->nchunks) {
+        strcmp(hex, jsonfile_get_string(in->state, "payload_sha256", "")) != 0 || done >= p->nchunks ||
+        p->chunks[done].offset != (uint64_t)jsonfile_get_int(in->state, "bytes_done", -1)) {
         in->restart = 1;
         return ug_fail(err, UG_ERR_OTHER, "%s: the bundle changed since the cut transfer", in->display);
     }
