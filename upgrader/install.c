@@ -106,7 +106,10 @@ static ug_err source_open(struct install *in, uint64_t offset, struct source *s,
     o.if_none_match = o.if_modified_since = NULL; /* we want the body, never a 304 */
     /* A bundle can be larger than any single fetch limit a caller set for profiles; the
      * signed manifest bounds what is read. */
-    return fetch_open(&o, &s->reader, res, err);
+    ug_err rc = fetch_open(&o, &s->reader, res, err);
+    if (rc == UG_OK) /* on success the answer's headers are the reader's */
+        *res = *fetch_reader_result(s->reader);
+    return rc;
 }
 
 static ug_err source_pull(void *ctx, const void **data, size_t *len, char *err)
