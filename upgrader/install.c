@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "fsutil.h"
+#include "jsonfile.h"
 #include "slot.h"
 #include "version.h"
 
@@ -35,6 +37,16 @@ struct install {
     struct slot slot;
     uint64_t total;                /* plain bytes of the payload */
     uint64_t written;
+
+    /* Resume bookkeeping (docs/install.md): what the resume file says and will say. */
+    json_object *state;            /* the resume file's content, or NULL without one */
+    int can_resume;                /* the source can be asked for a range and identified */
+    char etag[128], last_modified[64];
+    uint64_t checkpoint_every, checkpointed; /* image bytes between checkpoints, last one */
+    /* Resume pass: the head re-read stops at the payload, whose signed description is kept. */
+    uint64_t head_data_offset;
+    int head_matched, restart;
+    struct bundle_payload payload;
 };
 
 static int is_local_path(const char *url)
@@ -94,7 +106,10 @@ static ug_err source_open(struct install *in, uint64_t offset, struct source *s,
     o.if_none_match = o.if_modified_since = NULL; /* we want the body, never a 304 */
     /* A bundle can be larger than any single fetch limit a caller set for profiles; the
      * signed manifest bounds what is read. */
-    return fetch_open(&o, &s->reader, res, err);
+    ug_err rc = fetch_open(&o, &s->reader, res, err);
+    if (rc == UG_OK) /* on success the answer's headers are the reader's */
+        *res = *fetch_reader_result(s->reader);
+    return rc;
 }
 
 static ug_err source_pull(void *ctx, const void **data, size_t *len, char *err)
@@ -182,6 +197,67 @@ static ug_err sink_write(void *ctx, const struct bundle_payload *p, uint64_t off
     return UG_OK;
 }
 
+static void hex_encode(const unsigned char d[32], char out[65])
+{
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* Records the transfer in the resume file as holding chunks [0, chunks_done). */
+static ug_err save_state(struct install *in, const struct bundle_payload *p, uint64_t data_offset,
+                         size_t chunks_done, char *err)
+{
+    char hex[65];
+    json_object *st = json_object_new_object();
+    if (!st)
+        return ug_fail(err, UG_ERR_OTHER, "out of memory");
+    hex_encode(p->sha256, hex);
+    jsonfile_set_string(st, "url", in->display);
+    jsonfile_set_string(st, "slot", in->slot.location);
+    jsonfile_set_string(st, "etag", in->etag);
+    jsonfile_set_string(st, "last_modified", in->last_modified);
+    jsonfile_set_string(st, "version", in->out->version);
+    jsonfile_set_string(st, "payload_sha256", hex);
+    jsonfile_set_int(st, "data_offset", (long long)data_offset);
+    jsonfile_set_int(st, "chunks_done", (long long)chunks_done);
+    jsonfile_set_int(st, "bytes_done", (long long)(chunks_done ? p->chunks[chunks_done - 1].offset +
+                                                                     p->chunks[chunks_done - 1].size : 0));
+    ug_err rc = jsonfile_save(in->req->resume_file, st, err);
+    json_object_put(st);
+    return rc;
+}
+
+static ug_err sink_payload_begin(void *ctx, const struct bundle_payload *p, uint64_t data_offset, char *err)
+{
+    struct install *in = ctx;
+    in->head_data_offset = data_offset;
+    if (!in->req->resume_file)
+        return UG_OK;
+    if (data_offset == BUNDLE_OFFSET_UNKNOWN)
+        in->can_resume = 0;
+    /* Power-loss ordering: the resume file is reset to "no chunk done" durably before the
+     * first byte of this pass reaches the slot, so an old record can never vouch for bytes
+     * that are now being overwritten. */
+    return save_state(in, p, data_offset, 0, err);
+}
+
+static ug_err sink_chunk_verified(void *ctx, const struct bundle_payload *p, size_t chunk, char *err)
+{
+    struct install *in = ctx;
+    if (!in->req->resume_file || !in->can_resume || chunk + 1 >= p->nchunks ||
+        in->written - in->checkpointed < in->checkpoint_every)
+        return UG_OK;
+    /* Power-loss ordering: the slot is fsynced first, then the resume file (atomic) claims
+     * the chunks. A cut between the two loses the claim, never claims bytes the medium may
+     * not hold. */
+    ug_err rc = slot_flush(&in->slot, err);
+    if (rc == UG_OK)
+        rc = save_state(in, p, in->head_data_offset, chunk + 1, err);
+    if (rc == UG_OK)
+        in->checkpointed = in->written;
+    return rc;
+}
+
 static ug_err sink_payload_end(void *ctx, const struct bundle_payload *p, char *err)
 {
     struct install *in = ctx;
@@ -195,9 +271,70 @@ static ug_err sink_payload_end(void *ctx, const struct bundle_payload *p, char *
 
 static const struct bundle_sink install_sink = {
     .check = check_manifest,
+    .payload_begin = sink_payload_begin,
     .write = sink_write,
+    .chunk_verified = sink_chunk_verified,
     .payload_end = sink_payload_end,
 };
+
+/* The head of a resumed bundle: the same checks, then a stop at the payload, whose signed
+ * description is kept if it is the one the resume file names. */
+static ug_err copy_payload(struct bundle_payload *to, const struct bundle_payload *from)
+{
+    *to = *from;
+    to->name = strdup(from->name);
+    to->slot = strdup(from->slot);
+    to->chunks = malloc(from->nchunks * sizeof *from->chunks);
+    if (!to->name || !to->slot || !to->chunks)
+        return UG_ERR_OTHER;
+    memcpy(to->chunks, from->chunks, from->nchunks * sizeof *from->chunks);
+    return UG_OK;
+}
+
+static void free_payload(struct bundle_payload *p)
+{
+    free(p->name);
+    free(p->slot);
+    free(p->chunks);
+    memset(p, 0, sizeof *p);
+}
+
+static ug_err head_payload_begin(void *ctx, const struct bundle_payload *p, uint64_t data_offset, char *err)
+{
+    struct install *in = ctx;
+    char hex[65];
+    hex_encode(p->sha256, hex);
+    size_t done = (size_t)jsonfile_get_int(in->state, "chunks_done", 0);
+    /* The same plain image (its signed digest) cut at the same place: the slot's recorded
+     * bytes are this bundle's first chunks, whatever the codec or signer. */
+    if (data_offset != (uint64_t)jsonfile_get_int(in->state, "data_offset", -1) ||
+        strcmp(hex, jsonfile_get_string(in->state, "payload_sha256", "")) != 0 || done >= p->nchunks ||
+        p->chunks[done].offset != (uint64_t)jsonfile_get_int(in->state, "bytes_done", -1)) {
+        in->restart = 1;
+        return ug_fail(err, UG_ERR_OTHER, "%s: the bundle changed since the cut transfer", in->display);
+    }
+    if (copy_payload(&in->payload, p) != UG_OK)
+        return ug_fail(err, UG_ERR_OTHER, "out of memory");
+    in->head_data_offset = data_offset;
+    in->head_matched = 1;
+    /* Not an error: bundle_read stops here, the rest of the head is not needed. */
+    return ug_fail(err, UG_ERR_OTHER, "head read");
+}
+
+static const struct bundle_sink head_sink = {
+    .check = check_manifest,
+    .payload_begin = head_payload_begin,
+    .write = sink_write,
+};
+
+/* What the answer says about resuming: the server's identity of the file, and whether a
+ * range can be asked for (HTTP with an ETag or Last-Modified, or a local file). */
+static void note_source(struct install *in, const struct fetch_result *res)
+{
+    snprintf(in->etag, sizeof in->etag, "%s", res->etag);
+    snprintf(in->last_modified, sizeof in->last_modified, "%s", res->last_modified);
+    in->can_resume = in->local || (res->status != 0 && (res->etag[0] || res->last_modified[0]));
+}
 
 /* ---- the passes */
 
@@ -208,11 +345,83 @@ static ug_err install_full(struct install *in, char *err)
     struct fetch_result res;
     struct bundle_manifest m;
     ug_err rc = source_open(in, 0, &src, &res, err);
+    note_source(in, &res);
+    in->written = in->checkpointed = 0;
+    if (rc == UG_OK)
+        rc = slot_seek(&in->slot, 0, err);
     if (rc == UG_OK)
         rc = bundle_read(source_pull, &src, in->display, in->req->keyring, &install_sink, in, &m, err);
     if (rc == UG_OK)
         bundle_manifest_free(&m);
     source_close(&src);
+    return rc;
+}
+
+/* Continues a cut transfer: re-reads and re-verifies the signed head, then asks for the
+ * payload's stored bytes from the first chunk not yet durably in the slot. Sets in->restart
+ * when the bundle changed or the server will not give a range (then a full pass follows). */
+static ug_err install_resume(struct install *in, char *err)
+{
+    struct source src;
+    struct fetch_result res;
+    struct bundle_manifest m;
+    struct payload_decoder *d = NULL;
+    uint64_t data_offset = (uint64_t)jsonfile_get_int(in->state, "data_offset", 0);
+    size_t k = (size_t)jsonfile_get_int(in->state, "chunks_done", 0);
+    ug_err rc = source_open(in, 0, &src, &res, err);
+    if (rc != UG_OK)
+        goto out;
+    note_source(in, &res);
+    if (!in->can_resume || strcmp(in->etag, jsonfile_get_string(in->state, "etag", "")) != 0 ||
+        strcmp(in->last_modified, jsonfile_get_string(in->state, "last_modified", "")) != 0) {
+        in->restart = 1;
+        goto out;
+    }
+    /* The head (manifest, signature, payload header) is verified again from the server: a
+     * resume trusts nothing it did not just check but the slot's durably recorded chunks. */
+    src.limit = data_offset;
+    rc = bundle_read(source_pull, &src, in->display, in->req->keyring, &head_sink, in, &m, err);
+    if (rc == UG_OK) { /* the archive ended before its payload: not what the file said */
+        bundle_manifest_free(&m);
+        in->restart = 1;
+    }
+    if (!in->head_matched)
+        goto out;
+    source_close(&src);
+    const struct bundle_payload *p = &in->payload;
+    uint64_t from = data_offset + p->chunks[k].stored_offset;
+    rc = source_open(in, from, &src, &res, err);
+    if (rc != UG_OK)
+        goto out;
+    if (!res.resumed || res.start_offset != from || strcmp(res.etag, in->etag) != 0 ||
+        strcmp(res.last_modified, in->last_modified) != 0) {
+        in->restart = 1; /* range ignored, or the file changed between the two requests */
+        goto out;
+    }
+    src.limit = p->stored_size - p->chunks[k].stored_offset;
+    in->total = p->size;
+    in->written = in->checkpointed = p->chunks[k].offset;
+    in->out->resumed = 1;
+    in->out->resume_offset = in->written;
+    rc = slot_seek(&in->slot, in->written, err);
+    if (rc == UG_OK)
+        rc = payload_decoder_open(p, k, NULL, &install_sink, in, in->display, &d, err);
+    while (rc == UG_OK) {
+        const void *data;
+        size_t len;
+        rc = source_pull(&src, &data, &len, err);
+        if (rc != UG_OK || len == 0)
+            break;
+        rc = payload_decoder_feed(d, data, len, err);
+    }
+    if (rc == UG_OK)
+        rc = payload_decoder_finish(d, err);
+out:
+    payload_decoder_close(d);
+    source_close(&src);
+    free_payload(&in->payload);
+    if (in->restart)
+        in->out->resumed = 0;
     return rc;
 }
 
@@ -224,10 +433,32 @@ ug_err install_bundle(const struct install_request *req, struct install_result *
         return ug_fail(err, UG_ERR_USAGE, "install: a bundle URL, a keyring and a slot are needed");
     in.local = is_local_path(req->url);
     fetch_url_for_display(req->url, in.display, sizeof in.display);
+    in.checkpoint_every = req->checkpoint_bytes ? req->checkpoint_bytes : INSTALL_CHECKPOINT_BYTES;
     ug_err rc = slot_open_write(&in.slot, &slot_file_backend, req->slot_path, err);
     if (rc != UG_OK)
         return rc;
+    if (req->resume_file) {
+        /* A damaged resume file only costs a full transfer. */
+        if (jsonfile_load(req->resume_file, &in.state, err) != UG_OK)
+            in.state = NULL;
+        if (in.state && jsonfile_get_int(in.state, "chunks_done", 0) > 0 &&
+            strcmp(jsonfile_get_string(in.state, "url", ""), in.display) == 0 &&
+            strcmp(jsonfile_get_string(in.state, "slot", ""), in.slot.location) == 0) {
+            rc = install_resume(&in, err);
+            if (!in.restart)
+                goto out;
+        }
+    }
     rc = install_full(&in, err);
+out:
+    /* The slot now holds the verified image: nothing is left to resume. */
+    if (rc == UG_OK && req->resume_file && fs_exists(req->resume_file)) {
+        if (unlink(req->resume_file) != 0)
+            rc = ug_fail(err, UG_ERR_OTHER, "%s: cannot remove: %s", req->resume_file, strerror(errno));
+        else
+            rc = fs_sync_parent(req->resume_file, err);
+    }
+    json_object_put(in.state);
     slot_close(&in.slot);
     return rc;
 }

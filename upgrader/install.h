@@ -26,13 +26,19 @@ struct install_request {
                                           chunk boundary; NULL: always start over */
     install_progress_fn progress;      /* may be NULL */
     void *progress_ctx;
+    uint64_t checkpoint_bytes;         /* resume granularity: at the first chunk end after this
+                                          many image bytes, the slot is fsynced and the resume
+                                          file saved; 0: INSTALL_CHECKPOINT_BYTES */
 };
+
+#define INSTALL_CHECKPOINT_BYTES (32u << 20)
 
 struct install_result {
     char version[64];        /* the installed release, from its verified manifest */
     uint64_t image_size;     /* plain bytes written to the slot */
     uint64_t bytes_fetched;  /* bundle bytes transferred by this call (less when resumed) */
     int resumed;             /* 1: continued a transfer cut off before */
+    uint64_t resume_offset;  /* when resumed: image bytes already in the slot, not fetched again */
 };
 
 /* Streams the bundle into the slot and verifies every byte (docs/install.md).

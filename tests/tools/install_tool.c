@@ -1,6 +1,7 @@
 /* Test and benchmark driver of the streaming install (upgrader/install.c): installs one
  * bundle into a slot file, prints the result as key=value lines, exits with the code. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +17,21 @@ static void usage(void)
             "usage: install_tool [options] URL SLOT\n"
             "  --keyring F --product P --hw H --running V --downgrade-limit V --expect V\n"
             "  --resume-file F --ca F --blksize N --max-size N (cut the transfer after N bytes)\n"
+            "  --checkpoint N (resume granularity in image bytes)\n"
+            "  --die-after N (SIGKILL itself once N image bytes are written)\n"
             "  --progress (print progress lines to stderr)\n");
 }
+
+static uint64_t die_after; /* --die-after: image bytes, then SIGKILL (a power cut mid-transfer) */
+static int show_progress;
 
 static void progress(void *ctx, uint64_t done, uint64_t total)
 {
     uint64_t *last = ctx;
+    if (die_after && done >= die_after)
+        raise(SIGKILL);
+    if (!show_progress)
+        return;
     if (done - *last >= (8u << 20) || done == total) {
         fprintf(stderr, "progress %llu/%llu\n", (unsigned long long)done, (unsigned long long)total);
         *last = done;
@@ -41,6 +51,8 @@ int main(int argc, char **argv)
         {"expect", required_argument, NULL, 'e'},  {"resume-file", required_argument, NULL, 'R'},
         {"ca", required_argument, NULL, 'c'},      {"blksize", required_argument, NULL, 'b'},
         {"max-size", required_argument, NULL, 'm'}, {"progress", no_argument, NULL, 'P'},
+        {"checkpoint", required_argument, NULL, 'C'},
+        {"die-after", required_argument, NULL, 'D'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -56,7 +68,9 @@ int main(int argc, char **argv)
         case 'c': fo.ca_file = optarg; break;
         case 'b': fo.tftp_blksize = atoi(optarg); break;
         case 'm': fo.max_size = strtoull(optarg, NULL, 10); break;
-        case 'P': req.progress = progress, req.progress_ctx = &last; break;
+        case 'C': req.checkpoint_bytes = strtoull(optarg, NULL, 10); break;
+        case 'P': show_progress = 1; break;
+        case 'D': die_after = strtoull(optarg, NULL, 10); break;
         default: usage(); return 2;
         }
     }
@@ -67,6 +81,8 @@ int main(int argc, char **argv)
     req.url = argv[optind];
     req.slot_path = argv[optind + 1];
     req.fetch = &fo;
+    req.progress = progress;
+    req.progress_ctx = &last;
     struct install_result res;
     char err[512] = "";
     struct timespec t0, t1;
@@ -77,9 +93,9 @@ int main(int argc, char **argv)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    printf("rc=%d\nversion=%s\nimage_size=%llu\nbytes_fetched=%llu\nresumed=%d\nseconds=%.3f\nmaxrss_kb=%ld\n",
+    printf("rc=%d\nversion=%s\nimage_size=%llu\nbytes_fetched=%llu\nresumed=%d\nresume_offset=%llu\nseconds=%.3f\nmaxrss_kb=%ld\n",
            (int)rc, res.version, (unsigned long long)res.image_size, (unsigned long long)res.bytes_fetched,
-           res.resumed, secs, ru.ru_maxrss);
+           res.resumed, (unsigned long long)res.resume_offset, secs, ru.ru_maxrss);
     if (rc != 0)
         fprintf(stderr, "install_tool: %s\n", err);
     return (int)rc;
