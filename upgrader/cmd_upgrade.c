@@ -77,7 +77,8 @@ ug_err cmd_upgrade(const char *root, int argc, char **argv, char *err)
     ug_err rc = upgrade_pass(root, &o, &out, err);
     if (line.drawn)
         fputc('\n', stderr);
-    if (out.summary[0])
+    /* A failure's one line is printed by main(); the summary would only repeat it. */
+    if (rc == UG_OK && out.summary[0])
         printf("upgrade: %s\n", out.summary);
     return rc;
 }
