@@ -225,6 +225,12 @@ expect_exit 2 "--key means nothing for a bundle" "$UPGRADER" --root "$WORK/multi
 expect_exit 2 "unknown option" "$UPGRADER" --root "$WORK/multi" upgrade --bogus
 D=$WORK/ondemand
 new_device "$D"
+flock -o "$D/upgrade.lock" sleep 1.5 &
+locker=$!
+sleep 0.3
+expect_exit 1 "one pass at a time" "$UPGRADER" --root "$D" upgrade "$H/bundles/1.5.0.bundle"
+assert_contains "says another pass runs" "$ERR" "another upgrade pass"
+wait "$locker"
 expect_exit 0 "no rule: nothing to do" "$UPGRADER" --root "$D" upgrade
 assert_contains "says so" "$OUT" "no Upgrade_Rule"
 expect_exit 0 "on-demand URL, --no-reboot" "$UPGRADER" --root "$D" upgrade "$H/bundles/1.5.0.bundle" --no-reboot
