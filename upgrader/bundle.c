@@ -242,12 +242,16 @@ int bundle_manifest_fits(const struct bundle_manifest *m, const char *hw)
 
 /* ---- payload decoder
  *
- * Three stages on their own threads, so that inflate is the only cost on the caller's path
- * (docs/install.md): the caller's thread decodes (and hashes the stored bytes, which it
+ * Two stages on their own threads, so that inflate is the only real cost on the caller's
+ * path (docs/install.md): the caller's thread decodes (and hashes the stored bytes, which it
  * already holds) into a ring of RING_SLOTS buffers; the writer thread hashes each chunk's
- * plain bytes, hands them to the sink and checks the chunk at its end; the whole-payload
- * thread hashes every plain byte once more for the signed whole digest. The ring bounds
- * memory and makes a stage that runs ahead wait for the slowest. */
+ * plain bytes, hands them to the sink and checks the chunk at its end. The ring bounds
+ * memory and makes the stage that runs ahead wait for the other.
+ *
+ * The payload's whole-image digest is not computed again: the chunk digests are signed and
+ * tile the payload exactly (checked when the manifest is parsed), so every plain byte is
+ * already checked against a signed digest; hashing it all a second time cost a third of
+ * the install's CPU (docs/bundle.md). */
 
 #define RING_SLOTS 8
 #define RING_BUFFER (64 * 1024) /* plain bytes per slot, handed to the sink per write */
@@ -267,12 +271,6 @@ struct ring_item {
     char decode_err[160];
 };
 
-enum { CONSUMER_WRITER, CONSUMER_WHOLE, CONSUMERS };
-
-struct consumer_arg {
-    struct payload_decoder *d;
-    int who;
-};
 
 struct payload_decoder {
     const struct bundle_payload *p;
@@ -280,8 +278,7 @@ struct payload_decoder {
     void *ctx;
     const char *name;
     struct decompressor *dec;
-    EVP_MD_CTX *whole, *plain, *stored;
-    int check_whole;
+    EVP_MD_CTX *plain, *stored;
     /* Decoding thread's view of the current chunk. */
     size_t chunk;
     uint64_t in_chunk;   /* stored bytes of it taken */
@@ -292,19 +289,17 @@ struct payload_decoder {
     int decode_failed;
     char decode_err[160];
 
-    /* The ring, under mu: head counts items published, tail[c] items consumer c is done with. */
+    /* The ring, under mu: head counts items published, tail the items the writer is done with. */
     pthread_mutex_t mu;
     pthread_cond_t published, consumed;
     struct ring_item ring[RING_SLOTS];
-    uint64_t head, tail[CONSUMERS];
-    int nconsumers;      /* CONSUMER_WHOLE runs only when the whole digest is checked */
-    int threads_started;
+    uint64_t head, tail;
+    int thread_started;
     int stop;
-    int failed;          /* a consumer failed: rc and err say why */
+    int failed;          /* the writer failed: rc and err say why */
     ug_err rc;
     char err[UG_ERRBUF];
-    pthread_t thread[CONSUMERS];
-    struct consumer_arg arg[CONSUMERS];
+    pthread_t writer;
     uint8_t *buffers;    /* RING_SLOTS * RING_BUFFER */
 };
 
@@ -322,7 +317,7 @@ static int md_check(EVP_MD_CTX *md, const unsigned char want[32])
     return memcmp(got, want, 32) == 0 ? 0 : -1;
 }
 
-/* Records the first failure of a consumer and wakes everyone. Called with mu held. */
+/* Records the writer's failure and wakes everyone. Called with mu held. */
 static void fail_locked(struct payload_decoder *d, ug_err rc, const char *err)
 {
     if (!d->failed) {
@@ -357,13 +352,8 @@ static ug_err writer_chunk_end(struct payload_decoder *d, const struct ring_item
     return UG_OK;
 }
 
-static ug_err consume(struct payload_decoder *d, int who, const struct ring_item *it, char *err)
+static ug_err consume(struct payload_decoder *d, const struct ring_item *it, char *err)
 {
-    if (who == CONSUMER_WHOLE) {
-        if (it->kind == ITEM_DATA && EVP_DigestUpdate(d->whole, it->data, it->len) != 1)
-            return ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
-        return UG_OK;
-    }
     if (it->kind == ITEM_CHUNK_END)
         return writer_chunk_end(d, it, err);
     if (EVP_DigestUpdate(d->plain, it->data, it->len) != 1)
@@ -371,47 +361,37 @@ static ug_err consume(struct payload_decoder *d, int who, const struct ring_item
     return d->sink->write(d->ctx, d->p, it->offset, it->data, it->len, err);
 }
 
-static void *consumer_main(void *arg)
+static void *writer_main(void *arg)
 {
-    struct payload_decoder *d = ((struct consumer_arg *)arg)->d;
-    int who = ((struct consumer_arg *)arg)->who;
+    struct payload_decoder *d = arg;
     char err[UG_ERRBUF];
     pthread_mutex_lock(&d->mu);
     for (;;) {
-        while (d->tail[who] == d->head && !d->stop && !d->failed)
+        while (d->tail == d->head && !d->stop && !d->failed)
             pthread_cond_wait(&d->published, &d->mu);
-        if (d->failed || d->tail[who] == d->head)
+        if (d->failed || d->tail == d->head)
             break;
-        const struct ring_item *it = &d->ring[d->tail[who] % RING_SLOTS];
+        const struct ring_item *it = &d->ring[d->tail % RING_SLOTS];
         pthread_mutex_unlock(&d->mu);
         /* The slot is ours until tail moves: the decoding thread does not reuse it before. */
-        ug_err rc = consume(d, who, it, err);
+        ug_err rc = consume(d, it, err);
         pthread_mutex_lock(&d->mu);
         if (rc != UG_OK) {
             fail_locked(d, rc, err);
             break;
         }
-        d->tail[who]++;
-        pthread_cond_broadcast(&d->consumed);
+        d->tail++;
+        pthread_cond_signal(&d->consumed);
     }
     pthread_mutex_unlock(&d->mu);
     return NULL;
-}
-
-static uint64_t min_tail_locked(const struct payload_decoder *d)
-{
-    uint64_t t = d->tail[0];
-    for (int c = 1; c < d->nconsumers; c++)
-        if (d->tail[c] < t)
-            t = d->tail[c];
-    return t;
 }
 
 /* The next free slot for the decoding thread, waiting while the ring is full. */
 static ug_err ring_acquire(struct payload_decoder *d, struct ring_item **out, char *err)
 {
     pthread_mutex_lock(&d->mu);
-    while (d->head - min_tail_locked(d) >= RING_SLOTS && !d->failed)
+    while (d->head - d->tail >= RING_SLOTS && !d->failed)
         pthread_cond_wait(&d->consumed, &d->mu);
     ug_err rc = d->failed ? ug_fail(err, d->rc, "%s", d->err) : UG_OK;
     pthread_mutex_unlock(&d->mu);
@@ -423,15 +403,15 @@ static void ring_publish(struct payload_decoder *d)
 {
     pthread_mutex_lock(&d->mu);
     d->head++;
-    pthread_cond_broadcast(&d->published);
+    pthread_cond_signal(&d->published);
     pthread_mutex_unlock(&d->mu);
 }
 
-/* Waits until every consumer has taken every published item (or one failed). */
+/* Waits until the writer has taken every published item (or one failed). */
 static ug_err ring_drain(struct payload_decoder *d, char *err)
 {
     pthread_mutex_lock(&d->mu);
-    while (min_tail_locked(d) != d->head && !d->failed)
+    while (d->tail != d->head && !d->failed)
         pthread_cond_wait(&d->consumed, &d->mu);
     ug_err rc = d->failed ? ug_fail(err, d->rc, "%s", d->err) : UG_OK;
     pthread_mutex_unlock(&d->mu);
@@ -453,30 +433,24 @@ ug_err payload_decoder_open(const struct bundle_payload *p, size_t first_chunk, 
     d->ctx = ctx;
     d->name = name;
     d->chunk = first_chunk;
-    d->check_whole = first_chunk == 0;
-    d->nconsumers = d->check_whole ? 2 : 1;
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->published, NULL);
     pthread_cond_init(&d->consumed, NULL);
     ug_err rc = decompress_open(p->compression, backend, &d->dec, err);
     if (rc == UG_OK) {
         d->buffers = malloc((size_t)RING_SLOTS * RING_BUFFER);
-        d->whole = EVP_MD_CTX_new();
         d->plain = EVP_MD_CTX_new();
         d->stored = EVP_MD_CTX_new();
-        if (!d->buffers || !d->whole || !d->plain || !d->stored || md_reset(d->whole) || md_reset(d->plain) ||
-            md_reset(d->stored))
+        if (!d->buffers || !d->plain || !d->stored || md_reset(d->plain) || md_reset(d->stored))
             rc = ug_fail(err, UG_ERR_OTHER, "out of memory");
     }
     for (int i = 0; rc == UG_OK && i < RING_SLOTS; i++)
         d->ring[i].data = d->buffers + (size_t)i * RING_BUFFER;
-    for (int c = 0; rc == UG_OK && c < d->nconsumers; c++) {
-        d->arg[c].d = d;
-        d->arg[c].who = c;
-        if (pthread_create(&d->thread[c], NULL, consumer_main, &d->arg[c]) != 0)
-            rc = ug_fail(err, UG_ERR_OTHER, "cannot start a decoder thread");
+    if (rc == UG_OK) {
+        if (pthread_create(&d->writer, NULL, writer_main, d) != 0)
+            rc = ug_fail(err, UG_ERR_OTHER, "cannot start the decoder's writer thread");
         else
-            d->threads_started = c + 1;
+            d->thread_started = 1;
     }
     if (rc != UG_OK) {
         payload_decoder_close(d);
@@ -494,13 +468,12 @@ void payload_decoder_close(struct payload_decoder *d)
     d->stop = 1;
     pthread_cond_broadcast(&d->published);
     pthread_mutex_unlock(&d->mu);
-    for (int c = 0; c < d->threads_started; c++)
-        pthread_join(d->thread[c], NULL);
+    if (d->thread_started)
+        pthread_join(d->writer, NULL);
     pthread_cond_destroy(&d->published);
     pthread_cond_destroy(&d->consumed);
     pthread_mutex_destroy(&d->mu);
     decompress_close(d->dec);
-    EVP_MD_CTX_free(d->whole);
     EVP_MD_CTX_free(d->plain);
     EVP_MD_CTX_free(d->stored);
     free(d->buffers);
@@ -629,9 +602,6 @@ ug_err payload_decoder_finish(struct payload_decoder *d, char *err)
     if (d->chunk < d->p->nchunks)
         return ug_fail(err, UG_ERR_UNUSABLE, "%s: payload %s is truncated (ends in chunk %zu of %zu)",
                        d->name, d->p->name, d->chunk, d->p->nchunks);
-    if (d->check_whole && md_check(d->whole, d->p->sha256) != 0)
-        return ug_fail(err, UG_ERR_VERIFY, "%s: payload %s: SHA-256 does not match the signed manifest",
-                       d->name, d->p->name);
     return d->sink->payload_end ? d->sink->payload_end(d->ctx, d->p, err) : UG_OK;
 }
 

@@ -49,9 +49,11 @@ struct install {
     pthread_t flusher;
     pthread_mutex_t flush_mu;
     pthread_cond_t flush_cv;
-    int flusher_running, flush_busy, flush_stop;
-    size_t flush_chunks;           /* the request: chunks [0, flush_chunks) are written */
-    const struct bundle_payload *flush_payload;
+    int flusher_running, flush_stop;
+    size_t flush_wanted;           /* chunks [0, flush_wanted) are written: make them durable */
+    size_t flush_done;             /* chunks [0, flush_done) are durable and recorded */
+    uint64_t flush_wanted_bytes;   /* image bytes in those chunks */
+    char payload_sha256[65];       /* hex, of the payload being written (for the resume file) */
     ug_err flush_rc;
     char flush_err[UG_ERRBUF];
     /* Resume pass: the head re-read stops at the payload, whose signed description is kept. */
@@ -214,25 +216,23 @@ static void hex_encode(const unsigned char d[32], char out[65])
         snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
-/* Records the transfer in the resume file as holding chunks [0, chunks_done). */
-static ug_err save_state(struct install *in, const struct bundle_payload *p, uint64_t data_offset,
-                         size_t chunks_done, char *err)
+/* Records the transfer in the resume file as holding chunks [0, chunks_done), which are
+ * bytes_done image bytes. */
+static ug_err save_state(struct install *in, uint64_t data_offset, size_t chunks_done, uint64_t bytes_done,
+                         char *err)
 {
-    char hex[65];
     json_object *st = json_object_new_object();
     if (!st)
         return ug_fail(err, UG_ERR_OTHER, "out of memory");
-    hex_encode(p->sha256, hex);
     jsonfile_set_string(st, "url", in->display);
     jsonfile_set_string(st, "slot", in->slot.location);
     jsonfile_set_string(st, "etag", in->etag);
     jsonfile_set_string(st, "last_modified", in->last_modified);
     jsonfile_set_string(st, "version", in->out->version);
-    jsonfile_set_string(st, "payload_sha256", hex);
+    jsonfile_set_string(st, "payload_sha256", in->payload_sha256);
     jsonfile_set_int(st, "data_offset", (long long)data_offset);
     jsonfile_set_int(st, "chunks_done", (long long)chunks_done);
-    jsonfile_set_int(st, "bytes_done", (long long)(chunks_done ? p->chunks[chunks_done - 1].offset +
-                                                                     p->chunks[chunks_done - 1].size : 0));
+    jsonfile_set_int(st, "bytes_done", (long long)bytes_done);
     ug_err rc = jsonfile_save(in->req->resume_file, st, err);
     json_object_put(st);
     return rc;
@@ -242,6 +242,7 @@ static ug_err sink_payload_begin(void *ctx, const struct bundle_payload *p, uint
 {
     struct install *in = ctx;
     in->head_data_offset = data_offset;
+    hex_encode(p->sha256, in->payload_sha256);
     if (!in->req->resume_file)
         return UG_OK;
     if (data_offset == BUNDLE_OFFSET_UNKNOWN)
@@ -249,7 +250,7 @@ static ug_err sink_payload_begin(void *ctx, const struct bundle_payload *p, uint
     /* Power-loss ordering: the resume file is reset to "no chunk done" durably before the
      * first byte of this pass reaches the slot, so an old record can never vouch for bytes
      * that are now being overwritten. */
-    return save_state(in, p, data_offset, 0, err);
+    return save_state(in, data_offset, 0, 0, err);
 }
 
 static void *flusher_main(void *arg)
@@ -258,25 +259,27 @@ static void *flusher_main(void *arg)
     char err[UG_ERRBUF];
     pthread_mutex_lock(&in->flush_mu);
     for (;;) {
-        while (!in->flush_busy && !in->flush_stop)
+        /* Asked for while this thread was busy is done before it stops: those chunks
+         * are verified and written, recording them can only save a later transfer. */
+        while (in->flush_wanted == in->flush_done && !in->flush_stop)
             pthread_cond_wait(&in->flush_cv, &in->flush_mu);
-        if (!in->flush_busy)
+        if (in->flush_wanted == in->flush_done || in->flush_rc != UG_OK)
             break;
-        size_t chunks = in->flush_chunks;
+        size_t chunks = in->flush_wanted;
+        uint64_t bytes = in->flush_wanted_bytes;
         pthread_mutex_unlock(&in->flush_mu);
         /* Power-loss ordering: the chunks were written before this request was made, so
          * this fsync makes them durable; only then does the resume file (atomic) claim them.
          * A cut between the two loses the claim, never claims bytes the medium may not hold. */
         ug_err rc = slot_flush(&in->slot, err);
         if (rc == UG_OK && in->req->resume_file && in->can_resume)
-            rc = save_state(in, in->flush_payload, in->head_data_offset, chunks, err);
+            rc = save_state(in, in->head_data_offset, chunks, bytes, err);
         pthread_mutex_lock(&in->flush_mu);
         if (rc != UG_OK && in->flush_rc == UG_OK) {
             in->flush_rc = rc;
             snprintf(in->flush_err, sizeof in->flush_err, "%s", err);
         }
-        in->flush_busy = 0;
-        pthread_cond_broadcast(&in->flush_cv);
+        in->flush_done = chunks;
     }
     pthread_mutex_unlock(&in->flush_mu);
     return NULL;
@@ -294,6 +297,7 @@ static ug_err flusher_stop(struct install *in, char *err)
     pthread_join(in->flusher, NULL);
     in->flusher_running = 0;
     in->flush_stop = 0;
+    in->flush_wanted = in->flush_done = 0;
     if (in->flush_rc != UG_OK)
         return ug_fail(err, in->flush_rc, "%s", in->flush_err);
     return UG_OK;
@@ -301,7 +305,7 @@ static ug_err flusher_stop(struct install *in, char *err)
 
 /* A chunk is verified (called on the decoder's writer thread): every checkpoint_every bytes
  * the flusher is asked to make the chunks so far durable and record them; if it is still
- * busy with the last request, the next chunk end asks again. */
+ * busy, it takes the latest request when it is done. */
 static ug_err sink_chunk_verified(void *ctx, const struct bundle_payload *p, size_t chunk, char *err)
 {
     struct install *in = ctx;
@@ -316,10 +320,9 @@ static ug_err sink_chunk_verified(void *ctx, const struct bundle_payload *p, siz
     pthread_mutex_lock(&in->flush_mu);
     if (in->flush_rc != UG_OK) {
         rc = ug_fail(err, in->flush_rc, "%s", in->flush_err);
-    } else if (!in->flush_busy) {
-        in->flush_busy = 1;
-        in->flush_chunks = chunk + 1;
-        in->flush_payload = p;
+    } else {
+        in->flush_wanted = chunk + 1;
+        in->flush_wanted_bytes = p->chunks[chunk].offset + p->chunks[chunk].size;
         in->checkpointed = in->written;
         pthread_cond_broadcast(&in->flush_cv);
     }
@@ -385,6 +388,7 @@ static ug_err head_payload_begin(void *ctx, const struct bundle_payload *p, uint
         in->restart = 1;
         return ug_fail(err, UG_ERR_OTHER, "%s: the bundle changed since the cut transfer", in->display);
     }
+    hex_encode(p->sha256, in->payload_sha256);
     if (copy_payload(&in->payload, p) != UG_OK)
         return ug_fail(err, UG_ERR_OTHER, "out of memory");
     in->head_data_offset = data_offset;
