@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@
 #include "slot.h"
 #include "version.h"
 
-#define PULL_BUFFER (256 * 1024)
+#define PULL_BUFFER (64 * 1024) /* the transport hands over at most 64 KiB at a time */
 
 /* Where the bundle's bytes come from: a local file or a transfer, from some offset on. */
 struct source {
@@ -43,6 +44,18 @@ struct install {
     int can_resume;                /* the source can be asked for a range and identified */
     char etag[128], last_modified[64];
     uint64_t checkpoint_every, checkpointed; /* image bytes between checkpoints, last one */
+    /* The flusher thread fsyncs the slot (then saves the resume file) while the pipeline
+     * goes on, so the disk writes back during decoding instead of all at the end. */
+    pthread_t flusher;
+    pthread_mutex_t flush_mu;
+    pthread_cond_t flush_cv;
+    int flusher_running, flush_stop;
+    size_t flush_wanted;           /* chunks [0, flush_wanted) are written: make them durable */
+    size_t flush_done;             /* chunks [0, flush_done) are durable and recorded */
+    uint64_t flush_wanted_bytes;   /* image bytes in those chunks */
+    char payload_sha256[65];       /* hex, of the payload being written (for the resume file) */
+    ug_err flush_rc;
+    char flush_err[UG_ERRBUF];
     /* Resume pass: the head re-read stops at the payload, whose signed description is kept. */
     uint64_t head_data_offset;
     int head_matched, restart;
@@ -203,25 +216,23 @@ static void hex_encode(const unsigned char d[32], char out[65])
         snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
-/* Records the transfer in the resume file as holding chunks [0, chunks_done). */
-static ug_err save_state(struct install *in, const struct bundle_payload *p, uint64_t data_offset,
-                         size_t chunks_done, char *err)
+/* Records the transfer in the resume file as holding chunks [0, chunks_done), which are
+ * bytes_done image bytes. */
+static ug_err save_state(struct install *in, uint64_t data_offset, size_t chunks_done, uint64_t bytes_done,
+                         char *err)
 {
-    char hex[65];
     json_object *st = json_object_new_object();
     if (!st)
         return ug_fail(err, UG_ERR_OTHER, "out of memory");
-    hex_encode(p->sha256, hex);
     jsonfile_set_string(st, "url", in->display);
     jsonfile_set_string(st, "slot", in->slot.location);
     jsonfile_set_string(st, "etag", in->etag);
     jsonfile_set_string(st, "last_modified", in->last_modified);
     jsonfile_set_string(st, "version", in->out->version);
-    jsonfile_set_string(st, "payload_sha256", hex);
+    jsonfile_set_string(st, "payload_sha256", in->payload_sha256);
     jsonfile_set_int(st, "data_offset", (long long)data_offset);
     jsonfile_set_int(st, "chunks_done", (long long)chunks_done);
-    jsonfile_set_int(st, "bytes_done", (long long)(chunks_done ? p->chunks[chunks_done - 1].offset +
-                                                                     p->chunks[chunks_done - 1].size : 0));
+    jsonfile_set_int(st, "bytes_done", (long long)bytes_done);
     ug_err rc = jsonfile_save(in->req->resume_file, st, err);
     json_object_put(st);
     return rc;
@@ -231,6 +242,7 @@ static ug_err sink_payload_begin(void *ctx, const struct bundle_payload *p, uint
 {
     struct install *in = ctx;
     in->head_data_offset = data_offset;
+    hex_encode(p->sha256, in->payload_sha256);
     if (!in->req->resume_file)
         return UG_OK;
     if (data_offset == BUNDLE_OFFSET_UNKNOWN)
@@ -238,23 +250,83 @@ static ug_err sink_payload_begin(void *ctx, const struct bundle_payload *p, uint
     /* Power-loss ordering: the resume file is reset to "no chunk done" durably before the
      * first byte of this pass reaches the slot, so an old record can never vouch for bytes
      * that are now being overwritten. */
-    return save_state(in, p, data_offset, 0, err);
+    return save_state(in, data_offset, 0, 0, err);
 }
 
+static void *flusher_main(void *arg)
+{
+    struct install *in = arg;
+    char err[UG_ERRBUF];
+    pthread_mutex_lock(&in->flush_mu);
+    for (;;) {
+        /* Asked for while this thread was busy is done before it stops: those chunks
+         * are verified and written, recording them can only save a later transfer. */
+        while (in->flush_wanted == in->flush_done && !in->flush_stop)
+            pthread_cond_wait(&in->flush_cv, &in->flush_mu);
+        if (in->flush_wanted == in->flush_done || in->flush_rc != UG_OK)
+            break;
+        size_t chunks = in->flush_wanted;
+        uint64_t bytes = in->flush_wanted_bytes;
+        pthread_mutex_unlock(&in->flush_mu);
+        /* Power-loss ordering: the chunks were written before this request was made, so
+         * this fsync makes them durable; only then does the resume file (atomic) claim them.
+         * A cut between the two loses the claim, never claims bytes the medium may not hold. */
+        ug_err rc = slot_flush(&in->slot, err);
+        if (rc == UG_OK && in->req->resume_file && in->can_resume)
+            rc = save_state(in, in->head_data_offset, chunks, bytes, err);
+        pthread_mutex_lock(&in->flush_mu);
+        if (rc != UG_OK && in->flush_rc == UG_OK) {
+            in->flush_rc = rc;
+            snprintf(in->flush_err, sizeof in->flush_err, "%s", err);
+        }
+        in->flush_done = chunks;
+    }
+    pthread_mutex_unlock(&in->flush_mu);
+    return NULL;
+}
+
+/* Waits for the flusher's last request and ends it; its first failure, if any. */
+static ug_err flusher_stop(struct install *in, char *err)
+{
+    if (!in->flusher_running)
+        return UG_OK;
+    pthread_mutex_lock(&in->flush_mu);
+    in->flush_stop = 1;
+    pthread_cond_broadcast(&in->flush_cv);
+    pthread_mutex_unlock(&in->flush_mu);
+    pthread_join(in->flusher, NULL);
+    in->flusher_running = 0;
+    in->flush_stop = 0;
+    in->flush_wanted = in->flush_done = 0;
+    if (in->flush_rc != UG_OK)
+        return ug_fail(err, in->flush_rc, "%s", in->flush_err);
+    return UG_OK;
+}
+
+/* A chunk is verified (called on the decoder's writer thread): every checkpoint_every bytes
+ * the flusher is asked to make the chunks so far durable and record them; if it is still
+ * busy, it takes the latest request when it is done. */
 static ug_err sink_chunk_verified(void *ctx, const struct bundle_payload *p, size_t chunk, char *err)
 {
     struct install *in = ctx;
-    if (!in->req->resume_file || !in->can_resume || chunk + 1 >= p->nchunks ||
-        in->written - in->checkpointed < in->checkpoint_every)
+    if (chunk + 1 >= p->nchunks || in->written - in->checkpointed < in->checkpoint_every)
         return UG_OK;
-    /* Power-loss ordering: the slot is fsynced first, then the resume file (atomic) claims
-     * the chunks. A cut between the two loses the claim, never claims bytes the medium may
-     * not hold. */
-    ug_err rc = slot_flush(&in->slot, err);
-    if (rc == UG_OK)
-        rc = save_state(in, p, in->head_data_offset, chunk + 1, err);
-    if (rc == UG_OK)
+    if (!in->flusher_running) {
+        if (pthread_create(&in->flusher, NULL, flusher_main, in) != 0)
+            return ug_fail(err, UG_ERR_OTHER, "cannot start the flusher thread");
+        in->flusher_running = 1;
+    }
+    ug_err rc = UG_OK;
+    pthread_mutex_lock(&in->flush_mu);
+    if (in->flush_rc != UG_OK) {
+        rc = ug_fail(err, in->flush_rc, "%s", in->flush_err);
+    } else {
+        in->flush_wanted = chunk + 1;
+        in->flush_wanted_bytes = p->chunks[chunk].offset + p->chunks[chunk].size;
         in->checkpointed = in->written;
+        pthread_cond_broadcast(&in->flush_cv);
+    }
+    pthread_mutex_unlock(&in->flush_mu);
     return rc;
 }
 
@@ -262,8 +334,11 @@ static ug_err sink_payload_end(void *ctx, const struct bundle_payload *p, char *
 {
     struct install *in = ctx;
     (void)p;
+    ug_err rc = flusher_stop(in, err);
+    if (rc != UG_OK)
+        return rc;
     /* Every byte is verified; it counts only once it is on the medium. */
-    ug_err rc = slot_flush(&in->slot, err);
+    rc = slot_flush(&in->slot, err);
     if (rc == UG_OK)
         in->out->image_size = in->written;
     return rc;
@@ -313,6 +388,7 @@ static ug_err head_payload_begin(void *ctx, const struct bundle_payload *p, uint
         in->restart = 1;
         return ug_fail(err, UG_ERR_OTHER, "%s: the bundle changed since the cut transfer", in->display);
     }
+    hex_encode(p->sha256, in->payload_sha256);
     if (copy_payload(&in->payload, p) != UG_OK)
         return ug_fail(err, UG_ERR_OTHER, "out of memory");
     in->head_data_offset = data_offset;
@@ -353,6 +429,9 @@ static ug_err install_full(struct install *in, char *err)
         rc = bundle_read(source_pull, &src, in->display, in->req->keyring, &install_sink, in, &m, err);
     if (rc == UG_OK)
         bundle_manifest_free(&m);
+    char flush_err[UG_ERRBUF];
+    if (flusher_stop(in, flush_err) != UG_OK && rc == UG_OK)
+        rc = ug_fail(err, UG_ERR_OTHER, "%s", flush_err);
     source_close(&src);
     return rc;
 }
@@ -418,6 +497,9 @@ static ug_err install_resume(struct install *in, char *err)
         rc = payload_decoder_finish(d, err);
 out:
     payload_decoder_close(d);
+    char flush_err[UG_ERRBUF];
+    if (flusher_stop(in, flush_err) != UG_OK && rc == UG_OK)
+        rc = ug_fail(err, UG_ERR_OTHER, "%s", flush_err);
     source_close(&src);
     free_payload(&in->payload);
     if (in->restart)
@@ -434,9 +516,11 @@ ug_err install_bundle(const struct install_request *req, struct install_result *
     in.local = is_local_path(req->url);
     fetch_url_for_display(req->url, in.display, sizeof in.display);
     in.checkpoint_every = req->checkpoint_bytes ? req->checkpoint_bytes : INSTALL_CHECKPOINT_BYTES;
+    pthread_mutex_init(&in.flush_mu, NULL);
+    pthread_cond_init(&in.flush_cv, NULL);
     ug_err rc = slot_open_write(&in.slot, &slot_file_backend, req->slot_path, err);
     if (rc != UG_OK)
-        return rc;
+        goto out;
     if (req->resume_file) {
         /* A damaged resume file only costs a full transfer. */
         if (jsonfile_load(req->resume_file, &in.state, err) != UG_OK)
@@ -460,5 +544,7 @@ out:
     }
     json_object_put(in.state);
     slot_close(&in.slot);
+    pthread_cond_destroy(&in.flush_cv);
+    pthread_mutex_destroy(&in.flush_mu);
     return rc;
 }

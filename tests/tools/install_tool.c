@@ -23,13 +23,35 @@ static void usage(void)
 }
 
 static uint64_t die_after; /* --die-after: image bytes, then SIGKILL (a power cut mid-transfer) */
+static const char *resume_file;
 static int show_progress;
+
+/* Before dying, waits (up to 10 s) for the resume file to record a chunk, so that a test
+ * knows there is something to resume whatever the machine's load; the checkpoints are
+ * made on their own thread, which goes on meanwhile. */
+static void die_now(void)
+{
+    for (int i = 0; resume_file && i < 1000; i++) {
+        FILE *f = fopen(resume_file, "r");
+        char text[4096];
+        size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+        if (f)
+            fclose(f);
+        text[n] = '\0';
+        char *at = strstr(text, "\"chunks_done\"");
+        if (at && (at = strchr(at, ':')) && strtol(at + 1, NULL, 10) > 0)
+            break;
+        struct timespec ms10 = {0, 10000000};
+        nanosleep(&ms10, NULL);
+    }
+    raise(SIGKILL);
+}
 
 static void progress(void *ctx, uint64_t done, uint64_t total)
 {
     uint64_t *last = ctx;
     if (die_after && done >= die_after)
-        raise(SIGKILL);
+        die_now();
     if (!show_progress)
         return;
     if (done - *last >= (8u << 20) || done == total) {
@@ -64,7 +86,7 @@ int main(int argc, char **argv)
         case 'r': req.running_version = optarg; break;
         case 'd': req.downgrade_limit = optarg; break;
         case 'e': req.expected_version = optarg; break;
-        case 'R': req.resume_file = optarg; break;
+        case 'R': req.resume_file = resume_file = optarg; break;
         case 'c': fo.ca_file = optarg; break;
         case 'b': fo.tftp_blksize = atoi(optarg); break;
         case 'm': fo.max_size = strtoull(optarg, NULL, 10); break;
