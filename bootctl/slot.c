@@ -86,6 +86,15 @@ static ug_err file_flush(void *handle, char *err)
     return UG_OK;
 }
 
+static ug_err file_seek(void *handle, uint64_t offset, char *err)
+{
+    struct slot_file *f = handle;
+    if (lseek(f->fd, (off_t)offset, SEEK_SET) != (off_t)offset)
+        return ug_fail(err, UG_ERR_OTHER, "%s: cannot seek to %llu: %s", f->path, (unsigned long long)offset,
+                       strerror(errno));
+    return UG_OK;
+}
+
 static void file_close(void *handle)
 {
     struct slot_file *f = handle;
@@ -100,6 +109,7 @@ const struct slot_backend slot_file_backend = {
     .read = file_read,
     .flush = file_flush,
     .close = file_close,
+    .seek = file_seek,
 };
 
 static ug_err slot_open(struct slot *s, const struct slot_backend *be, const char *location, int writable,
@@ -151,6 +161,19 @@ ug_err slot_read(struct slot *s, void *data, size_t len, size_t *got, char *err)
     ug_err rc = s->backend->read(s->handle, data, len, got, err);
     if (rc == UG_OK)
         s->position += *got;
+    return rc;
+}
+
+ug_err slot_seek(struct slot *s, uint64_t offset, char *err)
+{
+    if (!s->handle || !s->backend->seek)
+        return ug_fail(err, UG_ERR_OTHER, "%s: slot cannot continue at an offset", s->location);
+    if (offset > s->size)
+        return ug_fail(err, UG_ERR_OTHER, "%s: offset %llu is past the slot's end", s->location,
+                       (unsigned long long)offset);
+    ug_err rc = s->backend->seek(s->handle, offset, err);
+    if (rc == UG_OK)
+        s->position = offset;
     return rc;
 }
 

@@ -21,6 +21,8 @@ struct slot_backend {
     /* Makes every byte written so far durable (fsync). */
     ug_err (*flush)(void *handle, char *err);
     void (*close)(void *handle);
+    /* Moves the write position to offset (resuming an install); NULL: cannot resume. */
+    ug_err (*seek)(void *handle, uint64_t offset, char *err);
 };
 
 /* A slot file of fixed size, as `upgrader init` makes them; never truncated or grown. */
@@ -44,6 +46,9 @@ ug_err slot_open_read(struct slot *s, const struct slot_backend *be, const char 
 ug_err slot_write(struct slot *s, const void *data, size_t len, char *err) UG_MUST_CHECK;
 /* Reads the next bytes into data; *got < len only at the slot's end. */
 ug_err slot_read(struct slot *s, void *data, size_t len, size_t *got, char *err) UG_MUST_CHECK;
+/* Continues writing at offset (bytes before it stay as they are); UG_ERR_OTHER if the
+ * backend cannot seek or offset is past the slot's end. */
+ug_err slot_seek(struct slot *s, uint64_t offset, char *err) UG_MUST_CHECK;
 /* Makes the written bytes durable; a slot may be switched to only after this returned UG_OK. */
 ug_err slot_flush(struct slot *s, char *err) UG_MUST_CHECK;
 /* Closes the slot (unflushed writes are not guaranteed durable); safe on a closed slot. */

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,6 @@
 #include "sign.h"
 #include "version.h"
 
-#define OUT_BUFFER (256 * 1024) /* plain bytes handed to the sink per write */
 #define FILE_BUFFER (256 * 1024)
 
 /* ---- manifest */
@@ -240,7 +240,37 @@ int bundle_manifest_fits(const struct bundle_manifest *m, const char *hw)
     return 0;
 }
 
-/* ---- payload decoder */
+/* ---- payload decoder
+ *
+ * Two stages on their own threads, so that inflate is the only real cost on the caller's
+ * path (docs/install.md): the caller's thread decodes (and hashes the stored bytes, which it
+ * already holds) into a ring of RING_SLOTS buffers; the writer thread hashes each chunk's
+ * plain bytes, hands them to the sink and checks the chunk at its end. The ring bounds
+ * memory and makes the stage that runs ahead wait for the other.
+ *
+ * The payload's whole-image digest is not computed again: the chunk digests are signed and
+ * tile the payload exactly (checked when the manifest is parsed), so every plain byte is
+ * already checked against a signed digest; hashing it all a second time cost a third of
+ * the install's CPU (docs/bundle.md). */
+
+#define RING_SLOTS 8
+#define RING_BUFFER (64 * 1024) /* plain bytes per slot, handed to the sink per write */
+
+enum item_kind { ITEM_DATA, ITEM_CHUNK_END };
+
+/* One ring slot: decoded bytes, or the end of a chunk with what the decoding thread saw. */
+struct ring_item {
+    enum item_kind kind;
+    uint8_t *data;
+    size_t len;
+    uint64_t offset;    /* of data in the plain payload */
+    size_t chunk;
+    /* ITEM_CHUNK_END: in the order they are reported (tampering before codec errors). */
+    int stored_ok, decode_failed, ended;
+    uint64_t out_chunk;
+    char decode_err[160];
+};
+
 
 struct payload_decoder {
     const struct bundle_payload *p;
@@ -248,17 +278,29 @@ struct payload_decoder {
     void *ctx;
     const char *name;
     struct decompressor *dec;
-    EVP_MD_CTX *whole, *plain, *stored;
-    int check_whole;
-    size_t chunk;        /* current chunk */
+    EVP_MD_CTX *plain, *stored;
+    /* Decoding thread's view of the current chunk. */
+    size_t chunk;
     uint64_t in_chunk;   /* stored bytes of it taken */
     uint64_t out_chunk;  /* plain bytes of it made */
     int ended;           /* its stream is complete */
     /* A decode error is held until the chunk's stored bytes are all hashed, to report
      * tampering (digest mismatch) rather than a confusing codec error. */
     int decode_failed;
-    char decode_err[UG_ERRBUF];
-    uint8_t *out;
+    char decode_err[160];
+
+    /* The ring, under mu: head counts items published, tail the items the writer is done with. */
+    pthread_mutex_t mu;
+    pthread_cond_t published, consumed;
+    struct ring_item ring[RING_SLOTS];
+    uint64_t head, tail;
+    int thread_started;
+    int stop;
+    int failed;          /* the writer failed: rc and err say why */
+    ug_err rc;
+    char err[UG_ERRBUF];
+    pthread_t writer;
+    uint8_t *buffers;    /* RING_SLOTS * RING_BUFFER */
 };
 
 static int md_reset(EVP_MD_CTX *md)
@@ -273,6 +315,107 @@ static int md_check(EVP_MD_CTX *md, const unsigned char want[32])
     if (EVP_DigestFinal_ex(md, got, &n) != 1 || n != 32)
         return -1;
     return memcmp(got, want, 32) == 0 ? 0 : -1;
+}
+
+/* Records the writer's failure and wakes everyone. Called with mu held. */
+static void fail_locked(struct payload_decoder *d, ug_err rc, const char *err)
+{
+    if (!d->failed) {
+        d->failed = 1;
+        d->rc = rc;
+        snprintf(d->err, sizeof d->err, "%s", err);
+    }
+    pthread_cond_broadcast(&d->published);
+    pthread_cond_broadcast(&d->consumed);
+}
+
+/* The writer's work at a chunk end: the checks in the order that names the cause best. */
+static ug_err writer_chunk_end(struct payload_decoder *d, const struct ring_item *it, char *err)
+{
+    const struct bundle_chunk *k = &d->p->chunks[it->chunk];
+    const char *name = d->name, *pl = d->p->name;
+    if (!it->stored_ok)
+        return ug_fail(err, UG_ERR_VERIFY, "%s: payload %s chunk %zu does not match its signed digest "
+                       "(tampered or corrupt)", name, pl, it->chunk);
+    if (it->decode_failed)
+        return ug_fail(err, UG_ERR_UNUSABLE, "%s: payload %s chunk %zu %s", name, pl, it->chunk, it->decode_err);
+    if (!it->ended || it->out_chunk != k->size)
+        return ug_fail(err, UG_ERR_VERIFY, "%s: payload %s chunk %zu decodes to %llu bytes, the manifest says %llu",
+                       name, pl, it->chunk, (unsigned long long)it->out_chunk, (unsigned long long)k->size);
+    if (md_check(d->plain, k->sha256) != 0)
+        return ug_fail(err, UG_ERR_VERIFY, "%s: payload %s chunk %zu: SHA-256 of the decoded bytes does "
+                       "not match the signed manifest", name, pl, it->chunk);
+    if (md_reset(d->plain))
+        return ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
+    if (d->sink->chunk_verified)
+        return d->sink->chunk_verified(d->ctx, d->p, it->chunk, err);
+    return UG_OK;
+}
+
+static ug_err consume(struct payload_decoder *d, const struct ring_item *it, char *err)
+{
+    if (it->kind == ITEM_CHUNK_END)
+        return writer_chunk_end(d, it, err);
+    if (EVP_DigestUpdate(d->plain, it->data, it->len) != 1)
+        return ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
+    return d->sink->write(d->ctx, d->p, it->offset, it->data, it->len, err);
+}
+
+static void *writer_main(void *arg)
+{
+    struct payload_decoder *d = arg;
+    char err[UG_ERRBUF];
+    pthread_mutex_lock(&d->mu);
+    for (;;) {
+        while (d->tail == d->head && !d->stop && !d->failed)
+            pthread_cond_wait(&d->published, &d->mu);
+        if (d->failed || d->tail == d->head)
+            break;
+        const struct ring_item *it = &d->ring[d->tail % RING_SLOTS];
+        pthread_mutex_unlock(&d->mu);
+        /* The slot is ours until tail moves: the decoding thread does not reuse it before. */
+        ug_err rc = consume(d, it, err);
+        pthread_mutex_lock(&d->mu);
+        if (rc != UG_OK) {
+            fail_locked(d, rc, err);
+            break;
+        }
+        d->tail++;
+        pthread_cond_signal(&d->consumed);
+    }
+    pthread_mutex_unlock(&d->mu);
+    return NULL;
+}
+
+/* The next free slot for the decoding thread, waiting while the ring is full. */
+static ug_err ring_acquire(struct payload_decoder *d, struct ring_item **out, char *err)
+{
+    pthread_mutex_lock(&d->mu);
+    while (d->head - d->tail >= RING_SLOTS && !d->failed)
+        pthread_cond_wait(&d->consumed, &d->mu);
+    ug_err rc = d->failed ? ug_fail(err, d->rc, "%s", d->err) : UG_OK;
+    pthread_mutex_unlock(&d->mu);
+    *out = &d->ring[d->head % RING_SLOTS];
+    return rc;
+}
+
+static void ring_publish(struct payload_decoder *d)
+{
+    pthread_mutex_lock(&d->mu);
+    d->head++;
+    pthread_cond_signal(&d->published);
+    pthread_mutex_unlock(&d->mu);
+}
+
+/* Waits until the writer has taken every published item (or one failed). */
+static ug_err ring_drain(struct payload_decoder *d, char *err)
+{
+    pthread_mutex_lock(&d->mu);
+    while (d->tail != d->head && !d->failed)
+        pthread_cond_wait(&d->consumed, &d->mu);
+    ug_err rc = d->failed ? ug_fail(err, d->rc, "%s", d->err) : UG_OK;
+    pthread_mutex_unlock(&d->mu);
+    return rc;
 }
 
 ug_err payload_decoder_open(const struct bundle_payload *p, size_t first_chunk, const char *backend,
@@ -290,16 +433,24 @@ ug_err payload_decoder_open(const struct bundle_payload *p, size_t first_chunk, 
     d->ctx = ctx;
     d->name = name;
     d->chunk = first_chunk;
-    d->check_whole = first_chunk == 0;
+    pthread_mutex_init(&d->mu, NULL);
+    pthread_cond_init(&d->published, NULL);
+    pthread_cond_init(&d->consumed, NULL);
     ug_err rc = decompress_open(p->compression, backend, &d->dec, err);
     if (rc == UG_OK) {
-        d->out = malloc(OUT_BUFFER);
-        d->whole = EVP_MD_CTX_new();
+        d->buffers = malloc((size_t)RING_SLOTS * RING_BUFFER);
         d->plain = EVP_MD_CTX_new();
         d->stored = EVP_MD_CTX_new();
-        if (!d->out || !d->whole || !d->plain || !d->stored || md_reset(d->whole) || md_reset(d->plain) ||
-            md_reset(d->stored))
+        if (!d->buffers || !d->plain || !d->stored || md_reset(d->plain) || md_reset(d->stored))
             rc = ug_fail(err, UG_ERR_OTHER, "out of memory");
+    }
+    for (int i = 0; rc == UG_OK && i < RING_SLOTS; i++)
+        d->ring[i].data = d->buffers + (size_t)i * RING_BUFFER;
+    if (rc == UG_OK) {
+        if (pthread_create(&d->writer, NULL, writer_main, d) != 0)
+            rc = ug_fail(err, UG_ERR_OTHER, "cannot start the decoder's writer thread");
+        else
+            d->thread_started = 1;
     }
     if (rc != UG_OK) {
         payload_decoder_close(d);
@@ -313,48 +464,59 @@ void payload_decoder_close(struct payload_decoder *d)
 {
     if (!d)
         return;
+    pthread_mutex_lock(&d->mu);
+    d->stop = 1;
+    pthread_cond_broadcast(&d->published);
+    pthread_mutex_unlock(&d->mu);
+    if (d->thread_started)
+        pthread_join(d->writer, NULL);
+    pthread_cond_destroy(&d->published);
+    pthread_cond_destroy(&d->consumed);
+    pthread_mutex_destroy(&d->mu);
     decompress_close(d->dec);
-    EVP_MD_CTX_free(d->whole);
     EVP_MD_CTX_free(d->plain);
     EVP_MD_CTX_free(d->stored);
-    free(d->out);
+    free(d->buffers);
     free(d);
 }
 
-static ug_err deliver(struct payload_decoder *d, size_t made, char *err)
+/* Publishes made decoded bytes that sit in slot it. */
+static void deliver(struct payload_decoder *d, struct ring_item *it, size_t made)
 {
     const struct bundle_chunk *k = &d->p->chunks[d->chunk];
     if (made > k->size - d->out_chunk) {
         d->decode_failed = 1;
         snprintf(d->decode_err, sizeof d->decode_err, "decodes to more than its %llu bytes",
                  (unsigned long long)k->size);
-        return UG_OK;
+        return;
     }
-    if (EVP_DigestUpdate(d->plain, d->out, made) != 1 ||
-        (d->check_whole && EVP_DigestUpdate(d->whole, d->out, made) != 1))
-        return ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
-    ug_err rc = d->sink->write(d->ctx, d->p, k->offset + d->out_chunk, d->out, made, err);
+    it->kind = ITEM_DATA;
+    it->len = made;
+    it->offset = k->offset + d->out_chunk;
+    it->chunk = d->chunk;
     d->out_chunk += made;
-    return rc;
+    ring_publish(d);
 }
 
-/* Runs the codec over in[0..n) (final: no more input for this chunk), draining its output. */
+/* Runs the codec over in[0..n) (final: no more input for this chunk), straight into ring
+ * slots, publishing each one it fills. */
 static ug_err pump(struct payload_decoder *d, const uint8_t *in, size_t n, int final, char *err)
 {
     while (!d->decode_failed) {
         size_t used = 0, made = 0;
         int ended = 0;
-        if (decompress_step(d->dec, in, n, &used, d->out, OUT_BUFFER, &made, &ended, d->decode_err) != UG_OK) {
+        struct ring_item *it;
+        ug_err rc = ring_acquire(d, &it, err);
+        if (rc != UG_OK)
+            return rc;
+        if (decompress_step(d->dec, in, n, &used, it->data, RING_BUFFER, &made, &ended, d->decode_err) != UG_OK) {
             d->decode_failed = 1;
             break;
         }
         in += used;
         n -= used;
-        if (made) {
-            ug_err rc = deliver(d, made, err);
-            if (rc != UG_OK)
-                return rc;
-        }
+        if (made)
+            deliver(d, it, made);
         if (ended) {
             d->ended = 1;
             if (n > 0) {
@@ -370,38 +532,39 @@ static ug_err pump(struct payload_decoder *d, const uint8_t *in, size_t n, int f
             }
             break;
         }
-        if (n == 0 && made < OUT_BUFFER && !final)
+        if (n == 0 && made < RING_BUFFER && !final)
             break;
     }
     return UG_OK;
 }
 
+/* The chunk's stored bytes are all in: its stored digest is checked here, the rest by the
+ * writer thread once it has hashed the chunk's plain bytes. */
 static ug_err finish_chunk(struct payload_decoder *d, char *err)
 {
     const struct bundle_chunk *k = &d->p->chunks[d->chunk];
-    const char *name = d->name, *pl = d->p->name;
     ug_err rc = pump(d, NULL, 0, 1, err);
     if (rc != UG_OK)
         return rc;
     if (d->p->compression == CODEC_NONE)
         d->ended = d->out_chunk == k->size;
-    if (md_check(d->stored, k->stored_sha256) != 0)
-        return ug_fail(err, UG_ERR_VERIFY, "%s: payload %s chunk %zu does not match its signed digest "
-                       "(tampered or corrupt)", name, pl, d->chunk);
-    if (d->decode_failed)
-        return ug_fail(err, UG_ERR_UNUSABLE, "%s: payload %s chunk %zu %s", name, pl, d->chunk, d->decode_err);
-    if (!d->ended || d->out_chunk != k->size)
-        return ug_fail(err, UG_ERR_VERIFY, "%s: payload %s chunk %zu decodes to %llu bytes, the manifest says %llu",
-                       name, pl, d->chunk, (unsigned long long)d->out_chunk, (unsigned long long)k->size);
-    if (md_check(d->plain, k->sha256) != 0)
-        return ug_fail(err, UG_ERR_VERIFY, "%s: payload %s chunk %zu: SHA-256 of the decoded bytes does "
-                       "not match the signed manifest", name, pl, d->chunk);
-    if (d->sink->chunk_verified && (rc = d->sink->chunk_verified(d->ctx, d->p, d->chunk, err)) != UG_OK)
+    struct ring_item *it;
+    if ((rc = ring_acquire(d, &it, err)) != UG_OK)
         return rc;
+    it->kind = ITEM_CHUNK_END;
+    it->len = 0;
+    it->chunk = d->chunk;
+    it->stored_ok = md_check(d->stored, k->stored_sha256) == 0;
+    it->decode_failed = d->decode_failed;
+    it->ended = d->ended;
+    it->out_chunk = d->out_chunk;
+    snprintf(it->decode_err, sizeof it->decode_err, "%s", d->decode_err);
+    ring_publish(d);
     d->chunk++;
     d->in_chunk = d->out_chunk = 0;
-    d->ended = 0;
-    if (md_reset(d->plain) || md_reset(d->stored))
+    d->ended = d->decode_failed = 0;
+    d->decode_err[0] = '\0';
+    if (md_reset(d->stored))
         return ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
     return decompress_reset(d->dec, err);
 }
@@ -432,12 +595,13 @@ ug_err payload_decoder_feed(struct payload_decoder *d, const void *data, size_t 
 
 ug_err payload_decoder_finish(struct payload_decoder *d, char *err)
 {
+    /* Every chunk end published so far must have passed the writer's checks first. */
+    ug_err rc = ring_drain(d, err);
+    if (rc != UG_OK)
+        return rc;
     if (d->chunk < d->p->nchunks)
         return ug_fail(err, UG_ERR_UNUSABLE, "%s: payload %s is truncated (ends in chunk %zu of %zu)",
                        d->name, d->p->name, d->chunk, d->p->nchunks);
-    if (d->check_whole && md_check(d->whole, d->p->sha256) != 0)
-        return ug_fail(err, UG_ERR_VERIFY, "%s: payload %s: SHA-256 does not match the signed manifest",
-                       d->name, d->p->name);
     return d->sink->payload_end ? d->sink->payload_end(d->ctx, d->p, err) : UG_OK;
 }
 

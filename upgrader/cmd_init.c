@@ -12,6 +12,7 @@
 #include "bootstate.h"
 #include "commands.h"
 #include "units.h"
+#include "devconf.h"
 #include "device.h"
 #include "fsutil.h"
 #include "params.h"
@@ -110,6 +111,8 @@ ug_err cmd_init(const char *root, int argc, char **argv, char *err)
     /* The boot state: slot A holds `version` and is the slot that boots. */
     if (rc == UG_OK) rc = bootstate_create(bootenv, version, err);
     if (rc == UG_OK) rc = params_create_defaults(root, err);
+    /* The simulated device's reboot only records that one is due (DESIGN.md). */
+    if (rc == UG_OK) rc = devconf_write_simulated(root, err);
     /* The identity is written last: its presence is what makes the folder a device,
      * so an init cut short can simply be run again. */
     if (rc == UG_OK) rc = device_save_identity(&dev, err);

@@ -1,14 +1,16 @@
-/* `upgrader plan`: verifies a catalog against the device's keyring and prints the hops from
- * the running version to the target, or why there is no way there. */
+/* `upgrader plan`: verifies a catalog (a file, or a URL fetched with its .sig) against the
+ * device's keyring and prints the hops from the running version to the target, or why not. */
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "agent.h"
 #include "catalog.h"
 #include "commands.h"
 #include "device.h"
 #include "planner.h"
+#include "upgrade.h"
 
 static void print_json(const struct catalog *c, const struct plan_request *req, const struct plan *p)
 {
@@ -60,39 +62,47 @@ ug_err cmd_plan(const char *root, int argc, char **argv, char *err)
     }
     if (optind < argc)
         return ug_fail(err, UG_ERR_USAGE, "unexpected argument '%s'", argv[optind]);
-    if (!catalog_path || !req.to)
-        return ug_fail(err, UG_ERR_USAGE, "--catalog FILE and --to VERSION|latest are required");
-    if (strstr(catalog_path, "://"))
-        /* TODO(transport): fetch the catalog and its .sig through the transport module. */
-        return ug_fail(err, UG_ERR_USAGE, "%s: catalog URLs are not supported by plan yet; "
-                       "download the catalog and its .sig and pass the file", catalog_path);
+    if (!catalog_path)
+        return ug_fail(err, UG_ERR_USAGE, "--catalog FILE-or-URL is required");
+    if (!req.to)
+        req.to = "latest";
 
-    /* The device, when --root holds one, supplies the hardware revision and the product. */
-    struct device dev;
+    /* The device, when --root holds one, supplies the product, the hardware revision, the
+     * running version (its booted slot's), Downgrade_Rev_Limit and the transport settings. */
+    struct agent a;
     char derr[UG_ERRBUF];
-    int have_device = device_load(root, &dev, derr) == UG_OK;
+    int have_device = agent_open(root, 0, &a, derr) == UG_OK;
+    struct catalog c = {0};
+    struct plan p = {0};
+    ug_err rc = UG_OK;
     if (!req.hardware && have_device)
-        req.hardware = dev.hwver;
+        req.hardware = a.dev.hwver;
+    if (!req.from && have_device && a.boot_valid && a.running_version[0])
+        req.from = a.running_version;
+    if (!req.downgrade_limit && have_device)
+        req.downgrade_limit = params_value(&a.params, "Downgrade_Rev_Limit");
     if (!req.hardware)
-        return ug_fail(err, UG_ERR_USAGE, "--hw is required (%s)", derr);
-    /* TODO(bootstate): without --from, take the running version from the boot state (the
-     * installed version of the booted slot) once that module is merged. */
-    if (!req.from)
-        return ug_fail(err, UG_ERR_USAGE, "--from VERSION is required (the running version is not "
-                       "read from the boot state yet)");
-    /* TODO(params): without --downgrade-limit, read Downgrade_Rev_Limit from the parameter store. */
+        rc = ug_fail(err, UG_ERR_USAGE, "--hw is required (%s)", derr);
+    else if (!req.from)
+        rc = ug_fail(err, UG_ERR_USAGE, "--from VERSION is required (%s)",
+                     have_device ? "the boot state does not say what runs" : derr);
+    if (rc != UG_OK)
+        goto out;
 
     char keyring[1100];
-    if (snprintf(keyring, sizeof keyring, "%s/%s", root, DEVICE_KEYRING_FILE) >= (int)sizeof keyring)
-        return ug_fail(err, UG_ERR_USAGE, "%s: path too long", root);
-    struct catalog c;
-    struct plan p = {0};
-    ug_err rc = catalog_load(catalog_path, keyring, &c, err);
-    if (rc != UG_OK)
-        return rc;
-    if (have_device && strcmp(c.product, dev.product) != 0)
+    if (snprintf(keyring, sizeof keyring, "%s/%s", root, DEVICE_KEYRING_FILE) >= (int)sizeof keyring) {
+        rc = ug_fail(err, UG_ERR_USAGE, "%s: path too long", root);
+        goto out;
+    }
+    struct fetch_options fo;
+    if (have_device)
+        agent_fetch_options(&a, &fo);
+    else
+        fetch_options_init(&fo);
+    rc = upgrade_load_catalog(catalog_path, &fo, keyring, &c, err);
+    if (rc == UG_OK && have_device && strcmp(c.product, a.dev.product) != 0)
         rc = ug_fail(err, UG_ERR_VERIFY, "%s: catalog of product %s, this device is %s", catalog_path,
-                     c.product, dev.product);
+                     c.product, a.dev.product);
     if (rc == UG_OK)
         rc = planner_plan(&c, &req, &p, err);
     if (rc == UG_OK && json) {
@@ -104,7 +114,10 @@ ug_err cmd_plan(const char *root, int argc, char **argv, char *err)
             printf("%s -> %s  %s  %llu\n", p.hops[i].from, p.hops[i].release->version,
                    p.hops[i].release->bundle_url, (unsigned long long)p.hops[i].release->size);
     }
+out:
     plan_free(&p);
     catalog_free(&c);
+    if (have_device)
+        agent_close(&a);
     return rc;
 }

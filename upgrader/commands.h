@@ -20,5 +20,7 @@ ug_err cmd_resync(const char *root, int argc, char **argv, char *err);
 ug_err cmd_status(const char *root, int argc, char **argv, char *err);
 ug_err cmd_factory_reset(const char *root, int argc, char **argv, char *err);
 ug_err cmd_dhcp(const char *root, int argc, char **argv, char *err);
+ug_err cmd_upgrade(const char *root, int argc, char **argv, char *err);
+ug_err cmd_boot(const char *root, int argc, char **argv, char *err);
 
 #endif

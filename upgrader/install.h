@@ -26,19 +26,30 @@ struct install_request {
                                           chunk boundary; NULL: always start over */
     install_progress_fn progress;      /* may be NULL */
     void *progress_ctx;
+    uint64_t checkpoint_bytes;         /* resume granularity: at the first chunk end after this
+                                          many image bytes, the slot is fsynced and the resume
+                                          file saved; 0: INSTALL_CHECKPOINT_BYTES */
 };
+
+#define INSTALL_CHECKPOINT_BYTES (32u << 20)
 
 struct install_result {
     char version[64];        /* the installed release, from its verified manifest */
     uint64_t image_size;     /* plain bytes written to the slot */
     uint64_t bytes_fetched;  /* bundle bytes transferred by this call (less when resumed) */
     int resumed;             /* 1: continued a transfer cut off before */
+    uint64_t resume_offset;  /* when resumed: image bytes already in the slot, not fetched again */
 };
 
-/* Streams the bundle into the slot and verifies every byte. The caller must have made the
- * slot unbootable before, and may make it bootable only when this returns UG_OK.
+/* Streams the bundle into the slot and verifies every byte (docs/install.md).
+ * Contract: the caller must have made the slot unbootable before the call, and may make it
+ * bootable only when this returns UG_OK, at which point the whole image is verified and
+ * fsynced. On any failure the slot's content is garbage (part old, part new, possibly
+ * unverified bytes) and must stay unbootable; only the resume file may reuse it.
+ * A url starting with '/', '.' or file:// is a local file; anything else goes to fetch.h.
  * Refusals before any payload byte is written: UG_ERR_VERIFY (signature, product,
- * hardware, downgrade, version other than expected). Transport errors as fetch.h. */
+ * hardware, downgrade below downgrade_limit, version other than expected, image larger
+ * than the slot). Transport errors as fetch.h; UG_ERR_UNUSABLE for a truncated bundle. */
 ug_err install_bundle(const struct install_request *req, struct install_result *out,
                       char *err) UG_MUST_CHECK;
 

@@ -40,9 +40,16 @@ static const struct command commands[] = {
      "param get NAME [--as user] [--show-secrets] | param set NAME VALUE [--as user]\n"
      "      | param list [--as user] | param export [--as user] [--show-secrets] | param doc\n"
      "      read and change the parameter store"},
+    {"upgrade", cmd_upgrade,
+     "upgrade [RULE|URL] [--no-reboot] [--force]\n"
+     "      one upgrade pass: plan, write the next hop into the inactive slot, switch, reboot when idle"},
+    {"boot", cmd_boot,
+     "boot [--no-reboot]\n"
+     "      run once at every boot: confirm the new slot (health check, mark good, next hop) or report a rollback"},
     {"plan", cmd_plan,
-     "plan --catalog FILE --to V|latest --from V [--hw H] [--downgrade-limit V] [--json]\n"
-     "      print the hops from the running version to V (catalog checked with DIR/keyring.pem)"},
+     "plan --catalog FILE-or-URL [--to V|latest] [--from V] [--hw H] [--downgrade-limit V] [--json]\n"
+     "      print the hops to V (default: from the running version, the device's hardware,\n"
+     "      Downgrade_Rev_Limit; catalog checked with DIR/keyring.pem)"},
     {"pack", cmd_pack,
      "pack --product P --version V --hw H[,H2] --image FILE --key KEY --cert CERT\n"
      "      [--compress gzip|zstd|none] [--chunk-size N] [--slot NAME] -o OUT\n"

@@ -22,7 +22,7 @@ enum param_type {
     PT_DELAYS,      /* delay list "60,120,240+30" (delay.h); empty disables */
     PT_HHMM,        /* time of day 0000..2400, or empty */
     PT_RULE,        /* Profile_Rule syntax (rule.h) */
-    PT_UPGRADE_RULE,/* Upgrade_Rule syntax: a host in every URL, no options */
+    PT_UPGRADE_RULE,/* Upgrade_Rule syntax: a host in every URL, options as Profile_Rule */
     PT_REPORT_RULE, /* Report_Rule syntax: also --delta and --status */
     PT_COND,        /* a bare condition (Resync_Trigger_*), cond.h */
     PT_URL,         /* [scheme://][host[:port]]/path */

@@ -201,8 +201,6 @@ static ug_err parse_alternative(const char *s, size_t start, size_t end, enum ru
         skip_space(s, &i, end);
     }
     if (i < end && s[i] == '[') {
-        if (flavour == RULE_UPGRADE)
-            return ug_fail(err, UG_ERR_USAGE, "column %zu: Upgrade_Rule takes no [options]", i + 1);
         size_t close = find_close(s, i, end, '[', ']');
         if (!close)
             return ug_fail(err, UG_ERR_USAGE, "column %zu: '[' is not closed by ']'", i + 1);
@@ -403,6 +401,7 @@ ug_err rule_eval(const char *rule, enum rule_flavour flavour, const struct macro
         if (rc != UG_OK || !holds)
             continue;
         out->matched = 1;
+        out->conditional = alts[a].has_cond;
         out->alternative = (int)a;
         rc = take_alternative(rule, &alts[a], flavour, ctx, default_host, out, err);
         break;

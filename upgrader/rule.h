@@ -10,7 +10,7 @@
 
 enum rule_flavour {
     RULE_PROFILE,  /* Profile_Rule*: options --key --uid --pwd --post --alias; host may be omitted */
-    RULE_UPGRADE,  /* Upgrade_Rule: no options, every URL must name its host */
+    RULE_UPGRADE,  /* Upgrade_Rule: Profile_Rule's options (issue 6), every URL must name its host */
     RULE_REPORT,   /* Report_Rule: Profile_Rule's options plus --delta and --status */
 };
 
@@ -30,6 +30,7 @@ struct rule_assignment {
 struct rule_result {
     int matched;          /* 0: no alternative applies (or the rule is empty); skip it */
     int alternative;      /* 0-based index of the alternative taken */
+    int conditional;      /* 1: the alternative taken has a condition (provisioning.md 4.2) */
     size_t nassign;
     struct rule_assignment *assign;
     char *key, *uid, *pwd;/* option arguments, expanded with $SA..$SD; NULL if absent */

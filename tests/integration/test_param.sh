@@ -19,8 +19,8 @@ assert_eq "stored as No" "$OUT" "No"
 cp "$DEV/params" "$WORK/before"
 expect_exit 2 "invalid value" U param set Resync_Periodic "every hour"
 assert_contains "message names the parameter" "$ERR" "Resync_Periodic: 'every hour' is not a delay list"
-expect_exit 2 "malformed rule" U param set Upgrade_Rule "[--key k] http://h/f.loads"
-assert_contains "message has the column" "$ERR" "column 1: Upgrade_Rule takes no [options]"
+expect_exit 2 "malformed rule" U param set Upgrade_Rule "[--uid u] /f.loads"
+assert_contains "message has the column" "$ERR" "column 11: URL '/f.loads': Upgrade_Rule URLs must name the server"
 expect_exit 2 "unknown parameter" U param set No_Such_Param x
 assert_contains "message" "$ERR" "No_Such_Param: no such parameter"
 expect_exit 2 "unknown parameter get" U param get No_Such_Param

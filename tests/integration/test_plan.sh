@@ -97,8 +97,37 @@ expect_exit 2 "field named in the message" "$UPGRADER" --root "$DEV" plan --cata
 assert_contains "names release and field" "$ERR" "release 1 (2.0.0): 'min_from' is missing"
 
 # Usage.
-expect_exit 2 "no --to" "$UPGRADER" --root "$DEV" plan --catalog "$CAT" --from 1.0.0
-expect_exit 2 "no --from yet" "$UPGRADER" --root "$DEV" plan --catalog "$CAT" --to latest
+expect_exit 2 "no --catalog" "$UPGRADER" --root "$DEV" plan --to latest
 expect_exit 2 "no device and no --hw" "$UPGRADER" --root "$WORK/nodev" plan --catalog "$CAT" --from 1.0.0 --to latest
-expect_exit 2 "catalog URL not wired yet" "$UPGRADER" --root "$DEV" plan --catalog http://127.0.0.1:1/c.json --from 1.0.0 --to latest
+expect_exit 2 "no device and no --from" "$UPGRADER" --root "$WORK/nodev" plan --catalog "$CAT" --hw 1.0 --to latest
+
+# The device supplies what is not given: --from its running version, --hw its hardware,
+# --to latest, and the stored Downgrade_Rev_Limit.
+cp "$WORK/orig.json" "$CAT"
+sign_with "$K/signer.key" "$K/signer.pem"
+expect_exit 0 "plan with the device's defaults" "$UPGRADER" --root "$DEV" plan --catalog "$CAT"
+assert_eq "from the running 1.0.0 to 3.0.0 in three hops" "$(awk '{print $1 ">" $3}' <<<"$OUT" | paste -sd,)" \
+    "1.0.0>1.5.0,1.5.0>2.0.0,2.0.0>3.0.0"
+expect_exit 0 "Downgrade_Rev_Limit stored" "$UPGRADER" --root "$DEV" param set Downgrade_Rev_Limit 2.0.0
+expect_exit 5 "stored limit refuses the downgrade" "$UPGRADER" --root "$DEV" plan --catalog "$CAT" --from 3.0.0 --to 1.5.0
+expect_exit 0 "an explicit limit overrides it" \
+    "$UPGRADER" --root "$DEV" plan --catalog "$CAT" --from 3.0.0 --to 1.5.0 --downgrade-limit 1.0.0
+"$UPGRADER" --root "$DEV" param set Downgrade_Rev_Limit "" >/dev/null
+
+# A catalog URL is fetched with its .sig through the transport.
+. "$TOP/tests/integration/servers.sh"
+pki_make "$WORK/pki" >/dev/null
+nginx_start "$WORK/fw" || fail "nginx did not start"
+U=http://127.0.0.1:$NGINX_HTTP_PORT
+expect_exit 0 "plan from a catalog URL" "$UPGRADER" --root "$DEV" plan --catalog "$U/catalog.json" --json
+assert_eq "three hops from the URL" "$(jqr '.hops | length' <<<"$OUT")" 3
+assert_eq "bundle resolved against the URL" "$(jqr '.hops[0].bundle' <<<"$OUT")" "$U/bundles/ug-phone-1.5.0.bundle"
+expect_exit 0 "a #fragment is not sent" "$UPGRADER" --root "$DEV" plan --catalog "$U/catalog.json#2.0.0" --to 2.0.0
+expect_exit 4 "404 catalog" "$UPGRADER" --root "$DEV" plan --catalog "$U/missing.json"
+mv "$CAT.sig" "$WORK/sig.keep"
+expect_exit 5 "catalog URL without .sig" "$UPGRADER" --root "$DEV" plan --catalog "$U/catalog.json"
+assert_contains "says not signed" "$ERR" "not signed"
+mv "$WORK/sig.keep" "$CAT.sig"
+closed_port P
+expect_exit 3 "unreachable catalog server" "$UPGRADER" --root "$DEV" plan --catalog "http://127.0.0.1:$P/catalog.json"
 finish

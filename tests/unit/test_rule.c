@@ -68,6 +68,9 @@ static const struct rule_case cases[] = {
      RULE_UPGRADE, "", "sip78xx.11-0-0MPP-7", 1, 0, "http://S:80/sip78xx.11-2-1MES-3.loads", NULL, NULL, NULL, NULL, 0, 0, 0, 0},
     {"( $SWVER != 7.6.2 ) ? tftp://10.0.0.1/spa50x-30x-762f.bin", RULE_UPGRADE, "", "7.5.0", 1, 0,
      "tftp://10.0.0.1:69/spa50x-30x-762f.bin", NULL, NULL, NULL, NULL, 0, 0, 0, 0},
+    /* issue 6: Upgrade_Rule takes Profile_Rule's options (credentials for the firmware server) */
+    {"( $SWVER ne 2.0.0 )? [--uid fw --pwd $SB] https://fw.example/cat.json#2.0.0", RULE_UPGRADE, "", "1.0.0", 1, 0,
+     "https://fw.example:443/cat.json#2.0.0", NULL, NULL, "fw", "pw", 0, 0, 0, 0},
     {"( $SWVER != 7.6.2 ) ? tftp://10.0.0.1/spa50x-30x-762f.bin", RULE_UPGRADE, "", "7.6.2", 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
     /* three alternatives, the middle one taken */
     {"( \"$A\" eq \"1\" )? /one | ( \"$A\" eq \"2\" )? (b = \"two\"; GPP_C=\"$MA\")! /two | /three", RULE_PROFILE, "2", "1.0", 1, 1,
@@ -167,7 +170,7 @@ static const struct bad_case bad[] = {
     {"[--key \"abc] /a", RULE_PROFILE, "h", "column 1: '[' is not closed by ']'"},
     {"[--post z] http://h/a", RULE_PROFILE, "h", "column 9: --post takes a GPP letter a..p, not 'z'"},
     {"[--alias ab] http://h/a", RULE_PROFILE, "h", "column 10: --alias takes a GPP letter a..p, not 'ab'"},
-    {"[--key k] http://h/a", RULE_UPGRADE, "h", "column 1: Upgrade_Rule takes no [options]"},
+    {"[--delta] http://h/a", RULE_UPGRADE, "h", "column 2: unknown option '--delta' (known: --key --uid --pwd --post --alias)"},
     {"[--key k]", RULE_PROFILE, "h", "column 1: [options] without a URL"},
     {"/a.xml", RULE_UPGRADE, "h", "column 1: URL '/a.xml': Upgrade_Rule URLs must name the server"},
     {"( 1 eq 1 )? /a.xml | http://h/b", RULE_UPGRADE, "h", "column 13: URL '/a.xml': Upgrade_Rule URLs must name the server"},
@@ -194,6 +197,38 @@ static const struct bad_case bad[] = {
     {"( $SWVER ge 11.0.0 )? /a | /b", RULE_UPGRADE, "h", "column 10: format parsing error: 'sip88xx.11-0-1MPP-477' and '11.0.0' are versions of different formats"},
     {"( 1 eq 1 )? http://h/$(A:x)", RULE_PROFILE, "h", "column 26: expected an offset after ':' in $(A"},
 };
+
+/* Whether the alternative taken carries a condition: an unconditional rule is not
+ * re-attempted once acted on (provisioning.md 4.2), a conditional one is re-evaluated. */
+static void test_conditional(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *rule;
+        const char *swver;
+        int conditional;
+    } cases[] = {
+        {"http://h/fw.bundle", "1.0", 0},
+        {"( $SWVER ne 2.0 )? http://h/fw.bundle", "1.0", 1},
+        {"( $SWVER ge 2.0 )? http://h/b | http://h/a", "1.0", 0},
+        {"( $SWVER ge 2.0 )? http://h/b | http://h/a", "2.0", 1},
+        {"( a = \"x\" )! http://h/a", "1.0", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct macro_context ctx;
+        char err[UG_ERRBUF] = "";
+        macro_init(&ctx, &dev, fake_param, "");
+        assert_int_equal(macro_set(&ctx, "SWVER", cases[i].swver, err), UG_OK);
+        struct rule_result r;
+        if (rule_eval(cases[i].rule, RULE_UPGRADE, &ctx, NULL, &r, err) != UG_OK)
+            fail_msg("'%s': %s", cases[i].rule, err);
+        assert_int_equal(r.matched, 1);
+        if (r.conditional != cases[i].conditional)
+            fail_msg("'%s' with $SWVER %s: conditional %d", cases[i].rule, cases[i].swver, r.conditional);
+        rule_result_free(&r);
+        macro_free(&ctx);
+    }
+}
 
 static void test_malformed(void **state)
 {
@@ -226,6 +261,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eval),
         cmocka_unit_test(test_url_parts),
+        cmocka_unit_test(test_conditional),
         cmocka_unit_test(test_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
