@@ -4,8 +4,11 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "fsutil.h"
+#include "syslog_udp.h"
 
 int agent_path(const struct agent *a, const char *name, char *out, size_t outsz)
 {
@@ -76,5 +79,36 @@ ug_err agent_macro_context(const struct agent *a, struct macro_context *ctx, cha
         rc = macro_set(ctx, "HWVER", a->dev.hwver, err);
     if (rc != UG_OK)
         macro_free(ctx);
+    return rc;
+}
+
+ug_err agent_log(const struct agent *a, const struct macro_context *ctx, const char *template_param,
+                 int severity, char *err)
+{
+    const char *server = params_value(&a->params, "Syslog_Server");
+    const char *tmpl = params_value(&a->params, template_param);
+    if (!server || !*server || !tmpl || !*tmpl)
+        return UG_OK;
+    struct buf msg = {0}, ident = {0};
+    /* No MACRO_SECRETS: GPP_SA..SD never reach the network. */
+    ug_err rc = macro_expand(ctx, tmpl, 0, &msg, err);
+    if (rc != UG_OK) {
+        ug_prefix(err, "%s: ", template_param);
+        goto out;
+    }
+    const char *id = params_value(&a->params, "Syslog_Identifier");
+    char hostname[256] = "";
+    char ignored[UG_ERRBUF];
+    if (id && *id && strcmp(id, "None") != 0 && macro_expand(ctx, id, 0, &ident, ignored) == UG_OK && ident.data)
+        snprintf(hostname, sizeof hostname, "%s", ident.data);
+    else if (gethostname(hostname, sizeof hostname - 1) != 0)
+        hostname[0] = '\0';
+    char datagram[SYSLOG_MAX_DATAGRAM + 1];
+    size_t len = syslog_format(SYSLOG_RFC3164, SYSLOG_FACILITY_LOCAL0, severity, time(NULL), hostname,
+                               "upgrader", msg.data ? msg.data : "", datagram, sizeof datagram);
+    rc = syslog_send(server, datagram, len, err);
+out:
+    buf_free(&msg);
+    buf_free(&ident);
     return rc;
 }

@@ -36,6 +36,11 @@ void agent_close(struct agent *a);
 void agent_fetch_options(const struct agent *a, struct fetch_options *o);
 /* A macro context with identity, parameters, $SWVER and $HWVER; free with macro_free. */
 ug_err agent_macro_context(const struct agent *a, struct macro_context *ctx, char *err) UG_MUST_CHECK;
+/* Sends the Log_* template named template_param, expanded with ctx (never with the secret
+ * GPP_SA..SD), to Syslog_Server as an RFC 3164 datagram with Syslog_Identifier as host.
+ * Nothing is sent when the template or the server is empty. severity: SYSLOG_SEVERITY_*. */
+ug_err agent_log(const struct agent *a, const struct macro_context *ctx, const char *template_param,
+                 int severity, char *err) UG_MUST_CHECK;
 /* Builds the path of a file in the state folder. */
 int agent_path(const struct agent *a, const char *name, char *out, size_t outsz);
 

@@ -111,41 +111,19 @@ static void resolve_first(const char *host, char *out, size_t outsz)
     freeaddrinfo(res);
 }
 
-/* Sends one Log_* message to Syslog_Server. An empty template or no server sends nothing;
- * templates are expanded without MACRO_SECRETS, so GPP_SA..SD never reach the network. */
+/* Sends one Log_* message to Syslog_Server; a failure to send is noted in the report only. */
 static void send_log(struct run *r, enum log_kind kind, const char *host)
 {
     static const char *const templates[] = {"Log_Request_Msg", "Log_Success_Msg", "Log_Failure_Msg"};
-    const char *server = params_value(&r->a.params, "Syslog_Server");
-    const char *tmpl = params_value(&r->a.params, templates[kind]);
-    if (!server || !*server || !tmpl || !*tmpl)
-        return;
-    char err[UG_ERRBUF];
     if (kind == LOG_REQUEST && host) {
         char ip[64];
         resolve_first(host, ip, sizeof ip);
         set_macro(r, "SERVIP", ip);
     }
-    struct buf msg = {0}, ident = {0};
-    if (macro_expand(&r->ctx, tmpl, 0, &msg, err) != UG_OK) {
+    char err[UG_ERRBUF];
+    if (agent_log(&r->a, &r->ctx, templates[kind],
+                  kind == LOG_FAILURE ? SYSLOG_SEVERITY_ERR : SYSLOG_SEVERITY_INFO, err) != UG_OK)
         buf_printf(&r->report->log, "%s: not sent: %s\n", templates[kind], err);
-        goto out;
-    }
-    const char *id = params_value(&r->a.params, "Syslog_Identifier");
-    char hostname[256] = "";
-    if (id && *id && strcmp(id, "None") != 0 && macro_expand(&r->ctx, id, 0, &ident, err) == UG_OK && ident.data)
-        snprintf(hostname, sizeof hostname, "%s", ident.data);
-    else if (gethostname(hostname, sizeof hostname - 1) != 0)
-        hostname[0] = '\0';
-    char datagram[SYSLOG_MAX_DATAGRAM + 1];
-    size_t len = syslog_format(SYSLOG_RFC3164, SYSLOG_FACILITY_LOCAL0,
-                               kind == LOG_FAILURE ? SYSLOG_SEVERITY_ERR : SYSLOG_SEVERITY_INFO, time(NULL),
-                               hostname, "upgrader", msg.data ? msg.data : "", datagram, sizeof datagram);
-    if (syslog_send(server, datagram, len, err) != UG_OK)
-        buf_printf(&r->report->log, "%s: not sent: %s\n", templates[kind], err);
-out:
-    buf_free(&msg);
-    buf_free(&ident);
 }
 
 /* Replaces the DHCP sentinel by the recorded server (and its port, when DHCP gave one). */

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -18,9 +17,12 @@
 #include "call.h"
 #include "devconf.h"
 #include "install.h"
+#include "paramdefs.h"
 #include "planner.h"
+#include "resync.h"
 #include "rule.h"
 #include "sign.h"
+#include "syslog_udp.h"
 
 /* Progress is written to upgrade.json at most this often (never per block). */
 #define PROGRESS_WRITE_SECONDS 1
@@ -129,7 +131,7 @@ static void summarise(struct pass *p, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Sends one of the Log_Upgrade_*_Msg templates to syslog, expanded for url and $ERR. */
+/* Sends one of the Log_Upgrade_*_Msg templates to Syslog_Server, expanded for url and $ERR. */
 static void log_upgrade(struct pass *p, const char *template_param, const char *url, const char *result,
                         int priority)
 {
@@ -152,13 +154,8 @@ static void log_upgrade(struct pass *p, const char *template_param, const char *
             macro_set(&ctx, "PATH", u.path, ignored) != UG_OK)
             goto out;
     }
-    struct buf line = {0};
-    if (macro_set(&ctx, "ERR", result, ignored) == UG_OK && macro_expand(&ctx, tpl, 0, &line, ignored) == UG_OK) {
-        openlog("upgrader", LOG_PID, LOG_USER);
-        syslog(priority, "%s", line.data ? line.data : "");
-        closelog();
-    }
-    buf_free(&line);
+    if (macro_set(&ctx, "ERR", result, ignored) == UG_OK)
+        (void)!agent_log(&p->a, &ctx, template_param, priority, ignored); /* best effort */
 out:
     rule_url_free(&u);
     macro_free(&ctx);
@@ -195,7 +192,7 @@ static ug_err record_failure(struct pass *p, ug_err rc, const char *version, con
     if (upgrade_state_save(p->root, &p->st, ignored) != UG_OK)
         fprintf(stderr, "upgrader: cannot record the failure: %s\n", ignored);
     notify(p);
-    log_upgrade(p, "Log_Upgrade_Failure_Msg", s->url, err, LOG_ERR);
+    log_upgrade(p, "Log_Upgrade_Failure_Msg", s->url, err, SYSLOG_SEVERITY_ERR);
     return rc;
 }
 
@@ -264,7 +261,7 @@ static ug_err install_hop(struct pass *p, struct hop *h, const struct fetch_opti
     s->bytes_done = s->bytes_total = 0;
     if ((rc = save(p, err)) != UG_OK)
         return rc;
-    log_upgrade(p, "Log_Upgrade_Request_Msg", h->display, "", LOG_INFO);
+    log_upgrade(p, "Log_Upgrade_Request_Msg", h->display, "", SYSLOG_SEVERITY_INFO);
 
     char slot_path[1100], resume[1100];
     agent_path(&p->a, slot_file(letter), slot_path, sizeof slot_path);
@@ -529,7 +526,7 @@ static ug_err run_pass(struct pass *p, int continuing, char *err)
             record_failure(p, rc, hop.version, hop.display, NULL, err);
             goto out;
         }
-        log_upgrade(p, "Log_Upgrade_Success_Msg", hop.display, "verified", LOG_INFO);
+        log_upgrade(p, "Log_Upgrade_Success_Msg", hop.display, "verified", SYSLOG_SEVERITY_INFO);
     }
     rc = switch_and_reboot(p, err);
 out:
@@ -649,7 +646,7 @@ static ug_err confirm_new(struct pass *p, char *err)
     s->upgst = 1;
     s->last_error[0] = '\0';
     snprintf(s->version, sizeof s->version, "%s", version);
-    log_upgrade(p, "Log_Upgrade_Success_Msg", s->url, "booted and marked good", LOG_INFO);
+    log_upgrade(p, "Log_Upgrade_Success_Msg", s->url, "booted and marked good", SYSLOG_SEVERITY_INFO);
     if (!st->plan.catalog || st->plan.hops_done >= st->plan.hops_total) {
         /* A bundle rule is one hop: reaching it is the plan done. A catalog plan is
          * re-planned below, which finds the target reached or the next hop. */
@@ -739,9 +736,22 @@ ug_err upgrade_boot(const char *root, const struct upgrade_options *o, struct up
         break;
     }
     if (continue_plan && p.st.plan.active && p.st.plan.catalog) {
-        /* TODO(resync): with Resync_After_Upgrade_Attempt=Yes, run one resync here before the
-         * next hop (resync_run() of branch `resync`), then agent_close + agent_open so the
-         * pass sees the parameters it changed (a new Upgrade_Rule). Not merged yet. */
+        /* provisioning.md 4.2: after each upgrade attempt the phone resyncs, so the provider
+         * can change the plan (a new Upgrade_Rule) between hops. A failed resync is recorded
+         * in resync.json and does not stop the upgrade. The agent is opened again so the
+         * next pass sees what the resync changed. */
+        if (paramdefs_parse_bool(params_value(&p.a.params, "Resync_After_Upgrade_Attempt")) == 1) {
+            struct resync_options ro;
+            struct resync_report report;
+            char resync_err[UG_ERRBUF] = "";
+            resync_options_init(&ro);
+            (void)!resync_run(root, &ro, &report, resync_err); /* recorded in resync.json */
+            resync_report_free(&report);
+            agent_close(&p.a);
+            rc = agent_open(root, 0, &p.a, err);
+            if (rc != UG_OK)
+                goto out;
+        }
         char first[sizeof out->summary];
         snprintf(first, sizeof first, "%s", out->summary);
         rc = run_pass(&p, 1, err);

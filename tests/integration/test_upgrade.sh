@@ -64,6 +64,13 @@ requests() { grep -c "$1" "$NGINX_ACCESS_LOG" || true; }
 D=$WORK/multi
 new_device "$D"
 param "$D" Upgrade_Rule "$H/catalog.json"
+# Each hop is logged to Syslog_Server, and each boot resyncs before the next hop
+# (Resync_After_Upgrade_Attempt, default Yes): the profile served here sets GPP_C.
+SYSLOG=$WORK/syslog.log
+_spawn SYSLOG_PORT SYSLOG_PID "$SYSLOG" u "$TOOLS/syslog_sink" @PORT@
+param "$D" Syslog_Server "127.0.0.1:$SYSLOG_PORT"
+printf '<flat-profile><GPP_C>resynced-between-hops</GPP_C></flat-profile>\n' >"$FW/between.xml"
+param "$D" Profile_Rule "$H/between.xml"
 expect_exit 0 "first pass installs hop 1" "$UPGRADER" --root "$D" upgrade
 assert_contains "summary names the hop" "$OUT" "hop 1 of 3"
 [ -f "$D/reboot-requested" ] || fail "no reboot requested"
@@ -90,6 +97,10 @@ for hop in 1 2 3; do
     fi
 done
 [ ! -f "$D/reboot-requested" ] || fail "a reboot requested after the last hop"
+assert_eq "the boot resynced before the next hop" "$("$UPGRADER" --root "$D" param get GPP_C)" resynced-between-hops
+for i in $(seq 1 50); do grep -q "Successful upgrade" "$SYSLOG" && break; sleep 0.1; done
+assert_contains "upgrade request sent to syslog" "$(cat "$SYSLOG")" "Requesting upgrade HTTP://127.0.0.1:$NGINX_HTTP_PORT/"
+assert_contains "upgrade success sent to syslog" "$(cat "$SYSLOG")" "Successful upgrade"
 assert_eq "plan done" "$(status_of "$D" state)" done
 assert_eq "running 3.0.0" "$(booted "$D")/$(slot_json "$D" B version)" B/3.0.0
 assert_eq "no error left" "$(status_of "$D" last_error)" ""
