@@ -253,8 +253,8 @@ int bundle_manifest_fits(const struct bundle_manifest *m, const char *hw)
  * already checked against a signed digest; hashing it all a second time cost a third of
  * the install's CPU (docs/bundle.md). */
 
-#define RING_SLOTS 8
-#define RING_BUFFER (64 * 1024) /* plain bytes per slot, handed to the sink per write */
+#define RING_SLOTS 12
+#define RING_BUFFER (32 * 1024) /* plain bytes per slot, handed to the sink per write */
 
 enum item_kind { ITEM_DATA, ITEM_STORED, ITEM_CHUNK_END };
 

@@ -10,7 +10,7 @@
 #include <isa-l/igzip_lib.h>
 #endif
 
-#define ZSTD_WINDOWLOG_PACK 20
+#define ZSTD_WINDOWLOG_PACK 19
 
 struct decompress_ops {
     const char *backend;
