@@ -109,7 +109,7 @@ demo: deps all
 
 # Speed goals live here, never in timed tests: each benchmark prints its figures beside a
 # baseline measured in the same run.
-bench: all $(BENCH_BINS)
+bench: all $(BENCH_BINS) $(TOOL_BINS)
 	@BUILD=$(BUILD) tests/bench.sh
 
 # Demo firmware: ext4 images, signed bundles and a signed catalog (images/README.md).
@@ -138,7 +138,7 @@ clean:
 DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev zlib1g-dev \
                 libarchive-dev libcmocka-dev libexpat1-dev libjson-c-dev libmicrohttpd-dev \
                 libzstd-dev libisal-dev tftpd-hpa tftp-hpa openssl e2fsprogs curl zstd gzip jq \
-                clang libclang-rt-14-dev iproute2
+                clang libclang-rt-14-dev iproute2 time
 deps:
 	@missing=""; \
 	for p in $(DEB_PACKAGES); do \

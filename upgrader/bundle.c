@@ -243,22 +243,23 @@ int bundle_manifest_fits(const struct bundle_manifest *m, const char *hw)
 /* ---- payload decoder
  *
  * Two stages on their own threads, so that inflate is the only real cost on the caller's
- * path (docs/install.md): the caller's thread decodes (and hashes the stored bytes, which it
- * already holds) into a ring of RING_SLOTS buffers; the writer thread hashes each chunk's
- * plain bytes, hands them to the sink and checks the chunk at its end. The ring bounds
- * memory and makes the stage that runs ahead wait for the other.
+ * path (docs/install.md): the caller's thread decodes into a ring of RING_SLOTS buffers
+ * (and copies the stored bytes into it too); the writer thread hashes the stored and the
+ * plain bytes of each chunk, hands the plain ones to the sink and checks the chunk at its
+ * end. The ring bounds memory and makes the stage that runs ahead wait for the other.
  *
  * The payload's whole-image digest is not computed again: the chunk digests are signed and
  * tile the payload exactly (checked when the manifest is parsed), so every plain byte is
  * already checked against a signed digest; hashing it all a second time cost a third of
  * the install's CPU (docs/bundle.md). */
 
-#define RING_SLOTS 8
-#define RING_BUFFER (64 * 1024) /* plain bytes per slot, handed to the sink per write */
+#define RING_SLOTS 12
+#define RING_BUFFER (32 * 1024) /* plain bytes per slot, handed to the sink per write */
 
-enum item_kind { ITEM_DATA, ITEM_CHUNK_END };
+enum item_kind { ITEM_DATA, ITEM_STORED, ITEM_CHUNK_END };
 
-/* One ring slot: decoded bytes, or the end of a chunk with what the decoding thread saw. */
+/* One ring slot: decoded bytes, stored bytes (to hash), or the end of a chunk with what the
+ * decoding thread saw. */
 struct ring_item {
     enum item_kind kind;
     uint8_t *data;
@@ -266,7 +267,7 @@ struct ring_item {
     uint64_t offset;    /* of data in the plain payload */
     size_t chunk;
     /* ITEM_CHUNK_END: in the order they are reported (tampering before codec errors). */
-    int stored_ok, decode_failed, ended;
+    int decode_failed, ended;
     uint64_t out_chunk;
     char decode_err[160];
 };
@@ -294,6 +295,11 @@ struct payload_decoder {
     pthread_cond_t published, consumed;
     struct ring_item ring[RING_SLOTS];
     uint64_t head, tail;
+    /* Wake-ups cost more than the work they hand over (a futex and, on a VM, an IPI each),
+     * so they come in batches: the writer sleeps until half the ring is full (or the
+     * decoder drains it), the decoder until the writer is down to `wake_at` items. */
+    int writer_waiting, decoder_waiting;
+    uint64_t wake_at;
     int thread_started;
     int stop;
     int failed;          /* the writer failed: rc and err say why */
@@ -334,7 +340,7 @@ static ug_err writer_chunk_end(struct payload_decoder *d, const struct ring_item
 {
     const struct bundle_chunk *k = &d->p->chunks[it->chunk];
     const char *name = d->name, *pl = d->p->name;
-    if (!it->stored_ok)
+    if (md_check(d->stored, k->stored_sha256) != 0)
         return ug_fail(err, UG_ERR_VERIFY, "%s: payload %s chunk %zu does not match its signed digest "
                        "(tampered or corrupt)", name, pl, it->chunk);
     if (it->decode_failed)
@@ -345,7 +351,7 @@ static ug_err writer_chunk_end(struct payload_decoder *d, const struct ring_item
     if (md_check(d->plain, k->sha256) != 0)
         return ug_fail(err, UG_ERR_VERIFY, "%s: payload %s chunk %zu: SHA-256 of the decoded bytes does "
                        "not match the signed manifest", name, pl, it->chunk);
-    if (md_reset(d->plain))
+    if (md_reset(d->plain) || md_reset(d->stored))
         return ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
     if (d->sink->chunk_verified)
         return d->sink->chunk_verified(d->ctx, d->p, it->chunk, err);
@@ -356,6 +362,11 @@ static ug_err consume(struct payload_decoder *d, const struct ring_item *it, cha
 {
     if (it->kind == ITEM_CHUNK_END)
         return writer_chunk_end(d, it, err);
+    if (it->kind == ITEM_STORED) {
+        if (EVP_DigestUpdate(d->stored, it->data, it->len) != 1)
+            return ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
+        return UG_OK;
+    }
     if (EVP_DigestUpdate(d->plain, it->data, it->len) != 1)
         return ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
     return d->sink->write(d->ctx, d->p, it->offset, it->data, it->len, err);
@@ -367,8 +378,11 @@ static void *writer_main(void *arg)
     char err[UG_ERRBUF];
     pthread_mutex_lock(&d->mu);
     for (;;) {
-        while (d->tail == d->head && !d->stop && !d->failed)
+        while (d->tail == d->head && !d->stop && !d->failed) {
+            d->writer_waiting = 1;
             pthread_cond_wait(&d->published, &d->mu);
+            d->writer_waiting = 0;
+        }
         if (d->failed || d->tail == d->head)
             break;
         const struct ring_item *it = &d->ring[d->tail % RING_SLOTS];
@@ -381,7 +395,8 @@ static void *writer_main(void *arg)
             break;
         }
         d->tail++;
-        pthread_cond_signal(&d->consumed);
+        if (d->decoder_waiting && d->head - d->tail <= d->wake_at)
+            pthread_cond_signal(&d->consumed);
     }
     pthread_mutex_unlock(&d->mu);
     return NULL;
@@ -391,8 +406,12 @@ static void *writer_main(void *arg)
 static ug_err ring_acquire(struct payload_decoder *d, struct ring_item **out, char *err)
 {
     pthread_mutex_lock(&d->mu);
-    while (d->head - d->tail >= RING_SLOTS && !d->failed)
+    while (d->head - d->tail >= RING_SLOTS && !d->failed) {
+        d->decoder_waiting = 1;
+        d->wake_at = RING_SLOTS / 2;
         pthread_cond_wait(&d->consumed, &d->mu);
+        d->decoder_waiting = 0;
+    }
     ug_err rc = d->failed ? ug_fail(err, d->rc, "%s", d->err) : UG_OK;
     pthread_mutex_unlock(&d->mu);
     *out = &d->ring[d->head % RING_SLOTS];
@@ -403,7 +422,8 @@ static void ring_publish(struct payload_decoder *d)
 {
     pthread_mutex_lock(&d->mu);
     d->head++;
-    pthread_cond_signal(&d->published);
+    if (d->writer_waiting && d->head - d->tail >= RING_SLOTS / 2)
+        pthread_cond_signal(&d->published);
     pthread_mutex_unlock(&d->mu);
 }
 
@@ -411,8 +431,13 @@ static void ring_publish(struct payload_decoder *d)
 static ug_err ring_drain(struct payload_decoder *d, char *err)
 {
     pthread_mutex_lock(&d->mu);
-    while (d->tail != d->head && !d->failed)
+    pthread_cond_signal(&d->published); /* whatever is left, however little */
+    while (d->tail != d->head && !d->failed) {
+        d->decoder_waiting = 1;
+        d->wake_at = 0;
         pthread_cond_wait(&d->consumed, &d->mu);
+        d->decoder_waiting = 0;
+    }
     ug_err rc = d->failed ? ug_fail(err, d->rc, "%s", d->err) : UG_OK;
     pthread_mutex_unlock(&d->mu);
     return rc;
@@ -538,8 +563,8 @@ static ug_err pump(struct payload_decoder *d, const uint8_t *in, size_t n, int f
     return UG_OK;
 }
 
-/* The chunk's stored bytes are all in: its stored digest is checked here, the rest by the
- * writer thread once it has hashed the chunk's plain bytes. */
+/* The chunk's stored bytes are all in: the writer thread checks it once it has hashed them
+ * and the plain bytes. */
 static ug_err finish_chunk(struct payload_decoder *d, char *err)
 {
     const struct bundle_chunk *k = &d->p->chunks[d->chunk];
@@ -554,7 +579,6 @@ static ug_err finish_chunk(struct payload_decoder *d, char *err)
     it->kind = ITEM_CHUNK_END;
     it->len = 0;
     it->chunk = d->chunk;
-    it->stored_ok = md_check(d->stored, k->stored_sha256) == 0;
     it->decode_failed = d->decode_failed;
     it->ended = d->ended;
     it->out_chunk = d->out_chunk;
@@ -564,9 +588,27 @@ static ug_err finish_chunk(struct payload_decoder *d, char *err)
     d->in_chunk = d->out_chunk = 0;
     d->ended = d->decode_failed = 0;
     d->decode_err[0] = '\0';
-    if (md_reset(d->stored))
-        return ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
     return decompress_reset(d->dec, err);
+}
+
+/* Hands a copy of stored bytes to the writer thread, which hashes them. */
+static ug_err copy_stored(struct payload_decoder *d, const uint8_t *in, size_t n, char *err)
+{
+    while (n > 0) {
+        struct ring_item *it;
+        ug_err rc = ring_acquire(d, &it, err);
+        if (rc != UG_OK)
+            return rc;
+        size_t take = n < RING_BUFFER ? n : RING_BUFFER;
+        memcpy(it->data, in, take);
+        it->kind = ITEM_STORED;
+        it->len = take;
+        it->chunk = d->chunk;
+        ring_publish(d);
+        in += take;
+        n -= take;
+    }
+    return UG_OK;
 }
 
 ug_err payload_decoder_feed(struct payload_decoder *d, const void *data, size_t len, char *err)
@@ -579,9 +621,9 @@ ug_err payload_decoder_feed(struct payload_decoder *d, const void *data, size_t 
         const struct bundle_chunk *k = &d->p->chunks[d->chunk];
         uint64_t left = k->stored_size - d->in_chunk;
         size_t take = left < len ? (size_t)left : len;
-        if (EVP_DigestUpdate(d->stored, in, take) != 1)
-            return ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
-        ug_err rc = pump(d, in, take, 0, err);
+        ug_err rc = copy_stored(d, in, take, err);
+        if (rc == UG_OK)
+            rc = pump(d, in, take, 0, err);
         if (rc != UG_OK)
             return rc;
         d->in_chunk += take;

@@ -144,9 +144,17 @@ static ug_err source_pull(void *ctx, const void **data, size_t *len, char *err)
             return ug_fail(err, UG_ERR_UNUSABLE, "%s: read failed: %s", s->name, strerror(errno));
         *len = (size_t)n;
     } else {
-        ug_err rc = fetch_read(s->reader, s->buffer, want, len, err);
-        if (rc != UG_OK)
-            return rc;
+        /* The buffer is filled before it is handed on: TFTP delivers one small block per
+         * read, and passing each one down the pipeline on its own costs more than it. */
+        while (*len < want) {
+            size_t got = 0;
+            ug_err rc = fetch_read(s->reader, s->buffer + *len, want - *len, &got, err);
+            if (rc != UG_OK)
+                return rc;
+            if (got == 0)
+                break;
+            *len += got;
+        }
     }
     s->delivered += *len;
     *s->fetched += *len;
