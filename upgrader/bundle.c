@@ -538,8 +538,10 @@ static ug_err pump(struct payload_decoder *d, const uint8_t *in, size_t n, int f
             d->decode_failed = 1;
             break;
         }
-        in += used;
-        n -= used;
+        if (used) { /* in may be NULL with n == 0 when the stream is only being finished */
+            in += used;
+            n -= used;
+        }
         if (made)
             deliver(d, it, made);
         if (ended) {

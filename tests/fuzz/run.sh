@@ -6,9 +6,10 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 out=build-fuzz
+export TOP="$top"
 seconds=${FUZZ_SECONDS:-60}
 mkdir -p "$out/obj"
-flags="-std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined -Iupgrader -Ibootctl"
+flags="-std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -Iupgrader -Ibootctl"
 [ -n "$(pkg-config --exists libisal && echo y)" ] && flags="$flags -DHAVE_ISAL=1"
 pkgs="libcurl openssl zlib libarchive expat json-c libmicrohttpd libzstd"
 pkg-config --exists libisal && pkgs="$pkgs libisal"
@@ -26,7 +27,10 @@ for harness in tests/fuzz/fuzz_*.c; do
     clang $cflags -fsanitize=fuzzer "$harness" "${objs[@]}" $(pkg-config --libs $pkgs) -o "$out/fuzz_$name"
     mkdir -p "$out/corpus/$name"
     echo "== fuzz_$name for ${seconds}s"
-    "$out/fuzz_$name" -max_total_time="$seconds" -print_final_stats=1 \
-        "$out/corpus/$name" "tests/fuzz/corpus/$name" 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Done' || true
-    [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "fuzz_$name found a crash (see above)"; exit 1; }
+    log="$out/fuzz_$name.log"
+    status=0
+    "$out/fuzz_$name" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$out/$name-" \
+        "$out/corpus/$name" "tests/fuzz/corpus/$name" >"$log" 2>&1 || status=$?
+    grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|runtime error|Done' "$log" || true
+    [ "$status" -eq 0 ] || { echo "fuzz_$name found a crash: $log, input in $out/$name-*"; exit 1; }
 done
