@@ -100,7 +100,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
 test: $(PROGRAMS) $(UNIT_BINS) $(TOOL_BINS)
 	@BUILD=$(BUILD) tests/run.sh
 
-check:
+check: deps
 	$(MAKE) test
 	$(MAKE) test SAN=1
 
