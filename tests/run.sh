@@ -8,7 +8,7 @@ export UPGRADER="$top/$BUILD/upgrader" BOOTCTL="$top/$BUILD/bootctl" TOP="$top"
 # Sanitizer reports must fail the test that caused them, not scroll past.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
-passed=0 failed=0 failures=()
+passed=0 failed=0 failures=() cases=0
 only=${TESTS:-}
 
 run_one() { # name command...
@@ -17,6 +17,10 @@ run_one() { # name command...
     local log; log=$(mktemp)
     if "$@" >"$log" 2>&1; then
         passed=$((passed + 1)); echo "PASS $name"
+        # CMocka's "[  PASSED  ] N test(s)." or lib.sh's "ok: N checks passed".
+        local n
+        n=$(sed -n -e 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' -e 's/^ok: \([0-9]*\) checks passed.*/\1/p' "$log" | tail -n 1)
+        cases=$((cases + ${n:-0}))
         grep -E '^\[  (PASSED|FAILED)|^ok |tests? passed' "$log" | tail -n 3 | sed 's/^/     /'
     else
         failed=$((failed + 1)); failures+=("$name"); echo "FAIL $name"
@@ -34,5 +38,6 @@ for t in "$top"/tests/integration/test_*.sh; do
     run_one "integration/$(basename "$t" .sh) [$BUILD]" bash "$t"
 done
 [ ${#failures[@]} -eq 0 ] || printf 'failed: %s\n' "${failures[@]}"
+echo "($cases test cases and checks inside the passing programs)"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
