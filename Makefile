@@ -29,7 +29,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $(ISAL_DEF) $(SANFLAGS) \
-           -Iupgrader -Ibootctl $(PKG_CFLAGS) -MMD -MP
+           -Iupgrader -Ibootctl -Itests/unit/support $(PKG_CFLAGS) -MMD -MP
 LDFLAGS += $(SANFLAGS)
 LDLIBS  += $(PKG_LIBS) -lpthread
 
@@ -40,6 +40,8 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/libupgrader.a
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+# Fixtures shared by several unit tests (tests/unit/support/), linked into every one.
+TEST_SUPPORT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/unit/support/*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
@@ -78,20 +80,23 @@ $(BUILD)/bootctl: $(BUILD)/obj/bootctl/main.o $(LIB)
 
 # A unit test may name link-time mocks in tests/unit/test_NAME.wrap (one symbol a line);
 # each becomes -Wl,--wrap=SYMBOL for that test alone.
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_SUPPORT_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB) \
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJS) $(LIB) \
 	    $(if $(wildcard tests/unit/$*.wrap),$(addprefix -Wl$(comma)--wrap=,$(shell cat tests/unit/$*.wrap))) \
 	    $(CMOCKA_LIBS) $(LDLIBS)
 comma := ,
 
 $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 # Unit test objects stay after the link, so make does not rebuild them each time.
 .SECONDARY:
@@ -155,5 +160,5 @@ deps:
 	if [ $$had_policy = 0 ]; then $$SUDO rm -f /usr/sbin/policy-rc.d; fi; \
 	exit $$rc
 
--include $(LIB_OBJS:.o=.d) $(BUILD)/obj/upgrader/main.d $(BUILD)/obj/bootctl/main.d $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/obj/tests/unit/%.d) \
+-include $(LIB_OBJS:.o=.d) $(TEST_SUPPORT_OBJS:.o=.d) $(BUILD)/obj/upgrader/main.d $(BUILD)/obj/bootctl/main.d $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/obj/tests/unit/%.d) \
     $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/obj/tests/tools/%.d)

@@ -17,30 +17,25 @@
 #include "buf.h"
 #include "bundle.h"
 #include "bundle_pack.h"
+#include "fixture.h"
 #include "fsutil.h"
 #include "sign.h"
 
-static char dir[256], keyring[300], other_keyring[300], key[300], cert[300], tls_key[300], tls_cert[300];
+static char keyring[300], other_keyring[300], key[300], cert[300], tls_key[300], tls_cert[300];
 static char image[300];
-static struct buf image_data;
 #define IMAGE_SIZE (600 * 1024 + 123)
+
+static struct fixture fx;
 
 static void path_in(char *out, size_t n, const char *name)
 {
-    snprintf(out, n, "%s/%s", dir, name);
+    fixture_path(&fx, name, out, n);
 }
 
 static int setup(void **state)
 {
     (void)state;
-    const char *top = getenv("TOP") ? getenv("TOP") : ".";
-    snprintf(dir, sizeof dir, "%s/ug-bundle-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir))
-        return -1;
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "'%s/images/make-keys.sh' '%s/a' test-a && '%s/images/make-keys.sh' '%s/b' test-b",
-             top, dir, top, dir);
-    if (system(cmd) != 0)
+    if (fixture_make(&fx, "ug-bundle", IMAGE_SIZE, 4096, 99u, "ext4 demo image ") != 0)
         return -1;
     path_in(keyring, sizeof keyring, "a/ca.pem");
     path_in(other_keyring, sizeof other_keyring, "b/ca.pem");
@@ -48,25 +43,14 @@ static int setup(void **state)
     path_in(cert, sizeof cert, "a/signer.pem");
     path_in(tls_key, sizeof tls_key, "a/tls.key");
     path_in(tls_cert, sizeof tls_cert, "a/tls.pem");
-    path_in(image, sizeof image, "image.img");
-    unsigned seed = 99;
-    for (size_t i = 0; i < IMAGE_SIZE; i++) {
-        seed = seed * 1103515245u + 12345u;
-        char c = (i / 4096) % 2 ? (char)(seed >> 16) : "ext4 demo image "[i % 16];
-        if (buf_append(&image_data, &c, 1) != 0)
-            return -1;
-    }
-    char err[UG_ERRBUF];
-    return fs_write_atomic(image, image_data.data, image_data.len, 0644, err) == UG_OK ? 0 : -1;
+    snprintf(image, sizeof image, "%s", fx.image);
+    return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    buf_free(&image_data);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_remove(&fx);
 }
 
 static ug_err pack(enum codec codec, const char *out_name, const char *k, const char *c, char *out, size_t n)
@@ -162,7 +146,7 @@ static void test_round_trip(void **state)
         assert_int_equal(c.checks, 1);
         assert_int_equal(c.payloads_ended, 1);
         assert_int_equal(c.data.len, IMAGE_SIZE);
-        assert_memory_equal(c.data.data, image_data.data, IMAGE_SIZE);
+        assert_memory_equal(c.data.data, fx.image_data.data, IMAGE_SIZE);
         assert_int_equal(c.chunks_verified, (IMAGE_SIZE + 65535) / 65536);
         /* ustar: the payload's stored bytes start at a known offset in the file. */
         assert_true(c.data_offset != BUNDLE_OFFSET_UNKNOWN && c.data_offset % 512 == 0);
@@ -187,7 +171,7 @@ static void test_resume_at_chunk(void **state)
     assert_int_equal(fs_read_file(path, 1 << 24, &file, err), UG_OK);
     struct collect tail = {0};
     /* write() asserts offsets start at data.len: pretend the first chunks are present. */
-    assert_int_equal(buf_append(&tail.data, image_data.data, p->chunks[5].offset), 0);
+    assert_int_equal(buf_append(&tail.data, fx.image_data.data, p->chunks[5].offset), 0);
     tail.chunks_verified = 5;
     struct payload_decoder *d;
     assert_int_equal(payload_decoder_open(p, 5, NULL, &sink, &tail, "resume", &d, err), UG_OK);
@@ -198,12 +182,12 @@ static void test_resume_at_chunk(void **state)
     assert_int_equal(payload_decoder_finish(d, err), UG_OK);
     payload_decoder_close(d);
     assert_int_equal(tail.data.len, IMAGE_SIZE);
-    assert_memory_equal(tail.data.data, image_data.data, IMAGE_SIZE);
+    assert_memory_equal(tail.data.data, fx.image_data.data, IMAGE_SIZE);
 
     /* Cut short: truncated, code 4. */
     assert_int_equal(payload_decoder_open(p, 5, NULL, &sink, &tail, "resume", &d, err), UG_OK);
     buf_reset(&tail.data);
-    assert_int_equal(buf_append(&tail.data, image_data.data, p->chunks[5].offset), 0);
+    assert_int_equal(buf_append(&tail.data, fx.image_data.data, p->chunks[5].offset), 0);
     tail.chunks_verified = 5;
     assert_int_equal(payload_decoder_feed(d, from, p->chunks[5].stored_size + 10, err), UG_OK);
     assert_int_equal(payload_decoder_finish(d, err), UG_ERR_UNUSABLE);

@@ -13,60 +13,43 @@
 
 #include "buf.h"
 #include "bundle_pack.h"
+#include "fixture.h"
 #include "fsutil.h"
 #include "install.h"
 #include "jsonfile.h"
 
-static char dir[256], keyring[300], other_keyring[300], key[300], cert[300];
+static char keyring[300], other_keyring[300], key[300], cert[300];
 static char image[300], slot_path[300], resume[300];
-static struct buf image_data;
 #define IMAGE_SIZE (1024 * 1024 + 4321)
 #define SLOT_SIZE (2 * 1024 * 1024)
 #define CHUNK (64 * 1024)
 
+static struct fixture fx;
+
 static void path_in(char *out, size_t n, const char *name)
 {
-    snprintf(out, n, "%s/%s", dir, name);
+    fixture_path(&fx, name, out, n);
 }
 
 static int setup(void **state)
 {
     (void)state;
-    const char *top = getenv("TOP") ? getenv("TOP") : ".";
-    snprintf(dir, sizeof dir, "%s/ug-install-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir))
-        return -1;
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "'%s/images/make-keys.sh' '%s/a' test-a && '%s/images/make-keys.sh' '%s/b' test-b",
-             top, dir, top, dir);
-    if (system(cmd) != 0)
+    if (fixture_make(&fx, "ug-install", IMAGE_SIZE, 8192, 7u, "firmware rootfs ") != 0)
         return -1;
     path_in(keyring, sizeof keyring, "a/ca.pem");
     path_in(other_keyring, sizeof other_keyring, "b/ca.pem");
     path_in(key, sizeof key, "a/signer.key");
     path_in(cert, sizeof cert, "a/signer.pem");
-    path_in(image, sizeof image, "image.img");
     path_in(slot_path, sizeof slot_path, "slot.img");
     path_in(resume, sizeof resume, "resume.json");
-    /* Half text, half noise, so the codecs have something to do and chunks differ. */
-    unsigned seed = 7;
-    for (size_t i = 0; i < IMAGE_SIZE; i++) {
-        seed = seed * 1103515245u + 12345u;
-        char c = (i / 8192) % 2 ? (char)(seed >> 16) : "firmware rootfs "[i % 16];
-        if (buf_append(&image_data, &c, 1) != 0)
-            return -1;
-    }
-    char err[UG_ERRBUF];
-    return fs_write_atomic(image, image_data.data, image_data.len, 0644, err) == UG_OK ? 0 : -1;
+    snprintf(image, sizeof image, "%s", fx.image);
+    return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    buf_free(&image_data);
-    return system(cmd) == 0 ? 0 : -1;
+    return fixture_remove(&fx);
 }
 
 /* Packs the image file img as version into dir/name. */
@@ -124,7 +107,7 @@ static int slot_holds(const char *want)
 
 static int slot_holds_image(void)
 {
-    return slot_holds(image_data.data);
+    return slot_holds(fx.image_data.data);
 }
 
 struct progress_log {
@@ -342,7 +325,7 @@ static void test_resume_restarts(void **state)
     (void)state;
     char full[400], other[400], served[400], image3[400], err[UG_ERRBUF] = "";
     struct buf v3 = {0};
-    assert_int_equal(buf_append(&v3, image_data.data, image_data.len), 0);
+    assert_int_equal(buf_append(&v3, fx.image_data.data, fx.image_data.len), 0);
     v3.data[10] ^= 1; /* in the first chunk, which the cut transfer had written */
     path_in(image3, sizeof image3, "image3.img");
     assert_int_equal(fs_write_atomic(image3, v3.data, v3.len, 0644, err), UG_OK);
