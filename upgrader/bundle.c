@@ -242,11 +242,11 @@ int bundle_manifest_fits(const struct bundle_manifest *m, const char *hw)
 
 /* ---- payload decoder
  *
- * Two stages on their own threads, so that inflate is the only real cost on the caller's
- * path (docs/install.md): the caller's thread decodes into a ring of RING_SLOTS buffers
- * (and copies the stored bytes into it too); the writer thread hashes the stored and the
- * plain bytes of each chunk, hands the plain ones to the sink and checks the chunk at its
- * end. The ring bounds memory and makes the stage that runs ahead wait for the other.
+ * Two stages on their own threads (docs/install.md): the caller's thread hashes the stored
+ * bytes (while they are still in its cache, and a quarter of the plain bytes' size, so no
+ * copy of them crosses to the other core) and decodes into a ring of RING_SLOTS buffers;
+ * the writer thread hashes the plain bytes of each chunk, hands them to the sink and checks
+ * the chunk at its end. The ring bounds memory and makes the stage that runs ahead wait.
  *
  * The payload's whole-image digest is not computed again: the chunk digests are signed and
  * tile the payload exactly (checked when the manifest is parsed), so every plain byte is
@@ -256,10 +256,9 @@ int bundle_manifest_fits(const struct bundle_manifest *m, const char *hw)
 #define RING_SLOTS 12
 #define RING_BUFFER (32 * 1024) /* plain bytes per slot, handed to the sink per write */
 
-enum item_kind { ITEM_DATA, ITEM_STORED, ITEM_CHUNK_END };
+enum item_kind { ITEM_DATA, ITEM_CHUNK_END };
 
-/* One ring slot: decoded bytes, stored bytes (to hash), or the end of a chunk with what the
- * decoding thread saw. */
+/* One ring slot: decoded bytes, or the end of a chunk with what the decoding thread saw. */
 struct ring_item {
     enum item_kind kind;
     uint8_t *data;
@@ -267,7 +266,7 @@ struct ring_item {
     uint64_t offset;    /* of data in the plain payload */
     size_t chunk;
     /* ITEM_CHUNK_END: in the order they are reported (tampering before codec errors). */
-    int decode_failed, ended;
+    int stored_ok, decode_failed, ended;
     uint64_t out_chunk;
     char decode_err[160];
 };
@@ -340,7 +339,7 @@ static ug_err writer_chunk_end(struct payload_decoder *d, const struct ring_item
 {
     const struct bundle_chunk *k = &d->p->chunks[it->chunk];
     const char *name = d->name, *pl = d->p->name;
-    if (md_check(d->stored, k->stored_sha256) != 0)
+    if (!it->stored_ok)
         return ug_fail(err, UG_ERR_VERIFY, "%s: payload %s chunk %zu does not match its signed digest "
                        "(tampered or corrupt)", name, pl, it->chunk);
     if (it->decode_failed)
@@ -351,7 +350,7 @@ static ug_err writer_chunk_end(struct payload_decoder *d, const struct ring_item
     if (md_check(d->plain, k->sha256) != 0)
         return ug_fail(err, UG_ERR_VERIFY, "%s: payload %s chunk %zu: SHA-256 of the decoded bytes does "
                        "not match the signed manifest", name, pl, it->chunk);
-    if (md_reset(d->plain) || md_reset(d->stored))
+    if (md_reset(d->plain))
         return ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
     if (d->sink->chunk_verified)
         return d->sink->chunk_verified(d->ctx, d->p, it->chunk, err);
@@ -362,11 +361,6 @@ static ug_err consume(struct payload_decoder *d, const struct ring_item *it, cha
 {
     if (it->kind == ITEM_CHUNK_END)
         return writer_chunk_end(d, it, err);
-    if (it->kind == ITEM_STORED) {
-        if (EVP_DigestUpdate(d->stored, it->data, it->len) != 1)
-            return ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
-        return UG_OK;
-    }
     if (EVP_DigestUpdate(d->plain, it->data, it->len) != 1)
         return ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
     return d->sink->write(d->ctx, d->p, it->offset, it->data, it->len, err);
@@ -579,6 +573,10 @@ static ug_err finish_chunk(struct payload_decoder *d, char *err)
     it->kind = ITEM_CHUNK_END;
     it->len = 0;
     it->chunk = d->chunk;
+    /* Reported first by the writer: tampering names the cause better than a codec error. */
+    it->stored_ok = md_check(d->stored, k->stored_sha256) == 0;
+    if (md_reset(d->stored))
+        return ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
     it->decode_failed = d->decode_failed;
     it->ended = d->ended;
     it->out_chunk = d->out_chunk;
@@ -591,26 +589,6 @@ static ug_err finish_chunk(struct payload_decoder *d, char *err)
     return decompress_reset(d->dec, err);
 }
 
-/* Hands a copy of stored bytes to the writer thread, which hashes them. */
-static ug_err copy_stored(struct payload_decoder *d, const uint8_t *in, size_t n, char *err)
-{
-    while (n > 0) {
-        struct ring_item *it;
-        ug_err rc = ring_acquire(d, &it, err);
-        if (rc != UG_OK)
-            return rc;
-        size_t take = n < RING_BUFFER ? n : RING_BUFFER;
-        memcpy(it->data, in, take);
-        it->kind = ITEM_STORED;
-        it->len = take;
-        it->chunk = d->chunk;
-        ring_publish(d);
-        in += take;
-        n -= take;
-    }
-    return UG_OK;
-}
-
 ug_err payload_decoder_feed(struct payload_decoder *d, const void *data, size_t len, char *err)
 {
     const uint8_t *in = data;
@@ -621,7 +599,9 @@ ug_err payload_decoder_feed(struct payload_decoder *d, const void *data, size_t 
         const struct bundle_chunk *k = &d->p->chunks[d->chunk];
         uint64_t left = k->stored_size - d->in_chunk;
         size_t take = left < len ? (size_t)left : len;
-        ug_err rc = copy_stored(d, in, take, err);
+        ug_err rc = UG_OK;
+        if (EVP_DigestUpdate(d->stored, in, take) != 1)
+            rc = ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
         if (rc == UG_OK)
             rc = pump(d, in, take, 0, err);
         if (rc != UG_OK)
