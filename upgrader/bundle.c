@@ -288,6 +288,10 @@ struct payload_decoder {
      * tampering (digest mismatch) rather than a confusing codec error. */
     int decode_failed;
     char decode_err[160];
+    /* The slot being filled: it is published only once full (or at the chunk's end), so
+     * the writer gets whole slots, which lie side by side and go to the sink together. */
+    struct ring_item *filling;
+    size_t filled;
 
     /* The ring, under mu: head counts items published, tail the items the writer is done with. */
     pthread_mutex_t mu;
@@ -357,13 +361,28 @@ static ug_err writer_chunk_end(struct payload_decoder *d, const struct ring_item
     return UG_OK;
 }
 
-static ug_err consume(struct payload_decoder *d, const struct ring_item *it, char *err)
+/* Takes the items [first, first + avail) of the ring may offer: a chunk end alone, or a run
+ * of data slots that lie side by side in memory and in the image, hashed one by one and
+ * handed to the sink in one write (one system call instead of one per slot). *taken: how
+ * many items were done. */
+static ug_err consume(struct payload_decoder *d, uint64_t first, uint64_t avail, uint64_t *taken, char *err)
 {
+    const struct ring_item *it = &d->ring[first % RING_SLOTS];
+    *taken = 1;
     if (it->kind == ITEM_CHUNK_END)
         return writer_chunk_end(d, it, err);
-    if (EVP_DigestUpdate(d->plain, it->data, it->len) != 1)
-        return ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
-    return d->sink->write(d->ctx, d->p, it->offset, it->data, it->len, err);
+    size_t len = 0;
+    for (uint64_t i = first; i < first + avail; i++) {
+        const struct ring_item *next = &d->ring[i % RING_SLOTS];
+        if (i > first && (next->kind != ITEM_DATA || next->data != it->data + len ||
+                          next->offset != it->offset + len))
+            break;
+        if (EVP_DigestUpdate(d->plain, next->data, next->len) != 1)
+            return ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
+        len += next->len;
+        *taken = i - first + 1;
+    }
+    return d->sink->write(d->ctx, d->p, it->offset, it->data, len, err);
 }
 
 static void *writer_main(void *arg)
@@ -379,16 +398,16 @@ static void *writer_main(void *arg)
         }
         if (d->failed || d->tail == d->head)
             break;
-        const struct ring_item *it = &d->ring[d->tail % RING_SLOTS];
+        uint64_t first = d->tail, avail = d->head - d->tail, taken = 0;
         pthread_mutex_unlock(&d->mu);
-        /* The slot is ours until tail moves: the decoding thread does not reuse it before. */
-        ug_err rc = consume(d, it, err);
+        /* The slots are ours until tail moves: the decoding thread does not reuse them before. */
+        ug_err rc = consume(d, first, avail, &taken, err);
         pthread_mutex_lock(&d->mu);
         if (rc != UG_OK) {
             fail_locked(d, rc, err);
             break;
         }
-        d->tail++;
+        d->tail += taken;
         if (d->decoder_waiting && d->head - d->tail <= d->wake_at)
             pthread_cond_signal(&d->consumed);
     }
@@ -499,43 +518,52 @@ void payload_decoder_close(struct payload_decoder *d)
     free(d);
 }
 
-/* Publishes made decoded bytes that sit in slot it. */
-static void deliver(struct payload_decoder *d, struct ring_item *it, size_t made)
+/* Publishes the slot being filled, if it holds anything. */
+static void deliver(struct payload_decoder *d)
 {
-    const struct bundle_chunk *k = &d->p->chunks[d->chunk];
-    if (made > k->size - d->out_chunk) {
-        d->decode_failed = 1;
-        snprintf(d->decode_err, sizeof d->decode_err, "decodes to more than its %llu bytes",
-                 (unsigned long long)k->size);
+    struct ring_item *it = d->filling;
+    if (!it || d->filled == 0)
         return;
-    }
+    const struct bundle_chunk *k = &d->p->chunks[d->chunk];
     it->kind = ITEM_DATA;
-    it->len = made;
-    it->offset = k->offset + d->out_chunk;
+    it->len = d->filled;
+    it->offset = k->offset + d->out_chunk - d->filled;
     it->chunk = d->chunk;
-    d->out_chunk += made;
+    d->filling = NULL;
+    d->filled = 0;
     ring_publish(d);
 }
 
 /* Runs the codec over in[0..n) (final: no more input for this chunk), straight into ring
- * slots, publishing each one it fills. */
+ * slots, publishing each one it fills (and, when final, the last one however full). */
 static ug_err pump(struct payload_decoder *d, const uint8_t *in, size_t n, int final, char *err)
 {
+    const struct bundle_chunk *k = &d->p->chunks[d->chunk];
     while (!d->decode_failed) {
         size_t used = 0, made = 0;
         int ended = 0;
-        struct ring_item *it;
-        ug_err rc = ring_acquire(d, &it, err);
-        if (rc != UG_OK)
-            return rc;
-        if (decompress_step(d->dec, in, n, &used, it->data, RING_BUFFER, &made, &ended, d->decode_err) != UG_OK) {
+        if (!d->filling) {
+            ug_err rc = ring_acquire(d, &d->filling, err);
+            if (rc != UG_OK)
+                return rc;
+        }
+        if (decompress_step(d->dec, in, n, &used, d->filling->data + d->filled, RING_BUFFER - d->filled,
+                            &made, &ended, d->decode_err) != UG_OK) {
             d->decode_failed = 1;
             break;
         }
         in += used;
         n -= used;
-        if (made)
-            deliver(d, it, made);
+        if (made > k->size - d->out_chunk) {
+            d->decode_failed = 1;
+            snprintf(d->decode_err, sizeof d->decode_err, "decodes to more than its %llu bytes",
+                     (unsigned long long)k->size);
+            break;
+        }
+        d->out_chunk += made;
+        d->filled += made;
+        if (d->filled == RING_BUFFER)
+            deliver(d);
         if (ended) {
             d->ended = 1;
             if (n > 0) {
@@ -551,8 +579,12 @@ static ug_err pump(struct payload_decoder *d, const uint8_t *in, size_t n, int f
             }
             break;
         }
-        if (n == 0 && made < RING_BUFFER && !final)
-            break;
+        if (n == 0 && d->filled > 0 && !final)
+            break; /* the codec wants more input than this call has */
+    }
+    if (final) {
+        deliver(d);
+        d->filling = NULL; /* an empty slot held is simply acquired again */
     }
     return UG_OK;
 }
