@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <malloc.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -811,6 +812,12 @@ ug_err bundle_read(bundle_pull_fn pull, void *pull_ctx, const char *name, const 
         rc = sign_verify(keyring, json.data, json.len, sig.data, sig.len, name, err);
     if (rc == UG_OK && (rc = bundle_manifest_parse(json.data, json.len, manifest, err)) != UG_OK)
         ug_prefix(err, "%s: ", name);
+    /* The manifest's text and parse tree grow with the image (a line per chunk) and are done
+     * with: freed and their heap pages given back before the payload's buffers are taken,
+     * so peak memory stays the same for a 256 MiB and a 1 GiB image. */
+    buf_free(&json);
+    buf_free(&sig);
+    malloc_trim(0);
     if (rc == UG_OK && sink->check)
         rc = sink->check(ctx, manifest, err);
     for (size_t i = 0; rc == UG_OK && i < manifest->npayloads; i++)
