@@ -14,11 +14,15 @@
 
 #include "fsutil.h"
 
-/* The pulled reader keeps at most this much unread; beyond it the transfer is paused. */
-#define PULL_BUFFER 65536
+/* The pulled reader keeps at most this much unread; beyond it the transfer waits. Its
+ * reads wait for half of it (or the end), so a thread wakes once per 64 KiB, not per block. */
+#define PULL_BUFFER (128 * 1024)
+/* libcurl's receive buffer for pulled HTTP bodies: fewer, larger recv() and callbacks. */
+#define PULL_RECV_BUFFER (64 * 1024L)
 #define CA_FILE_MAX (4u << 20)
 
-enum abort_reason { ABORT_NONE, ABORT_STATUS, ABORT_SIZE, ABORT_SINK, ABORT_REDIRECT, ABORT_MEMORY };
+enum abort_reason { ABORT_NONE, ABORT_STATUS, ABORT_SIZE, ABORT_SINK, ABORT_REDIRECT, ABORT_MEMORY,
+                    ABORT_CLOSED };
 
 struct transfer {
     CURL *easy;
@@ -37,6 +41,17 @@ struct transfer {
     unsigned char *pending;           /* pull mode: received, not yet read */
     size_t pending_pos, pending_len, pending_cap;
     int paused;
+    /* Pull mode once the body flows: libcurl runs on a transfer thread of its own, because
+     * TFTP acknowledges a block only while libcurl runs, and a reader busy decoding would
+     * hold every block back; on_body then waits for room instead of pausing. mu guards
+     * pending and the fields below. */
+    int threaded;
+    pthread_mutex_t mu;
+    pthread_cond_t readable, writable;
+    size_t reader_wants;              /* the reader sleeps until this much is unread */
+    int reader_waiting, writer_waiting;
+    int closing;                      /* fetch_close: the transfer is to stop */
+    int ended;                        /* the transfer thread is done with libcurl */
 
     int started;                      /* first body byte seen */
     long header_status;               /* status line of the answer being received */
@@ -54,6 +69,9 @@ struct transfer {
 
 struct fetch_reader {
     struct transfer t;
+    pthread_t thread;
+    int thread_started, joined;
+    struct fetch_result res;          /* what fetch_reader_result shows: never being written */
 };
 
 /* curl_global_init is not thread-safe in every libcurl build, so it runs exactly once
@@ -422,6 +440,35 @@ static size_t on_header(char *data, size_t size, size_t count, void *user)
     return t->abort == ABORT_REDIRECT ? 0 : len;
 }
 
+static int has_unread(const struct transfer *t)
+{
+    return t->pending_len > t->pending_pos;
+}
+
+/* Appends a block to the unread bytes (which leave room for it unless there are none);
+ * -1 when out of memory. */
+static int pending_append(struct transfer *t, const char *data, size_t len)
+{
+    size_t unread = t->pending_len - t->pending_pos;
+    if (t->pending_len + len > t->pending_cap) {
+        if (unread)
+            memmove(t->pending, t->pending + t->pending_pos, unread);
+        t->pending_pos = 0;
+        t->pending_len = unread;
+    }
+    if (t->pending_len + len > t->pending_cap) {
+        /* Only when empty and libcurl hands over one block bigger than the buffer. */
+        unsigned char *p = realloc(t->pending, t->pending_len + len);
+        if (!p)
+            return -1;
+        t->pending = p;
+        t->pending_cap = t->pending_len + len;
+    }
+    memcpy(t->pending + t->pending_len, data, len);
+    t->pending_len += len;
+    return 0;
+}
+
 static size_t on_body(char *data, size_t size, size_t count, void *user)
 {
     struct transfer *t = user;
@@ -455,33 +502,36 @@ static size_t on_body(char *data, size_t size, size_t count, void *user)
             t->sink_rc = rc;
             return 0;
         }
+    } else if (t->threaded) {
+        pthread_mutex_lock(&t->mu);
+        while (has_unread(t) && t->pending_len - t->pending_pos + len > t->pending_cap && !t->closing) {
+            /* The reader is behind: wait for it (TCP or TFTP's lock-step hold the sender). A
+             * reader waiting for more than there is gets what there is, so neither waits on
+             * the other. */
+            if (t->reader_waiting)
+                pthread_cond_signal(&t->readable);
+            t->writer_waiting = 1;
+            pthread_cond_wait(&t->writable, &t->mu);
+            t->writer_waiting = 0;
+        }
+        int ok = !t->closing && pending_append(t, data, len) == 0;
+        if (!ok)
+            t->abort = t->closing ? ABORT_CLOSED : ABORT_MEMORY;
+        else if (t->reader_waiting && t->pending_len - t->pending_pos >= t->reader_wants)
+            pthread_cond_signal(&t->readable);
+        pthread_mutex_unlock(&t->mu);
+        if (!ok)
+            return 0;
     } else {
-        size_t unread = t->pending_len - t->pending_pos;
-        if (unread == 0)
-            t->pending_pos = t->pending_len = 0;
-        else if (unread + len > t->pending_cap) {
+        if (has_unread(t) && t->pending_len - t->pending_pos + len > t->pending_cap) {
             /* The reader is behind: libcurl keeps this block and offers it again on resume. */
             t->paused = 1;
             return CURL_WRITEFUNC_PAUSE;
         }
-        if (t->pending_len + len > t->pending_cap) {
-            if (unread)
-                memmove(t->pending, t->pending + t->pending_pos, unread);
-            t->pending_pos = 0;
-            t->pending_len = unread;
+        if (pending_append(t, data, len) != 0) {
+            t->abort = ABORT_MEMORY;
+            return 0;
         }
-        if (t->pending_len + len > t->pending_cap) {
-            /* Only when empty and libcurl hands over one block bigger than the buffer. */
-            unsigned char *p = realloc(t->pending, t->pending_len + len);
-            if (!p) {
-                t->abort = ABORT_MEMORY;
-                return 0;
-            }
-            t->pending = p;
-            t->pending_cap = t->pending_len + len;
-        }
-        memcpy(t->pending + t->pending_len, data, len);
-        t->pending_len += len;
     }
     t->next_offset += len;
     t->res.bytes += len;
@@ -564,6 +614,11 @@ static void finish(struct transfer *t)
     case ABORT_MEMORY:
         t->code = CURLE_OUT_OF_MEMORY;
         break;
+    case ABORT_CLOSED: /* nobody reads the outcome of a closed reader */
+        t->rc = UG_ERR_OTHER;
+        copy_str(r->reason, sizeof r->reason, "closed");
+        set_msg(t->msg, "%s: transfer closed", t->display_url);
+        return;
     case ABORT_STATUS:
         t->code = CURLE_HTTP_RETURNED_ERROR;
         break;
@@ -672,6 +727,8 @@ static ug_err transfer_start(struct transfer *t, const struct fetch_options *o, 
     SETOPT(CURLOPT_ERRORBUFFER, t->errbuf);
     SETOPT(CURLOPT_WRITEFUNCTION, on_body);
     SETOPT(CURLOPT_WRITEDATA, t);
+    if (!t->sink && t->is_http)
+        SETOPT(CURLOPT_BUFFERSIZE, PULL_RECV_BUFFER);
     SETOPT(CURLOPT_HEADERFUNCTION, on_header);
     SETOPT(CURLOPT_HEADERDATA, t);
     SETOPT(CURLOPT_USERAGENT, o->user_agent ? o->user_agent : "upgrader");
@@ -770,11 +827,6 @@ static void transfer_free(struct transfer *t)
     t->pending = NULL;
 }
 
-static int has_unread(const struct transfer *t)
-{
-    return t->pending_len > t->pending_pos;
-}
-
 /* Drives libcurl until the transfer ends, or (pull mode) until unread bytes are waiting.
  * libcurl enforces every timeout itself, so the poll below only sets the loop's pace. */
 static void pump(struct transfer *t)
@@ -803,6 +855,43 @@ static void pump(struct transfer *t)
             break;
         curl_multi_poll(t->multi, NULL, 0, 1000, NULL);
     }
+}
+
+/* The transfer thread of a pulled reader: runs libcurl to the end (or until closed). */
+static void *transfer_main(void *arg)
+{
+    struct transfer *t = arg;
+    if (t->paused) { /* the caller's first pump left a block with libcurl */
+        t->paused = 0;
+        curl_easy_pause(t->easy, CURLPAUSE_CONT);
+    }
+    for (;;) {
+        int running = 0;
+        CURLMcode mc = curl_multi_perform(t->multi, &running);
+        CURLMsg *m;
+        int queued;
+        while ((m = curl_multi_info_read(t->multi, &queued)))
+            if (m->msg == CURLMSG_DONE) {
+                t->done = 1;
+                t->code = m->data.result;
+            }
+        if (mc != CURLM_OK && !t->done) {
+            t->done = 1;
+            t->code = mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_FAILED_INIT;
+        }
+        pthread_mutex_lock(&t->mu);
+        int closing = t->closing;
+        pthread_mutex_unlock(&t->mu);
+        if (t->done || closing)
+            break;
+        /* fetch_close interrupts this wait with curl_multi_wakeup. */
+        curl_multi_poll(t->multi, NULL, 0, 1000, NULL);
+    }
+    pthread_mutex_lock(&t->mu);
+    t->ended = 1;
+    pthread_cond_signal(&t->readable);
+    pthread_mutex_unlock(&t->mu);
+    return NULL;
 }
 
 static ug_err run_pushed(const struct fetch_options *o, fetch_sink_fn sink, void *ctx,
@@ -874,6 +963,9 @@ ug_err fetch_open(const struct fetch_options *o, struct fetch_reader **reader,
         return ug_fail(err, UG_ERR_OTHER, "out of memory");
     struct transfer *t = &r->t;
     ug_err rc = UG_ERR_OTHER;
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_cond_init(&t->readable, NULL);
+    pthread_cond_init(&t->writable, NULL);
     t->pending_cap = PULL_BUFFER;
     if (!(t->pending = malloc(t->pending_cap))) {
         rc = ug_fail(err, UG_ERR_OTHER, "out of memory");
@@ -891,7 +983,16 @@ ug_err fetch_open(const struct fetch_options *o, struct fetch_reader **reader,
         }
     } else {
         collect_info(t);
+        /* From here libcurl belongs to the transfer thread until it is joined. */
+        t->threaded = 1;
+        if (pthread_create(&r->thread, NULL, transfer_main, t) != 0) {
+            t->threaded = 0;
+            rc = ug_fail(err, UG_ERR_OTHER, "%s: cannot start the transfer thread", t->display_url);
+            goto out;
+        }
+        r->thread_started = 1;
     }
+    r->res = t->res;
     *reader = r;
     return UG_OK;
 out:
@@ -901,22 +1002,51 @@ out:
     return rc;
 }
 
+/* Waits for the transfer thread to end; libcurl and the totals are the caller's again. */
+static void join_transfer(struct fetch_reader *r)
+{
+    if (!r->thread_started || r->joined)
+        return;
+    pthread_join(r->thread, NULL);
+    r->joined = 1;
+}
+
 ug_err fetch_read(struct fetch_reader *r, void *buf, size_t len, size_t *got, char *err)
 {
     struct transfer *t = &r->t;
     *got = 0;
-    if (!has_unread(t) && !t->done)
-        pump(t);
-    if (has_unread(t)) {
-        size_t n = t->pending_len - t->pending_pos;
-        if (n > len)
-            n = len;
+    if (!r->thread_started) { /* the transfer ended within fetch_open */
+        if (!has_unread(t) && !t->done)
+            pump(t);
+    } else {
+        pthread_mutex_lock(&t->mu);
+        size_t want = len < t->pending_cap / 2 ? len : t->pending_cap / 2;
+        while (t->pending_len - t->pending_pos < want && !t->ended && !(t->writer_waiting && has_unread(t))) {
+            t->reader_wants = want;
+            t->reader_waiting = 1;
+            pthread_cond_wait(&t->readable, &t->mu);
+            t->reader_waiting = 0;
+        }
+    }
+    size_t n = t->pending_len - t->pending_pos;
+    if (n > len)
+        n = len;
+    if (n) {
         memcpy(buf, t->pending + t->pending_pos, n);
         t->pending_pos += n;
+    }
+    if (r->thread_started) {
+        if (t->writer_waiting && t->pending_len - t->pending_pos <= t->pending_cap / 2)
+            pthread_cond_signal(&t->writable);
+        pthread_mutex_unlock(&t->mu);
+    }
+    if (n) {
         *got = n;
         return UG_OK;
     }
+    join_transfer(r);
     finish(t);
+    r->res = t->res;
     if (t->rc != UG_OK)
         return ug_fail(err, t->rc, "%s", t->msg);
     return UG_OK;
@@ -924,13 +1054,25 @@ ug_err fetch_read(struct fetch_reader *r, void *buf, size_t len, size_t *got, ch
 
 const struct fetch_result *fetch_reader_result(const struct fetch_reader *r)
 {
-    return &r->t.res;
+    return &r->res;
 }
 
 void fetch_close(struct fetch_reader *r)
 {
     if (!r)
         return;
-    transfer_free(&r->t);
+    struct transfer *t = &r->t;
+    if (r->thread_started && !r->joined) {
+        pthread_mutex_lock(&t->mu);
+        t->closing = 1;
+        pthread_cond_broadcast(&t->writable);
+        pthread_mutex_unlock(&t->mu);
+        curl_multi_wakeup(t->multi);
+        join_transfer(r);
+    }
+    transfer_free(t);
+    pthread_cond_destroy(&t->readable);
+    pthread_cond_destroy(&t->writable);
+    pthread_mutex_destroy(&t->mu);
     free(r);
 }

@@ -4,6 +4,9 @@
 # durably into a slot file, beside baselines measured in the same run: gzip -dc, zlib and
 # igzip alone, zstd -dc, the shell pipeline curl|gzip -dc|tee >(sha256sum)|dd conv=fsync,
 # and curl alone over TFTP with the same block size. Prints MB/s of image, ratios, peak RSS.
+# Environment: BENCH_SIZES="small large" (small: the 256 MiB image only);
+# BENCH_CASES="gzip-http zstd-http gzip-tftp zstd-tftp" (any subset, for profiling one path);
+# BENCH_CACHE=DIR keeps keys, images and bundles in DIR and reuses them on the next run.
 set -u
 . "$TOP/tests/integration/lib.sh"
 . "$TOP/tests/integration/servers.sh"
@@ -13,6 +16,8 @@ CODEC=$TOOLS/codec_tool
 BLKSIZE=1468 # a TFTP block that fits an Ethernet frame
 ROOT_SMALL_MB=205 LARGE_MB=860
 SIZES=${BENCH_SIZES:-small large} # BENCH_SIZES=small: the 256 MiB image only
+CASES=${BENCH_CASES:-gzip-http zstd-http gzip-tftp zstd-tftp}
+want() { [[ " $CASES " == *" $1 "* ]]; } # want CASE: the case is to be run
 
 now() { date +%s.%N; }
 rate() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", b / s / 1e6 }'; }     # BYTES SECS
@@ -81,14 +86,30 @@ for v in "OpenSSL EVP (what the install uses)|" "OpenSSL EVP, SHA-NI masked|:~0x
 done
 
 started=$(now)
-"$TOP/images/make-keys.sh" "$WORK/keys" bench >/dev/null
 pki_make "$WORK/pki" >/dev/null
-mkdir -p "$WORK/www"
-make_image small "$ROOT_SMALL_MB" 256M
+if [ -n "${BENCH_CACHE:-}" ]; then
+    mkdir -p "$BENCH_CACHE/www"
+    ln -s "$(cd "$BENCH_CACHE" && pwd)/www" "$WORK/www"
+    [ -d "$BENCH_CACHE/keys" ] || "$TOP/images/make-keys.sh" "$BENCH_CACHE/keys" bench >/dev/null
+    cp -r "$BENCH_CACHE/keys" "$WORK/keys"
+    [ -f "$BENCH_CACHE/small.img" ] || { make_image small "$ROOT_SMALL_MB" 256M && mv "$WORK/small.img" "$BENCH_CACHE/"; }
+    ln -f "$BENCH_CACHE/small.img" "$WORK/small.img" 2>/dev/null || cp "$BENCH_CACHE/small.img" "$WORK/"
+else
+    "$TOP/images/make-keys.sh" "$WORK/keys" bench >/dev/null
+    mkdir -p "$WORK/www"
+    make_image small "$ROOT_SMALL_MB" 256M
+fi
 size=$(stat -c %s "$WORK/small.img")
 sha256sum_secs=$( { t0=$(now); sha256sum "$WORK/small.img" >/dev/null; t1=$(now); awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }'; } )
 printf '  %-34s %6s MB/s\n' "coreutils sha256sum" "$(rate "$size" "$sha256sum_secs")"
-[[ "$SIZES" == *large* ]] && make_image large "$LARGE_MB" 1G
+if [[ "$SIZES" == *large* ]]; then
+    if [ -n "${BENCH_CACHE:-}" ]; then
+        [ -f "$BENCH_CACHE/large.img" ] || { make_image large "$LARGE_MB" 1G && mv "$WORK/large.img" "$BENCH_CACHE/"; }
+        ln -f "$BENCH_CACHE/large.img" "$WORK/large.img" 2>/dev/null || cp "$BENCH_CACHE/large.img" "$WORK/"
+    else
+        make_image large "$LARGE_MB" 1G
+    fi
+fi
 echo "images and bundles built in $(awk -v a="$started" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }') s:"
 for n in $SIZES; do
     s=$(stat -c %s "$WORK/$n.img")
@@ -102,6 +123,19 @@ tftpd_start "$WORK/www"
 HTTP=http://127.0.0.1:$NGINX_HTTP_PORT TFTP=tftp://127.0.0.1:$TFTP_PORT
 truncate -s 1100M "$WORK/slot" "$WORK/slot2"
 
+# tftp_case: the TFTP install of $n-$c against curl alone (uses n, c, size, label); both
+# best of two, as the loopback transfer's rate moves with whatever else the CPUs run.
+tftp_case() {
+    local us us_rss bsize
+    install_run 2 "$TFTP/$n-$c.bundle" --blksize "$BLKSIZE"
+    us=$SECS us_rss=$RSS
+    bsize=$(stat -c %s "$WORK/www/$n-$c.bundle")
+    timed curl -s --tftp-blksize "$BLKSIZE" -o /dev/null "$TFTP/$n-$c.bundle"
+    printf '  %-4s %-8s TFTP  install %5s MB/s  peak RSS %s MiB  (bundle %s MB/s; curl alone %s MB/s: install x%s)\n' \
+        "$c" "$label" "$(rate "$size" "$us")" "$(mib "$us_rss")" "$(rate "$bsize" "$us")" \
+        "$(rate "$bsize" "$SECS")" "$(ratio "$us" "$SECS")"
+}
+
 echo
 echo "install (durable, into a slot file) vs baselines on the same data, same run; MB/s of image:"
 for n in $SIZES; do
@@ -113,6 +147,7 @@ for n in $SIZES; do
     for c in gzip zstd; do
         ext=gz
         [ "$c" = zstd ] && ext=zst
+        want "$c-http" || { want "$c-tftp" && tftp_case; continue; }
         install_run "$runs" "$HTTP/$n-$c.bundle"
         us=$SECS us_rss=$RSS
         cmp -s -n "$size" "$img" "$WORK/slot" || { echo "bench: slot differs from $img" >&2; exit 1; }
@@ -136,14 +171,7 @@ for n in $SIZES; do
             dd of='$WORK/slot2' bs=1M conv=fsync,notrunc status=none"
         printf '         %-44s %5s MB/s  install x%s\n' "curl | ${dec%q} | tee >(sha256sum) | dd conv=fsync" \
             "$(rate "$size" "$SECS")" "$(ratio "$us" "$SECS")"
-
-        install_run 1 "$TFTP/$n-$c.bundle" --blksize "$BLKSIZE"
-        us=$SECS us_rss=$RSS
-        bsize=$(stat -c %s "$WORK/www/$n-$c.bundle")
-        timed curl -s --tftp-blksize "$BLKSIZE" -o /dev/null "$TFTP/$n-$c.bundle"
-        printf '  %-4s %-8s TFTP  install %5s MB/s  peak RSS %s MiB  (bundle %s MB/s; curl alone %s MB/s: install x%s)\n' \
-            "$c" "$label" "$(rate "$size" "$us")" "$(mib "$us_rss")" "$(rate "$bsize" "$us")" \
-            "$(rate "$bsize" "$SECS")" "$(ratio "$us" "$SECS")"
+        want "$c-tftp" && tftp_case
     done
 done
 echo "(x: the install's rate over the baseline's; > 1 means the install is faster. TFTP block $BLKSIZE.)"
