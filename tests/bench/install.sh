@@ -17,6 +17,7 @@ BLKSIZE=1468 # a TFTP block that fits an Ethernet frame
 ROOT_SMALL_MB=205 LARGE_MB=860
 SIZES=${BENCH_SIZES:-small large} # BENCH_SIZES=small: the 256 MiB image only
 CASES=${BENCH_CASES:-gzip-http zstd-http gzip-tftp zstd-tftp}
+CASES=${CASES//,/ } # commas or spaces
 want() { [[ " $CASES " == *" $1 "* ]]; } # want CASE: the case is to be run
 
 now() { date +%s.%N; }
