@@ -827,6 +827,24 @@ static void transfer_free(struct transfer *t)
     t->pending = NULL;
 }
 
+/* One turn of libcurl; marks the transfer done (with its result) when it has ended. */
+static void perform_once(struct transfer *t)
+{
+    int running = 0;
+    CURLMcode mc = curl_multi_perform(t->multi, &running);
+    CURLMsg *m;
+    int queued;
+    while ((m = curl_multi_info_read(t->multi, &queued)))
+        if (m->msg == CURLMSG_DONE) {
+            t->done = 1;
+            t->code = m->data.result;
+        }
+    if (mc != CURLM_OK && !t->done) {
+        t->done = 1;
+        t->code = mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_FAILED_INIT;
+    }
+}
+
 /* Drives libcurl until the transfer ends, or (pull mode) until unread bytes are waiting.
  * libcurl enforces every timeout itself, so the poll below only sets the loop's pace. */
 static void pump(struct transfer *t)
@@ -838,19 +856,7 @@ static void pump(struct transfer *t)
             if (has_unread(t))
                 break;
         }
-        int running = 0;
-        CURLMcode mc = curl_multi_perform(t->multi, &running);
-        CURLMsg *m;
-        int queued;
-        while ((m = curl_multi_info_read(t->multi, &queued)))
-            if (m->msg == CURLMSG_DONE) {
-                t->done = 1;
-                t->code = m->data.result;
-            }
-        if (mc != CURLM_OK && !t->done) {
-            t->done = 1;
-            t->code = mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_FAILED_INIT;
-        }
+        perform_once(t);
         if (t->done || has_unread(t) || t->paused)
             break;
         curl_multi_poll(t->multi, NULL, 0, 1000, NULL);
@@ -866,19 +872,7 @@ static void *transfer_main(void *arg)
         curl_easy_pause(t->easy, CURLPAUSE_CONT);
     }
     for (;;) {
-        int running = 0;
-        CURLMcode mc = curl_multi_perform(t->multi, &running);
-        CURLMsg *m;
-        int queued;
-        while ((m = curl_multi_info_read(t->multi, &queued)))
-            if (m->msg == CURLMSG_DONE) {
-                t->done = 1;
-                t->code = m->data.result;
-            }
-        if (mc != CURLM_OK && !t->done) {
-            t->done = 1;
-            t->code = mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_FAILED_INIT;
-        }
+        perform_once(t);
         pthread_mutex_lock(&t->mu);
         int closing = t->closing;
         pthread_mutex_unlock(&t->mu);
