@@ -89,6 +89,10 @@ int main(int argc, char **argv)
             return UG_ERR_USAGE;
         }
     }
+    if (!root[0]) {
+        fprintf(stderr, "upgrader: --root needs a folder\n");
+        return UG_ERR_USAGE;
+    }
     if (i >= argc) {
         usage(stderr);
         return UG_ERR_USAGE;

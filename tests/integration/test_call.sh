@@ -20,4 +20,6 @@ expect_exit 2 "unknown action is bad usage" "$UPGRADER" --root "$dev" call hold
 assert_contains "message names the action" "$ERR" "unknown call action 'hold'"
 expect_exit 1 "no device folder" "$UPGRADER" --root "$WORK/none" call start
 assert_contains "message says it is no device" "$ERR" "is not a device state folder"
+expect_exit 2 "an empty --root is bad usage" "$UPGRADER" --root "" call status
+assert_contains "message says what --root needs" "$ERR" "--root needs a folder"
 finish
