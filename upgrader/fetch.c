@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,6 +263,18 @@ static ug_err check_scheme_and_host(const char *url, const char *restricted, int
     return rc;
 }
 
+/* DESIGN.md: TFTP is the default scheme ("host/file" is tftp://host/file). */
+static int url_has_scheme(const char *url)
+{
+    const char *sep = strstr(url, "://");
+    return sep && strcspn(url, "/?#") > (size_t)(sep - url);
+}
+
+int fetch_url_is_tftp(const char *url)
+{
+    return url && (!url_has_scheme(url) || strncasecmp(url, "tftp://", 7) == 0);
+}
+
 static ug_err check_url(const char *url, const char *restricted_domains, char *out,
                         size_t outsz, const char **why, char *err)
 {
@@ -272,10 +285,7 @@ static ug_err check_url(const char *url, const char *restricted_domains, char *o
     for (const char *p = url; *p; p++)
         if ((unsigned char)*p <= 0x20 || *p == 0x7f)
             return ug_fail(err, UG_ERR_USAGE, "URL contains a space or control character");
-    /* DESIGN.md: TFTP is the default scheme ("host/file" is tftp://host/file). */
-    const char *sep = strstr(url, "://");
-    int has_scheme = sep && strcspn(url, "/?#") > (size_t)(sep - url);
-    int n = snprintf(out, outsz, "%s%s", has_scheme ? "" : "tftp://", url);
+    int n = snprintf(out, outsz, "%s%s", url_has_scheme(url) ? "" : "tftp://", url);
     if (n < 0 || (size_t)n >= outsz)
         return ug_fail(err, UG_ERR_USAGE, "URL longer than %zu bytes", outsz - 1);
     return check_scheme_and_host(out, restricted_domains, 0, why, err);
@@ -689,6 +699,7 @@ static ug_err transfer_start(struct transfer *t, const struct fetch_options *o, 
 {
     ug_err rc = UG_OK;
     struct buf ca = {0};
+    t->res.transfer_cpu = -1;
     pthread_once(&global_once, global_init);
     if (global_rc != CURLE_OK)
         return ug_fail(err, UG_ERR_OTHER, "libcurl initialisation failed: %s",
@@ -948,6 +959,30 @@ ug_err fetch_to_buffer(const struct fetch_options *o, size_t max_size, struct bu
     return run_pushed(&copy, buffer_sink, &b, res, err);
 }
 
+/* Starts transfer_main, on o->transfer_cpu alone if asked and possible (docs/install.md:
+ * a lock-step transfer must not wait behind the decoder); anywhere otherwise. */
+static int start_transfer_thread(struct fetch_reader *r, const struct fetch_options *o)
+{
+    struct transfer *t = &r->t;
+    if (o->pin_transfer && o->transfer_cpu >= 0 && o->transfer_cpu < CPU_SETSIZE) {
+        pthread_attr_t attr;
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(o->transfer_cpu, &one);
+        int started = pthread_attr_init(&attr) == 0;
+        if (started) {
+            started = pthread_attr_setaffinity_np(&attr, sizeof one, &one) == 0 &&
+                      pthread_create(&r->thread, &attr, transfer_main, t) == 0;
+            pthread_attr_destroy(&attr);
+        }
+        if (started) {
+            t->res.transfer_cpu = o->transfer_cpu;
+            return 0;
+        }
+    }
+    return pthread_create(&r->thread, NULL, transfer_main, t);
+}
+
 ug_err fetch_open(const struct fetch_options *o, struct fetch_reader **reader,
                   struct fetch_result *res, char *err)
 {
@@ -979,7 +1014,7 @@ ug_err fetch_open(const struct fetch_options *o, struct fetch_reader **reader,
         collect_info(t);
         /* From here libcurl belongs to the transfer thread until it is joined. */
         t->threaded = 1;
-        if (pthread_create(&r->thread, NULL, transfer_main, t) != 0) {
+        if (start_transfer_thread(r, o) != 0) {
             t->threaded = 0;
             rc = ug_fail(err, UG_ERR_OTHER, "%s: cannot start the transfer thread", t->display_url);
             goto out;

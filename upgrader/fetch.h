@@ -46,6 +46,8 @@ struct fetch_options {
     uint64_t resume_from;           /* HTTP Range start; TFTP always starts at 0 */
     const char *if_none_match;      /* ETag of the copy we hold, or NULL */
     const char *if_modified_since;  /* Last-Modified of the copy we hold, or NULL */
+    int pin_transfer;               /* 1: fetch_open's transfer thread runs on transfer_cpu only */
+    int transfer_cpu;
 };
 
 struct fetch_result {
@@ -62,6 +64,7 @@ struct fetch_result {
     char server_ip[64];
     long server_port;
     char reason[FETCH_REASON_MAX];  /* short $ERR text: "ok", "file not found", ... */
+    int transfer_cpu;               /* the CPU the transfer thread was kept on; -1: any */
 };
 
 /* Receives each block of the body in order; offset is its position in the file. A
@@ -96,6 +99,8 @@ void fetch_global_cleanup(void);
 /* Builds "upgrader/VERSION (PRODUCT; SERIAL; MAC)" into out; missing fields become "-". */
 void fetch_user_agent(char *out, size_t outsz, const char *product, const char *version,
                       const char *serial, const char *mac);
+/* 1 if url is fetched over TFTP (tftp://, or no scheme at all), the lock-step transport. */
+int fetch_url_is_tftp(const char *url);
 /* Copies url into out with any user:password@ removed, for messages and status. */
 void fetch_url_for_display(const char *url, char *out, size_t outsz);
 /* 1 if host is in the comma list (exact, or a subdomain of an entry), or the list is empty. */

@@ -39,6 +39,7 @@ struct install_result {
     uint64_t bytes_fetched;  /* bundle bytes transferred by this call (less when resumed) */
     int resumed;             /* 1: continued a transfer cut off before */
     uint64_t resume_offset;  /* when resumed: image bytes already in the slot, not fetched again */
+    int transfer_cpu;        /* TFTP: the CPU kept for the transfer thread; -1: none (HTTP, one CPU) */
 };
 
 /* Streams the bundle into the slot and verifies every byte (docs/install.md).

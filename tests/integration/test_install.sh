@@ -34,9 +34,24 @@ ok "slot byte-identical after HTTP"
 assert_eq "version" "$(val version)" 2.0.0
 small_rss=$(val maxrss_kb)
 
+assert_eq "HTTP: no CPU kept for the transfer thread" "$(val transfer_cpu)" -1
 expect_exit 0 "TFTP install of 41 MB, block size 1428" install --blksize 1428 "tftp://127.0.0.1:$TFTP_PORT/big.bundle" "$WORK/slot"
 slot_holds "$WORK/big.img" || fail "slot differs after TFTP"
 ok "slot byte-identical after TFTP"
+# TFTP is lock-step: the transfer thread gets the first allowed CPU, the decoder the others,
+# and the caller gets its CPUs back (docs/install.md). With one CPU there is nothing to split.
+first_cpu=$(taskset -cp $$ | sed 's/.*: //; s/[-,].*//')
+if [ "$(val cpus_before)" -ge 2 ]; then
+    assert_eq "TFTP: the transfer thread kept on the first allowed CPU" "$(val transfer_cpu)" "$first_cpu"
+else
+    assert_eq "TFTP on one CPU: no split" "$(val transfer_cpu)" -1
+fi
+assert_eq "TFTP: the caller's CPUs given back" "$(val cpus_same)" 1
+expect_exit 0 "TFTP install confined to one CPU" taskset -c "$first_cpu" "$INSTALL" --keyring "$WORK/keys/ca.pem" \
+    --product UG-PHONE-1 --hw 1.0 --blksize 1428 "tftp://127.0.0.1:$TFTP_PORT/text.bundle" "$WORK/slot"
+assert_eq "one CPU: no CPU kept for the transfer thread" "$(val transfer_cpu)" -1
+slot_holds "$WORK/text.img" || fail "slot differs after the one-CPU TFTP install"
+ok "slot byte-identical after the one-CPU TFTP install"
 truncate -s 0 "$WORK/slot" && truncate -s 48M "$WORK/slot"
 expect_exit 0 "TFTP install of 41 MB in 512-byte blocks (block number rollover)" \
     install "tftp://127.0.0.1:$TFTP_PORT/big.bundle" "$WORK/slot"

@@ -2,6 +2,7 @@
  * bundle into a slot file, prints the result as key=value lines, exits with the code. */
 #include <getopt.h>
 #include <signal.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,16 +109,23 @@ int main(int argc, char **argv)
     struct install_result res;
     char err[512] = "";
     struct timespec t0, t1;
+    cpu_set_t before, after; /* install_bundle must give the caller its CPUs back */
+    CPU_ZERO(&before);
+    CPU_ZERO(&after);
+    (void)sched_getaffinity(0, sizeof before, &before);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     ug_err rc = install_bundle(&req, &res, err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    (void)sched_getaffinity(0, sizeof after, &after);
     fetch_global_cleanup();
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    printf("rc=%d\nversion=%s\nimage_size=%llu\nbytes_fetched=%llu\nresumed=%d\nresume_offset=%llu\nseconds=%.3f\nmaxrss_kb=%ld\n",
+    printf("rc=%d\nversion=%s\nimage_size=%llu\nbytes_fetched=%llu\nresumed=%d\nresume_offset=%llu\nseconds=%.3f\nmaxrss_kb=%ld\n"
+           "transfer_cpu=%d\ncpus_before=%d\ncpus_after=%d\ncpus_same=%d\n",
            (int)rc, res.version, (unsigned long long)res.image_size, (unsigned long long)res.bytes_fetched,
-           res.resumed, (unsigned long long)res.resume_offset, secs, ru.ru_maxrss);
+           res.resumed, (unsigned long long)res.resume_offset, secs, ru.ru_maxrss,
+           res.transfer_cpu, CPU_COUNT(&before), CPU_COUNT(&after), CPU_EQUAL(&before, &after));
     if (rc != 0)
         fprintf(stderr, "install_tool: %s\n", err);
     return (int)rc;

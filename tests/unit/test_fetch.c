@@ -76,6 +76,23 @@ static void test_domain_allowed(void **state)
     }
 }
 
+static void test_url_is_tftp(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url;
+        int tftp;
+    } cases[] = {
+        {"tftp://10.0.0.1/a.bundle", 1}, {"TFTP://h/a", 1}, {"10.0.0.1/a.bundle", 1},
+        {"prov.example.com:6969/a/b.cfg", 1}, {"host/path/x://y", 1},
+        {"http://h/a", 0}, {"https://h/a", 0}, {"HTTP://h/a", 0}, {"ftp://h/a", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (fetch_url_is_tftp(cases[i].url) != cases[i].tftp)
+            fail_msg("fetch_url_is_tftp(%s) != %d", cases[i].url, cases[i].tftp);
+    assert_int_equal(fetch_url_is_tftp(NULL), 0);
+}
+
 static void test_check_url(void **state)
 {
     (void)state;
@@ -242,7 +259,7 @@ int main(void)
         cmocka_unit_test(test_display_url),      cmocka_unit_test(test_domain_allowed),
         cmocka_unit_test(test_check_url),        cmocka_unit_test(test_classify),
         cmocka_unit_test(test_user_agent),       cmocka_unit_test(test_options_defaults),
-        cmocka_unit_test(test_refused_before_transfer),
+        cmocka_unit_test(test_refused_before_transfer), cmocka_unit_test(test_url_is_tftp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
