@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # upgrader upgrade and upgrader boot on simulated devices against the real nginx and tftpd-hpa:
 # a three-hop upgrade through simulated reboots, rollback, deferral during a call, refusals
-# that leave the running slot untouched, Upgrade_Enable=No, the acted-on memory of a rule.
+# that leave the running slot untouched, Upgrade_Enable=No, the acted-on memory of a rule,
+# the progress line on a terminal.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/servers.sh"
 
@@ -249,4 +250,20 @@ expect_exit 0 "on-demand URL, --no-reboot" "$UPGRADER" --root "$D" upgrade "$H/b
 assert_eq "switched" "$(slot_json "$D" B priority)" 15
 expect_exit 0 "power-on" power_on "$D"
 assert_eq "running 1.5.0" "$(booted "$D")/$(slot_json "$D" B version)" B/1.5.0
+
+# ---- The progress line: drawn on a terminal (script(1) gives the pass a pty), never in a pipe.
+D=$WORK/progress
+new_device "$D"
+script -qec "'$UPGRADER' --root '$D' upgrade '$H/bundles/1.5.0.bundle' --no-reboot" /dev/null >"$WORK/tty.out" 2>&1 ||
+    fail "upgrade on a terminal: exit $? ($(tr -d '\r' <"$WORK/tty.out"))"
+tty_out=$(tr '\r\033' '|#' <"$WORK/tty.out")
+assert_contains "a line redrawn in place" "$tty_out" "|#[Kupgrade: hop 1/1 "
+assert_contains "while downloading" "$tty_out" "  downloading  "
+assert_contains "it reaches the whole image" "$tty_out" "$(printf '%.1f/%.1f MiB  100%%' 2.25 2.25)"
+assert_contains "and the verified release" "$tty_out" "1.5.0  verified-pending-switch"
+assert_contains "then the summary on a line of its own" "$tty_out" "upgrade: hop 1 of 1"
+D=$WORK/piped
+new_device "$D"
+expect_exit 0 "upgrade into a pipe" "$UPGRADER" --root "$D" upgrade "$H/bundles/1.5.0.bundle" --no-reboot
+assert_not_contains "no progress line in a pipe" "$ERR$OUT" "MiB"
 finish
