@@ -38,6 +38,7 @@ struct pass {
     time_t last_write;
     uint64_t last_written_bytes;
     int lock_fd;  /* DIR/upgrade.lock, held for the whole pass; -1 when not taken */
+    const struct install_result *installing; /* during install_bundle: its version once read */
 };
 
 /* What the pass works towards: the next hop. */
@@ -211,6 +212,9 @@ static void on_install_progress(void *ctx, uint64_t done, uint64_t total)
     struct upgrade_status *s = &p->st.status;
     s->bytes_done = done;
     s->bytes_total = total;
+    /* A bundle rule names no version: the verified manifest, read before any byte, does. */
+    if (!s->version[0] && p->installing && p->installing->version[0])
+        snprintf(s->version, sizeof s->version, "%s", p->installing->version);
     time_t now = time(NULL);
     if (now - p->last_write >= PROGRESS_WRITE_SECONDS || done - p->last_written_bytes >= PROGRESS_WRITE_BYTES ||
         done == total) {
@@ -277,7 +281,9 @@ static ug_err install_hop(struct pass *p, struct hop *h, const struct fetch_opti
     struct install_result res = {0};
     p->last_write = time(NULL);
     p->last_written_bytes = 0;
+    p->installing = &res;
     rc = install_bundle(&req, &res, err);
+    p->installing = NULL;
     if (rc != UG_OK)
         return rc;
     snprintf(h->version, sizeof h->version, "%s", res.version);

@@ -258,7 +258,7 @@ script -qec "'$UPGRADER' --root '$D' upgrade '$H/bundles/1.5.0.bundle' --no-rebo
     fail "upgrade on a terminal: exit $? ($(tr -d '\r' <"$WORK/tty.out"))"
 tty_out=$(tr '\r\033' '|#' <"$WORK/tty.out")
 assert_contains "a line redrawn in place" "$tty_out" "|#[Kupgrade: hop 1/1 "
-assert_contains "while downloading" "$tty_out" "  downloading  "
+assert_contains "while downloading, with the version its manifest names" "$tty_out" "1.5.0  downloading  "
 assert_contains "it reaches the whole image" "$tty_out" "$(printf '%.1f/%.1f MiB  100%%' 2.25 2.25)"
 assert_contains "and the verified release" "$tty_out" "1.5.0  verified-pending-switch"
 assert_contains "then the summary on a line of its own" "$tty_out" "upgrade: hop 1 of 1"
