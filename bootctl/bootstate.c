@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -419,6 +420,41 @@ ug_err bootstate_save(const char *path, struct bootstate *st, char *err)
 ug_err bootstate_create(const char *path, const char *version_a, char *err)
 {
     return bootstate_create_via(&bootstate_file_backend, path, version_a, err);
+}
+
+ug_err bootstate_lock(const char *path, int wait_ms, int *lock_fd, char *err)
+{
+    char lock[4096];
+    *lock_fd = -1;
+    if (snprintf(lock, sizeof lock, "%s%s", path, BOOTSTATE_LOCK_SUFFIX) >= (int)sizeof lock)
+        return ug_fail(err, UG_ERR_USAGE, "%s: path too long", path);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return ug_fail(err, UG_ERR_OTHER, "%s: cannot open: %s", lock, strerror(errno));
+    /* Polled rather than blocking, so a holder that hangs costs a clear error, not a hang. */
+    for (int waited = 0;; waited += 10) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            break;
+        if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= wait_ms) {
+            int e = errno;
+            close(fd);
+            if (e == EWOULDBLOCK)
+                return ug_fail(err, UG_ERR_OTHER, "%s: another process is changing the boot state "
+                               "(still locked after %d ms)", lock, wait_ms);
+            return ug_fail(err, UG_ERR_OTHER, "%s: cannot lock: %s", lock, strerror(e));
+        }
+        usleep(10000);
+    }
+    *lock_fd = fd;
+    return UG_OK;
+}
+
+void bootstate_unlock(int *lock_fd)
+{
+    if (*lock_fd < 0)
+        return;
+    close(*lock_fd); /* closing the only descriptor releases the flock */
+    *lock_fd = -1;
 }
 
 /* ---- the file backend ---- */

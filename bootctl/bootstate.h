@@ -118,6 +118,17 @@ ug_err bootstate_save(const char *path, struct bootstate *st, char *err) UG_MUST
 /* Creates (or empties and rewrites) the store at path with the fresh state, both copies. */
 ug_err bootstate_create(const char *path, const char *version_a, char *err) UG_MUST_CHECK;
 
+/* Changes of the store are serialised between processes (bootctl by hand, the agent, the
+ * boot-time run): each holds an exclusive flock on "<path>.lock" from the load a change
+ * starts from until its save is durable, a few milliseconds. Readers need no lock: the two
+ * copies always leave one whole. */
+#define BOOTSTATE_LOCK_SUFFIX  ".lock"
+#define BOOTSTATE_LOCK_WAIT_MS 10000 /* what bootctl and the agent wait for another holder */
+/* Takes the lock of the store at path (creating the lock file), waiting up to wait_ms;
+ * *lock_fd is then the open lock (-1 on failure). UG_ERR_OTHER when it cannot be taken. */
+ug_err bootstate_lock(const char *path, int wait_ms, int *lock_fd, char *err) UG_MUST_CHECK;
+/* Releases a lock taken by bootstate_lock and sets *lock_fd to -1; a no-op on -1. */
+void bootstate_unlock(int *lock_fd);
 /* The same three on any backend. */
 ug_err bootstate_load_via(const struct bootstate_backend *be, const char *location,
                           struct bootstate *st, char *err) UG_MUST_CHECK;

@@ -24,8 +24,10 @@ static void usage(FILE *out)
             "  mark-bad A|B             the slot loses its priority, tries and successful flag\n"
             "  boot                     choose the slot to boot as a bootloader would, use up one\n"
             "                           try of a slot not yet successful, print its letter\n\n"
+            "set-active, mark-good, mark-bad and boot wait up to %d s for another process\n"
+            "changing the state (it holds PATH" BOOTSTATE_LOCK_SUFFIX ").\n\n"
             "exit codes: 0 done, 1 failed (e.g. no bootable slot, no valid state), 2 bad usage\n",
-            BOOTSTATE_TRIES_MAX, BOOTSTATE_TRIES_DEFAULT);
+            BOOTSTATE_TRIES_MAX, BOOTSTATE_TRIES_DEFAULT, BOOTSTATE_LOCK_WAIT_MS / 1000);
 }
 
 /* Writes only when something changed or a copy needs repair: `boot` of a good slot runs at
@@ -129,11 +131,22 @@ static ug_err cmd_status(const char *env, int argc, char **argv, char *err)
     return rc == UG_OK ? UG_OK : UG_ERR_OTHER;
 }
 
+/* The store's lock, taken by a command that changes the state once its arguments are
+ * checked, from its load until main() ends the command (after the save). */
+static int change_lock = -1;
+
+/* Takes the lock, then loads the state a change starts from. */
+static ug_err lock_and_load(const char *env, struct bootstate *st, char *err)
+{
+    ug_err rc = bootstate_lock(env, BOOTSTATE_LOCK_WAIT_MS, &change_lock, err);
+    return rc == UG_OK ? bootstate_load(env, st, err) : rc;
+}
+
 /* Loads the state for a command that changes it; a store without a valid copy is an
  * error here (only `boot` may start over). */
 static ug_err load_for_change(const char *env, struct bootstate *st, char *err)
 {
-    ug_err rc = bootstate_load(env, st, err);
+    ug_err rc = lock_and_load(env, st, err);
     return rc == UG_ERR_UNUSABLE ? UG_ERR_OTHER : rc;
 }
 
@@ -142,10 +155,10 @@ static ug_err cmd_current(const char *env, int argc, char **argv, char *err)
     if (argc > 1)
         return ug_fail(err, UG_ERR_USAGE, "current: unexpected argument '%s'", argv[1]);
     struct bootstate st;
-    ug_err rc = load_for_change(env, &st, err);
+    ug_err rc = bootstate_load(env, &st, err); /* a reader: no lock */
     if (rc == UG_OK)
         printf("%c\n", bootstate_slot_letter(st.booted));
-    return rc;
+    return rc == UG_ERR_UNUSABLE ? UG_ERR_OTHER : rc;
 }
 
 static ug_err parse_slot(const char *cmd, const char *text, int *slot, char *err)
@@ -238,7 +251,7 @@ static ug_err cmd_boot(const char *env, int argc, char **argv, char *err)
     if (argc > 1)
         return ug_fail(err, UG_ERR_USAGE, "boot: unexpected argument '%s'", argv[1]);
     struct bootstate st;
-    ug_err rc = bootstate_load(env, &st, err);
+    ug_err rc = lock_and_load(env, &st, err);
     if (rc == UG_ERR_UNUSABLE) {
         /* A device with no readable state must still boot: slot A is the factory slot. */
         fprintf(stderr, "bootctl: warning: %s; starting over from a fresh state that boots slot A\n", err);
@@ -300,6 +313,7 @@ int main(int argc, char **argv)
             continue;
         char err[UG_ERRBUF] = "";
         ug_err rc = commands[c].run(env, argc - i, argv + i, err);
+        bootstate_unlock(&change_lock);
         /* bootctl's contract has three codes; the store's finer ones all mean "failed". */
         if (rc != UG_OK && rc != UG_ERR_USAGE)
             rc = UG_ERR_OTHER;

@@ -38,6 +38,7 @@ struct pass {
     time_t last_write;
     uint64_t last_written_bytes;
     int lock_fd;  /* DIR/upgrade.lock, held for the whole pass; -1 when not taken */
+    int boot_lock; /* the boot state's lock, held from a change's load to its save; or -1 */
     const struct install_result *installing; /* during install_bundle: its version once read */
 };
 
@@ -197,12 +198,27 @@ static ug_err record_failure(struct pass *p, ug_err rc, const char *version, con
     return rc;
 }
 
-static ug_err reload_boot(struct pass *p, char *err)
+/* A change of the boot state starts here: under its lock (bootctl by hand must not
+ * interleave), from the medium (bootctl or the bootloader may have changed it since). */
+static ug_err boot_change_begin(struct pass *p, char *err)
 {
-    /* Always from the medium: bootctl or the bootloader may have changed it since. */
-    ug_err rc = bootstate_load(p->bootenv, &p->a.boot, err);
-    if (rc != UG_OK)
+    ug_err rc = p->boot_lock >= 0 ? UG_OK : bootstate_lock(p->bootenv, BOOTSTATE_LOCK_WAIT_MS, &p->boot_lock, err);
+    if (rc == UG_OK)
+        rc = bootstate_load(p->bootenv, &p->a.boot, err);
+    if (rc != UG_OK) {
+        bootstate_unlock(&p->boot_lock);
         ug_prefix(err, "boot state: ");
+    }
+    return rc;
+}
+
+/* ... and ends here: saved (flushed) if rc, the change's outcome, is UG_OK; the lock is
+ * released either way. Returns the first failure. */
+static ug_err boot_change_end(struct pass *p, ug_err rc, char *err)
+{
+    if (rc == UG_OK)
+        rc = bootstate_save(p->bootenv, &p->a.boot, err);
+    bootstate_unlock(&p->boot_lock);
     return rc;
 }
 
@@ -239,7 +255,7 @@ static const char *slot_file(char letter)
  * its version is recorded, and it is still unbootable. */
 static ug_err install_hop(struct pass *p, struct hop *h, const struct fetch_options *fo, char *err)
 {
-    ug_err rc = reload_boot(p, err);
+    ug_err rc = boot_change_begin(p, err);
     if (rc != UG_OK)
         return rc;
     struct bootstate *bs = &p->a.boot;
@@ -250,9 +266,9 @@ static ug_err install_hop(struct pass *p, struct hop *h, const struct fetch_opti
      * unbootable and forgets its version, and that is flushed (bootstate_save fsyncs).
      * A cut during the write then leaves a slot the bootloader never picks, and a
      * version that no longer matches upgrade.json, so it is never trusted as written. */
-    if ((rc = bootstate_mark_bad(bs, inactive, err)) != UG_OK ||
-        (rc = bootstate_set_version(bs, inactive, "", err)) != UG_OK ||
-        (rc = bootstate_save(p->bootenv, bs, err)) != UG_OK)
+    if ((rc = bootstate_mark_bad(bs, inactive, err)) == UG_OK)
+        rc = bootstate_set_version(bs, inactive, "", err);
+    if ((rc = boot_change_end(p, rc, err)) != UG_OK)
         return rc;
     struct upgrade_pending *pend = &p->st.pending;
     pend->state = PENDING_WRITING;
@@ -291,8 +307,8 @@ static ug_err install_hop(struct pass *p, struct hop *h, const struct fetch_opti
     /* Step 2: the version is recorded in the boot state while the slot is still unbootable
      * (flushed), then upgrade.json says "verified". A cut between the two leaves a slot that
      * is simply written again; upgrade.json never claims a slot the boot state does not. */
-    if ((rc = reload_boot(p, err)) != UG_OK || (rc = bootstate_set_version(bs, inactive, res.version, err)) != UG_OK ||
-        (rc = bootstate_save(p->bootenv, bs, err)) != UG_OK)
+    if ((rc = boot_change_begin(p, err)) != UG_OK ||
+        (rc = boot_change_end(p, bootstate_set_version(bs, inactive, res.version, err), err)) != UG_OK)
         return rc;
     pend->state = PENDING_VERIFIED;
     snprintf(pend->version, sizeof pend->version, "%s", res.version);
@@ -321,18 +337,17 @@ static ug_err switch_and_reboot(struct pass *p, char *err)
         summarise(p, "deferred: %s", reason);
         return ug_fail(err, UG_ERR_DEFERRED, "%s", reason);
     }
-    if ((rc = reload_boot(p, err)) != UG_OK)
+    if ((rc = boot_change_begin(p, err)) != UG_OK)
         return rc;
     struct bootstate *bs = &p->a.boot;
     int slot = bootstate_slot_from_letter((char[]){pend->slot, 0});
     if (strcmp(bs->slot[slot].version, pend->version) != 0)
-        return ug_fail(err, UG_ERR_OTHER, "slot %c no longer holds %s (boot state says '%s'); not switching",
-                       pend->slot, pend->version, bs->slot[slot].version);
+        return boot_change_end(p, ug_fail(err, UG_ERR_OTHER, "slot %c no longer holds %s (boot state says '%s'); "
+                                          "not switching", pend->slot, pend->version, bs->slot[slot].version), err);
     /* Power-loss ordering, step 3: only now, every byte verified and flushed, does the slot
      * become bootable; the boot state write is the switch. upgrade.json follows, and
      * `upgrader boot` accepts a booted slot that upgrade.json still calls "verified". */
-    if ((rc = bootstate_set_active(bs, slot, UPGRADE_SLOT_TRIES, err)) != UG_OK ||
-        (rc = bootstate_save(p->bootenv, bs, err)) != UG_OK)
+    if ((rc = boot_change_end(p, bootstate_set_active(bs, slot, UPGRADE_SLOT_TRIES, err), err)) != UG_OK)
         return rc;
     pend->state = PENDING_SWITCHED;
     set_state(p, UPGRADE_SWITCHED, "ok", NULL);
@@ -552,6 +567,7 @@ static ug_err open_pass(struct pass *p, const char *root, const struct upgrade_o
     p->o = o;
     p->out = out;
     p->lock_fd = -1;
+    p->boot_lock = -1;
     ug_err rc = agent_open(root, 0, &p->a, err);
     if (rc != UG_OK)
         return rc;
@@ -575,6 +591,7 @@ static void close_pass(struct pass *p)
 {
     upgrade_state_free(&p->st);
     agent_close(&p->a);
+    bootstate_unlock(&p->boot_lock);
     if (p->lock_fd >= 0)
         close(p->lock_fd);
     p->lock_fd = -1;
@@ -609,13 +626,14 @@ static ug_err health_check(struct pass *p, char *err)
 
 static ug_err mark_booted_good(struct pass *p, char *err)
 {
-    ug_err rc = reload_boot(p, err);
-    if (rc == UG_OK && !p->a.boot.slot[p->a.boot.booted].successful) {
-        rc = bootstate_mark_good(&p->a.boot, err);
-        if (rc == UG_OK)
-            rc = bootstate_save(p->bootenv, &p->a.boot, err);
+    ug_err rc = boot_change_begin(p, err);
+    if (rc != UG_OK)
+        return rc;
+    if (p->a.boot.slot[p->a.boot.booted].successful) { /* nothing to write */
+        bootstate_unlock(&p->boot_lock);
+        return UG_OK;
     }
-    return rc;
+    return boot_change_end(p, bootstate_mark_good(&p->a.boot, err), err);
 }
 
 static ug_err confirm_new(struct pass *p, char *err)
@@ -679,7 +697,7 @@ static ug_err record_rollback(struct pass *p, char *err)
     char version[UPGRADE_TEXT_MAX], url[FETCH_URL_MAX];
     snprintf(version, sizeof version, "%s", st->pending.version);
     snprintf(url, sizeof url, "%s", st->pending.url);
-    ug_err rc = reload_boot(p, err);
+    ug_err rc = boot_change_begin(p, err);
     if (rc != UG_OK)
         return rc;
     int idx = bootstate_slot_from_letter((char[]){slot, 0});
@@ -691,8 +709,7 @@ static ug_err record_rollback(struct pass *p, char *err)
         snprintf(why, sizeof why, "rollback: %s in slot %c was made unbootable before it booted; slot %c (%s) runs",
                  version, slot, p->a.running_slot, p->a.running_version);
     /* The failed slot loses its priority for good (and with it the fallback report). */
-    if ((rc = bootstate_mark_bad(&p->a.boot, idx, err)) != UG_OK ||
-        (rc = bootstate_save(p->bootenv, &p->a.boot, err)) != UG_OK)
+    if ((rc = boot_change_end(p, bootstate_mark_bad(&p->a.boot, idx, err), err)) != UG_OK)
         return rc;
     memset(&st->pending, 0, sizeof st->pending);
     snprintf(err, UG_ERRBUF, "%s", why);

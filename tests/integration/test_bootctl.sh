@@ -131,4 +131,25 @@ assert_contains "names the file" "$ERR" "$WORK/none/bootenv"
 expect_exit 1 "boot cannot create in a missing folder" "$BOOTCTL" --env "$WORK/none/bootenv" boot
 assert_contains "and says why" "$ERR" "No such file"
 
+# --- changes wait for the store's lock; readers do not ---
+now() { date +%s.%N; }
+took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; } # since START
+later() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }           # A >= B
+flock -o "$ENV.lock" sleep 1.5 &
+holder=$!
+sleep 0.3
+t0=$(now)
+expect_exit 0 "status while another process holds the lock" bc status
+expect_exit 0 "current too" bc current
+t=$(took "$t0")
+later 1.0 "$t" || fail "readers waited for the lock (${t} s)"
+ok "readers do not wait (${t} s)"
+expect_exit 0 "set-active B while another process holds the lock" bc set-active B
+t=$(took "$t0")
+later "$t" 0.9 || fail "set-active did not wait for the lock (${t} s)"
+ok "set-active waited for the holder (${t} s)"
+wait "$holder"
+assert_eq "and then made its change" "$(json .slots.B.priority)" 15
+expect_exit 2 "bad usage is told before any lock is taken" "$BOOTCTL" --env "$WORK/none/bootenv" set-active C
+
 finish

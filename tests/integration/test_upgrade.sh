@@ -2,7 +2,7 @@
 # upgrader upgrade and upgrader boot on simulated devices against the real nginx and tftpd-hpa:
 # a three-hop upgrade through simulated reboots, rollback, deferral during a call, refusals
 # that leave the running slot untouched, Upgrade_Enable=No, the acted-on memory of a rule,
-# the progress line on a terminal.
+# the progress line on a terminal, the boot state's lock.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/servers.sh"
 
@@ -266,4 +266,19 @@ D=$WORK/piped
 new_device "$D"
 expect_exit 0 "upgrade into a pipe" "$UPGRADER" --root "$D" upgrade "$H/bundles/1.5.0.bundle" --no-reboot
 assert_not_contains "no progress line in a pipe" "$ERR$OUT" "MiB"
+
+# ---- The pass changes the boot state under the store's lock: it waits for another holder
+# (bootctl by hand, say) instead of interleaving with it.
+D=$WORK/bootlock
+new_device "$D"
+flock -o "$D/bootenv.lock" sleep 1.5 &
+holder=$!
+sleep 0.3
+t0=$(date +%s.%N)
+expect_exit 0 "upgrade while the boot state is locked" "$UPGRADER" --root "$D" upgrade "$H/bundles/1.5.0.bundle" --no-reboot
+t=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+awk -v t="$t" 'BEGIN { exit !(t >= 0.9) }' || fail "the pass did not wait for the lock (${t} s)"
+ok "the pass waited for the holder (${t} s)"
+wait "$holder"
+assert_eq "then switched" "$(slot_json "$D" B priority)/$(slot_json "$D" B version)" 15/1.5.0
 finish

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -322,6 +324,9 @@ static int tmp_setup(void **state)
 static int tmp_teardown(void **state)
 {
     struct tmp *t = *state;
+    char lock[160];
+    snprintf(lock, sizeof lock, "%s%s", t->path, BOOTSTATE_LOCK_SUFFIX);
+    unlink(lock);
     unlink(t->path);
     rmdir(t->dir);
     free(t);
@@ -519,6 +524,76 @@ static void test_both_copies_bad(void **state)
     assert_int_equal(st.health.serving, 0);
 }
 
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Another process holds the lock: a short wait gives up with a clear error, a long one gets
+ * the lock once the holder is done; the holder's death releases it too. */
+static void test_lock_serialises_processes(void **state)
+{
+    struct tmp *t = *state;
+    char err[UG_ERRBUF];
+    int fd = -1;
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t holder = fork();
+    assert_true(holder >= 0);
+    if (holder == 0) {
+        int mine = -1;
+        char e[UG_ERRBUF];
+        if (bootstate_lock(t->path, 0, &mine, e) != UG_OK)
+            _exit(1);
+        if (write(ready[1], "x", 1) != 1)
+            _exit(1);
+        usleep(400000);
+        _exit(0); /* exiting releases the lock: no unlock needed after a crash either */
+    }
+    char c;
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    double t0 = seconds_now();
+    assert_int_equal(bootstate_lock(t->path, 50, &fd, err), UG_ERR_OTHER);
+    assert_int_equal(fd, -1);
+    assert_non_null(strstr(err, "another process is changing the boot state"));
+    assert_non_null(strstr(err, BOOTSTATE_LOCK_SUFFIX));
+    assert_int_equal(bootstate_lock(t->path, 5000, &fd, err), UG_OK);
+    assert_true(fd >= 0);
+    assert_true(seconds_now() - t0 >= 0.3); /* it waited for the holder */
+    int status = 0;
+    assert_int_equal(waitpid(holder, &status, 0), holder);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* Held here, so not free for a second descriptor of this process either. */
+    int second = -1;
+    assert_int_equal(bootstate_lock(t->path, 0, &second, err), UG_ERR_OTHER);
+    bootstate_unlock(&fd);
+    assert_int_equal(fd, -1);
+    bootstate_unlock(&fd); /* twice is harmless */
+    assert_int_equal(bootstate_lock(t->path, 0, &second, err), UG_OK);
+    bootstate_unlock(&second);
+    close(ready[0]);
+    close(ready[1]);
+}
+
+static void test_lock_refusals(void **state)
+{
+    struct tmp *t = *state;
+    char err[UG_ERRBUF], path[256];
+    int fd = 7;
+    snprintf(path, sizeof path, "%s/no-such-folder/bootenv", t->dir);
+    assert_int_equal(bootstate_lock(path, 0, &fd, err), UG_ERR_OTHER);
+    assert_int_equal(fd, -1);
+    assert_non_null(strstr(err, "cannot open"));
+    char *long_path = malloc(5000);
+    assert_non_null(long_path);
+    memset(long_path, 'a', 4999);
+    long_path[4999] = '\0';
+    assert_int_equal(bootstate_lock(long_path, 0, &fd, err), UG_ERR_USAGE);
+    free(long_path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -532,6 +607,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_power_cut_at_every_byte, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_one_copy_corrupt_other_serves, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_both_copies_bad, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_lock_serialises_processes, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_lock_refusals, tmp_setup, tmp_teardown),
     };
     return cmocka_run_group_tests_name("bootstate", tests, NULL, NULL);
 }
