@@ -87,21 +87,4 @@ ug_err bundle_read(bundle_pull_fn pull, void *pull_ctx, const char *name, const 
 ug_err bundle_read_file(const char *path, const char *keyring, const struct bundle_sink *sink,
                         void *ctx, struct bundle_manifest *manifest, char *err) UG_MUST_CHECK;
 
-/* Decodes one payload's stored bytes pushed in order from chunk first_chunk on (a resumed
- * transfer starts at payload data_offset + chunks[first_chunk].stored_offset), checking
- * every chunk; the whole-payload digest is checked only when first_chunk is 0 (the chunk
- * digests, being signed, already cover every byte). backend NULL = the fastest. */
-struct payload_decoder;
-ug_err payload_decoder_open(const struct bundle_payload *p, size_t first_chunk, const char *backend,
-                            const struct bundle_sink *sink, void *ctx, const char *name,
-                            struct payload_decoder **out, char *err) UG_MUST_CHECK;
-/* Feeds the next stored bytes. */
-ug_err payload_decoder_feed(struct payload_decoder *d, const void *data, size_t len,
-                            char *err) UG_MUST_CHECK;
-/* The stored bytes have ended: UG_ERR_UNUSABLE if chunks are missing (truncated), else the
- * final digest check and payload_end(). */
-ug_err payload_decoder_finish(struct payload_decoder *d, char *err) UG_MUST_CHECK;
-/* Frees the decoder (NULL is fine). */
-void payload_decoder_close(struct payload_decoder *d);
-
 #endif

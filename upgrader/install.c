@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "payload.h"
 #include "cpusplit.h"
 #include "fsutil.h"
 #include "jsonfile.h"

@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "bundle.h"
+#include "payload.h"
 #include "catalog.h"
 #include "decompress.h"
 #include "planner.h"

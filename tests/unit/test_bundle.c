@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "bundle.h"
+#include "payload.h"
 #include "bundle_pack.h"
 #include "fixture.h"
 #include "fsutil.h"
