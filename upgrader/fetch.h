@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "url.h"      /* URL_MAX bounds the URLs in the results */
 
 /* Defaults that fetch_options_init() sets; docs/transport.md explains each. */
 #define FETCH_DEFAULT_CONNECT_TIMEOUT_MS 10000L
@@ -17,7 +18,7 @@
 
 /* Short $ERR reasons, and the effective URL, are bounded so results can live on the stack. */
 #define FETCH_REASON_MAX 64
-#define FETCH_URL_MAX    1024
+#define FETCH_URL_MAX    URL_MAX
 
 enum fetch_method { FETCH_GET = 0, FETCH_POST, FETCH_PUT };
 
@@ -99,16 +100,6 @@ void fetch_global_cleanup(void);
 /* Builds "upgrader/VERSION (PRODUCT; SERIAL; MAC)" into out; missing fields become "-". */
 void fetch_user_agent(char *out, size_t outsz, const char *product, const char *version,
                       const char *serial, const char *mac);
-/* 1 if url is fetched over TFTP (tftp://, or no scheme at all), the lock-step transport. */
-int fetch_url_is_tftp(const char *url);
-/* Copies url into out with any user:password@ removed, for messages and status. */
-void fetch_url_for_display(const char *url, char *out, size_t outsz);
-/* 1 if host is in the comma list (exact, or a subdomain of an entry), or the list is empty. */
-int fetch_domain_allowed(const char *host, const char *list);
-/* Checks url before any packet: a known scheme (none means tftp), a host, an allowed
- * domain. Writes the URL with its scheme into out. UG_ERR_USAGE when refused. */
-ug_err fetch_check_url(const char *url, const char *restricted_domains, char *out,
-                       size_t outsz, char *err) UG_MUST_CHECK;
 /* Maps a libcurl result (CURLcode as int) and the HTTP status to the agent's class, the
  * file-not-found flag and the short $ERR reason. */
 ug_err fetch_classify(int curl_code, long http_status, int *not_found, char *reason,

@@ -17,6 +17,7 @@
 #include "fsutil.h"
 #include "jsonfile.h"
 #include "slot.h"
+#include "url.h"
 #include "version.h"
 
 #define PULL_BUFFER (64 * 1024) /* the transport hands over at most 64 KiB at a time */
@@ -126,7 +127,7 @@ static ug_err source_open(struct install *in, uint64_t offset, struct source *s,
     /* TFTP is lock-step: each block waits for our acknowledgement, so the transfer thread
      * gets a CPU of its own and the decoder, the writer and the flusher (started after this,
      * from this thread) the others. Measured in docs/install.md. */
-    if (fetch_url_is_tftp(o.url) && cpu_split_begin(&s->split) >= 0) {
+    if (url_is_tftp(o.url) && cpu_split_begin(&s->split) >= 0) {
         o.pin_transfer = 1;
         o.transfer_cpu = s->split.net_cpu;
     }
@@ -538,7 +539,7 @@ ug_err install_bundle(const struct install_request *req, struct install_result *
     if (!req->url || !req->url[0] || !req->keyring || !req->slot_path)
         return ug_fail(err, UG_ERR_USAGE, "install: a bundle URL, a keyring and a slot are needed");
     in.local = is_local_path(req->url);
-    fetch_url_for_display(req->url, in.display, sizeof in.display);
+    url_for_display(req->url, in.display, sizeof in.display);
     in.checkpoint_every = req->checkpoint_bytes ? req->checkpoint_bytes : INSTALL_CHECKPOINT_BYTES;
     pthread_mutex_init(&in.flush_mu, NULL);
     pthread_cond_init(&in.flush_cv, NULL);

@@ -24,6 +24,7 @@
 #include "profile.h"
 #include "rule.h"
 #include "syslog_udp.h"
+#include "url.h"
 
 /* Stands for the DHCP server in a rule without a host until the URL is parsed; .invalid
  * (RFC 2606) guarantees that if it ever leaked into a fetch, no packet would go out. */
@@ -239,7 +240,7 @@ static ug_err fetch_and_apply(struct run *r, const char *name, struct rule_resul
         set_reason(r, "bad url");
         return rc;
     }
-    fetch_url_for_display(rr->url.text, display, sizeof display);
+    url_for_display(rr->url.text, display, sizeof display);
     snprintf(rep->url, sizeof rep->url, "%s", display);
     set_url_macros(r, &rr->url);
     send_log(r, LOG_REQUEST, rr->url.host);
@@ -431,7 +432,7 @@ static void install_custom_ca(struct run *r)
         reason = "bad url";
         goto record;
     }
-    fetch_url_for_display(rr.url.text, display, sizeof display);
+    url_for_display(rr.url.text, display, sizeof display);
     agent_path(&r->a, DEVICE_CUSTOM_CA_FILE, path, sizeof path);
     if (rec && strcmp(jsonfile_get_string(rec, "url", ""), display) == 0 &&
         strcmp(jsonfile_get_string(rec, "result", ""), "ok") == 0 && fs_exists(path))

@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #include "cond.h"
-#include "fetch.h"
+#include "url.h"
 
 #define RULE_MAX_ALTERNATIVES 32
 #define RULE_MAX_ASSIGN 32
@@ -449,7 +449,7 @@ ug_err rule_parse_url(const char *text, const char *default_host, int require_ho
     memset(out, 0, sizeof *out);
     /* Messages show the URL without any user:password@, which must never reach a log. */
     char shown[1024];
-    fetch_url_for_display(text, shown, sizeof shown);
+    url_for_display(text, shown, sizeof shown);
     const char *p = text;
     const char *sep = strstr(p, "://");
     snprintf(out->scheme, sizeof out->scheme, "tftp");

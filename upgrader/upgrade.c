@@ -23,6 +23,7 @@
 #include "rule.h"
 #include "sign.h"
 #include "syslog_udp.h"
+#include "url.h"
 
 /* Progress is written to upgrade.json at most this often (never per block). */
 #define PROGRESS_WRITE_SECONDS 1
@@ -71,7 +72,7 @@ ug_err upgrade_load_catalog(const char *url, const struct fetch_options *transpo
         goto out;
     }
     char display[FETCH_URL_MAX];
-    fetch_url_for_display(base.data, display, sizeof display);
+    url_for_display(base.data, display, sizeof display);
     struct fetch_options fo = *transport;
     struct fetch_result res;
     fo.url = base.data;
@@ -446,7 +447,7 @@ static ug_err run_pass(struct pass *p, int continuing, char *err)
         goto out;
     }
     char display[FETCH_URL_MAX];
-    fetch_url_for_display(r.url.text, display, sizeof display);
+    url_for_display(r.url.text, display, sizeof display);
     snprintf(s->url, sizeof s->url, "%s", display);
     if (!continuing && stored && !p->o->force && upgrade_rule_acted(st, r.conditional, rule, display)) {
         set_state(p, NULL, "nothing-to-do", "Upgrade_Rule was acted on already; it is tried again when its "
@@ -507,7 +508,7 @@ static ug_err run_pass(struct pass *p, int continuing, char *err)
         rc = ug_fail(err, UG_ERR_OTHER, "out of memory");
         goto out;
     }
-    fetch_url_for_display(hop.bundle_url, hop.display, sizeof hop.display);
+    url_for_display(hop.bundle_url, hop.display, sizeof hop.display);
 
     /* The plan record lets `upgrader boot` take the next hop after the reboot. */
     if (!same_plan) {
