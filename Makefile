@@ -143,7 +143,7 @@ clean:
 DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev zlib1g-dev \
                 libarchive-dev libcmocka-dev libexpat1-dev libjson-c-dev libmicrohttpd-dev \
                 libzstd-dev libisal-dev tftpd-hpa tftp-hpa openssl e2fsprogs curl zstd gzip jq \
-                clang libclang-rt-14-dev iproute2 time
+                clang libclang-rt-14-dev iproute2 time strace
 deps:
 	@missing=""; \
 	for p in $(DEB_PACKAGES); do \

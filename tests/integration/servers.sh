@@ -127,6 +127,7 @@ pki_make() {
 #   NGINX_PID NGINX_DIR NGINX_ACCESS_LOG NGINX_POST_LOG NGINX_UPLOAD_DIR BASIC_USER BASIC_PASS
 # Every port serves the same locations:
 #   /FILE            DOCROOT/FILE (ETag and Last-Modified as nginx sends them; Range works)
+#   /slow/FILE       the same at 4 MB/s a connection, for tests that act in mid-transfer
 #   /private/FILE    DOCROOT/FILE behind Basic auth (BASIC_USER / BASIC_PASS)
 #   /upload/FILE     PUT stores into NGINX_UPLOAD_DIR/FILE (dav module)
 #   /post            POST: logs "METHOD URI CONTENT-TYPE BODY" to NGINX_POST_LOG, answers "ok"
@@ -156,6 +157,10 @@ nginx_start() {
         cat >"$NGINX_DIR/locations.conf" <<EOF
 root $docroot;
 location / { }
+location /slow/ {
+    alias $docroot/;
+    limit_rate 4m;
+}
 location /private/ {
     auth_basic "upgrader test";
     auth_basic_user_file $NGINX_DIR/htpasswd;
