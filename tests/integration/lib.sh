@@ -39,4 +39,17 @@ assert_same_file() { cmp -s "$2" "$3" || fail "$1: $2 and $3 differ"; ok "$1"; }
 # jqr FILTER [FILE]: one raw value out of JSON (jq is installed by make deps).
 jqr() { jq -r "$@"; }
 
+# hold_lock FILE SECONDS: an flock on FILE held for SECONDS by a background process (its PID
+# in HOLDER); returns once the lock is really held, however slow the machine.
+hold_lock() {
+    flock -o "$1" sleep "$2" &
+    HOLDER=$!
+    local i
+    for i in $(seq 1 500); do
+        flock -n "$1" true 2>/dev/null || return 0
+        sleep 0.01
+    done
+    fail "$1 was not locked within 5 s"
+}
+
 finish() { echo "ok: $CHECKS checks passed"; exit 0; }

@@ -135,9 +135,7 @@ assert_contains "and says why" "$ERR" "No such file"
 now() { date +%s.%N; }
 took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; } # since START
 later() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }           # A >= B
-flock -o "$ENV.lock" sleep 1.5 &
-holder=$!
-sleep 0.3
+hold_lock "$ENV.lock" 1.5
 t0=$(now)
 expect_exit 0 "status while another process holds the lock" bc status
 expect_exit 0 "current too" bc current
@@ -148,7 +146,7 @@ expect_exit 0 "set-active B while another process holds the lock" bc set-active 
 t=$(took "$t0")
 later "$t" 0.9 || fail "set-active did not wait for the lock (${t} s)"
 ok "set-active waited for the holder (${t} s)"
-wait "$holder"
+wait "$HOLDER"
 assert_eq "and then made its change" "$(json .slots.B.priority)" 15
 expect_exit 2 "bad usage is told before any lock is taken" "$BOOTCTL" --env "$WORK/none/bootenv" set-active C
 

@@ -237,12 +237,10 @@ expect_exit 2 "--key means nothing for a bundle" "$UPGRADER" --root "$WORK/multi
 expect_exit 2 "unknown option" "$UPGRADER" --root "$WORK/multi" upgrade --bogus
 D=$WORK/ondemand
 new_device "$D"
-flock -o "$D/upgrade.lock" sleep 1.5 &
-locker=$!
-sleep 0.3
+hold_lock "$D/upgrade.lock" 1.5
 expect_exit 1 "one pass at a time" "$UPGRADER" --root "$D" upgrade "$H/bundles/1.5.0.bundle"
 assert_contains "says another pass runs" "$ERR" "another upgrade pass"
-wait "$locker"
+wait "$HOLDER"
 expect_exit 0 "no rule: nothing to do" "$UPGRADER" --root "$D" upgrade
 assert_contains "says so" "$OUT" "no Upgrade_Rule"
 expect_exit 0 "on-demand URL, --no-reboot" "$UPGRADER" --root "$D" upgrade "$H/bundles/1.5.0.bundle" --no-reboot
@@ -271,14 +269,12 @@ assert_not_contains "no progress line in a pipe" "$ERR$OUT" "MiB"
 # (bootctl by hand, say) instead of interleaving with it.
 D=$WORK/bootlock
 new_device "$D"
-flock -o "$D/bootenv.lock" sleep 1.5 &
-holder=$!
-sleep 0.3
+hold_lock "$D/bootenv.lock" 1.5
 t0=$(date +%s.%N)
 expect_exit 0 "upgrade while the boot state is locked" "$UPGRADER" --root "$D" upgrade "$H/bundles/1.5.0.bundle" --no-reboot
 t=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 awk -v t="$t" 'BEGIN { exit !(t >= 0.9) }' || fail "the pass did not wait for the lock (${t} s)"
 ok "the pass waited for the holder (${t} s)"
-wait "$holder"
+wait "$HOLDER"
 assert_eq "then switched" "$(slot_json "$D" B priority)/$(slot_json "$D" B version)" 15/1.5.0
 finish
