@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bootstate.h"
+#include "cli.h"
 #include "error.h"
 
 static void usage(FILE *out)
@@ -273,54 +274,21 @@ static ug_err cmd_boot(const char *env, int argc, char **argv, char *err)
     return UG_OK;
 }
 
-struct command {
-    const char *name;
-    ug_err (*run)(const char *env, int argc, char **argv, char *err);
-};
-
-static const struct command commands[] = {
-    {"status", cmd_status},       {"current", cmd_current}, {"set-active", cmd_set_active},
-    {"mark-good", cmd_mark_good}, {"mark-bad", cmd_mark_bad}, {"boot", cmd_boot},
+/* The help text (usage() above) lists the commands, so the table has no usage lines. */
+static const struct cli_command commands[] = {
+    {"status", cmd_status, NULL},       {"current", cmd_current, NULL}, {"set-active", cmd_set_active, NULL},
+    {"mark-good", cmd_mark_good, NULL}, {"mark-bad", cmd_mark_bad, NULL}, {"boot", cmd_boot, NULL},
 };
 
 int main(int argc, char **argv)
 {
-    const char *env = BOOTSTATE_DEFAULT_ENV;
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc) {
-            env = argv[++i];
-        } else if (strncmp(argv[i], "--env=", 6) == 0) {
-            env = argv[i] + 6;
-        } else {
-            fprintf(stderr, "bootctl: unknown or incomplete option '%s' (see bootctl --help)\n", argv[i]);
-            return UG_ERR_USAGE;
-        }
-    }
-    if (!env[0]) {
-        fprintf(stderr, "bootctl: --env needs a path\n");
-        return UG_ERR_USAGE;
-    }
-    if (i >= argc) {
-        usage(stderr);
-        return UG_ERR_USAGE;
-    }
-    for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++) {
-        if (strcmp(argv[i], commands[c].name) != 0)
-            continue;
-        char err[UG_ERRBUF] = "";
-        ug_err rc = commands[c].run(env, argc - i, argv + i, err);
-        bootstate_unlock(&change_lock);
-        /* bootctl's contract has three codes; the store's finer ones all mean "failed". */
-        if (rc != UG_OK && rc != UG_ERR_USAGE)
-            rc = UG_ERR_OTHER;
-        if (rc != UG_OK)
-            fprintf(stderr, "bootctl %s: %s\n", commands[c].name, err[0] ? err : ug_err_name(rc));
-        return (int)rc;
-    }
-    fprintf(stderr, "bootctl: unknown command '%s' (see bootctl --help)\n", argv[i]);
-    return UG_ERR_USAGE;
+    /* bootctl's contract has three codes; the store's finer ones all mean "failed". */
+    static const struct cli_program bootctl = {
+        .name = "bootctl", .option = "--env", .option_default = BOOTSTATE_DEFAULT_ENV,
+        .option_needs = "a path", .usage = usage,
+        .commands = commands, .ncommands = sizeof commands / sizeof commands[0], .one_failure_code = 1,
+    };
+    int rc = cli_main(&bootctl, argc, argv);
+    bootstate_unlock(&change_lock); /* what a changing command took, after its save */
+    return rc;
 }

@@ -5,9 +5,8 @@
 
 #include "error.h"
 
-/* argv[0] is the command name; getopt-style parsing starts at argv[1].
- * On failure the function fills err (UG_ERRBUF bytes) and returns the exit code. */
-typedef ug_err (*command_fn)(const char *root, int argc, char **argv, char *err);
+/* Each is a cli_command_fn (cli.h): argv[0] is the command name, getopt-style parsing starts
+ * at argv[1]; on failure it fills err (UG_ERRBUF bytes) and returns the exit code. */
 
 ug_err cmd_init(const char *root, int argc, char **argv, char *err);
 ug_err cmd_call(const char *root, int argc, char **argv, char *err);

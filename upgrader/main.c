@@ -3,17 +3,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "device.h"
 #include "error.h"
 
-struct command {
-    const char *name;
-    command_fn run;
-    const char *usage;
-};
-
-static const struct command commands[] = {
+static const struct cli_command commands[] = {
     {"init", cmd_init,
      "init [--mac M] [--serial S] [--product P] [--psn N] [--hwver H] [--version V]\n"
      "      [--slot-size N] [--keyring PEM] [--ca PEM] [--client-cert PEM --client-key PEM]\n"
@@ -74,38 +69,10 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    const char *root = DEVICE_DEFAULT_ROOT;
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(argv[i], "--root") == 0 && i + 1 < argc) {
-            root = argv[++i];
-        } else if (strncmp(argv[i], "--root=", 7) == 0) {
-            root = argv[i] + 7;
-        } else {
-            fprintf(stderr, "upgrader: unknown option '%s' (see upgrader --help)\n", argv[i]);
-            return UG_ERR_USAGE;
-        }
-    }
-    if (!root[0]) {
-        fprintf(stderr, "upgrader: --root needs a folder\n");
-        return UG_ERR_USAGE;
-    }
-    if (i >= argc) {
-        usage(stderr);
-        return UG_ERR_USAGE;
-    }
-    for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++) {
-        if (strcmp(argv[i], commands[c].name) != 0)
-            continue;
-        char err[UG_ERRBUF] = "";
-        ug_err rc = commands[c].run(root, argc - i, argv + i, err);
-        if (rc != UG_OK)
-            fprintf(stderr, "upgrader %s: %s\n", commands[c].name, err[0] ? err : ug_err_name(rc));
-        return (int)rc;
-    }
-    fprintf(stderr, "upgrader: unknown command '%s' (see upgrader --help)\n", argv[i]);
-    return UG_ERR_USAGE;
+    static const struct cli_program upgrader = {
+        .name = "upgrader", .option = "--root", .option_default = DEVICE_DEFAULT_ROOT,
+        .option_needs = "a folder", .usage = usage,
+        .commands = commands, .ncommands = sizeof commands / sizeof commands[0],
+    };
+    return cli_main(&upgrader, argc, argv);
 }
