@@ -22,7 +22,6 @@
 #include "fsutil.h"
 #include "sign.h"
 
-static char keyring[300], other_keyring[300], key[300], cert[300], tls_key[300], tls_cert[300];
 static char image[300];
 #define IMAGE_SIZE (600 * 1024 + 123)
 
@@ -38,12 +37,6 @@ static int setup(void **state)
     (void)state;
     if (fixture_make(&fx, "ug-bundle", IMAGE_SIZE, 4096, 99u, "ext4 demo image ") != 0)
         return -1;
-    path_in(keyring, sizeof keyring, "a/ca.pem");
-    path_in(other_keyring, sizeof other_keyring, "b/ca.pem");
-    path_in(key, sizeof key, "a/signer.key");
-    path_in(cert, sizeof cert, "a/signer.pem");
-    path_in(tls_key, sizeof tls_key, "a/tls.key");
-    path_in(tls_cert, sizeof tls_cert, "a/tls.pem");
     snprintf(image, sizeof image, "%s", fx.image);
     return 0;
 }
@@ -140,8 +133,8 @@ static void test_round_trip(void **state)
     for (size_t i = 0; i < 3; i++) {
         char path[400], err[UG_ERRBUF] = "";
         struct collect c = {0};
-        assert_int_equal(pack(codecs[i], "rt.bundle", key, cert, path, sizeof path), UG_OK);
-        ug_err rc = read_bundle(path, keyring, &c, err);
+        assert_int_equal(pack(codecs[i], "rt.bundle", fx.key, fx.cert, path, sizeof path), UG_OK);
+        ug_err rc = read_bundle(path, fx.keyring, &c, err);
         if (rc != UG_OK)
             fail_msg("%s: %s", codec_name(codecs[i]), err);
         assert_int_equal(c.checks, 1);
@@ -162,8 +155,8 @@ static void test_resume_at_chunk(void **state)
     char path[400], err[UG_ERRBUF] = "";
     struct collect c = {0};
     struct bundle_manifest m;
-    assert_int_equal(pack(CODEC_GZIP, "resume.bundle", key, cert, path, sizeof path), UG_OK);
-    assert_int_equal(bundle_read_file(path, keyring, &sink, &c, &m, err), UG_OK);
+    assert_int_equal(pack(CODEC_GZIP, "resume.bundle", fx.key, fx.cert, path, sizeof path), UG_OK);
+    assert_int_equal(bundle_read_file(path, fx.keyring, &sink, &c, &m, err), UG_OK);
     uint64_t data_offset = c.data_offset;
     buf_free(&c.data);
 
@@ -204,20 +197,20 @@ static void test_signer_refused(void **state)
     (void)state;
     char path[400], err[UG_ERRBUF] = "";
     struct collect c = {0};
-    assert_int_equal(pack(CODEC_GZIP, "signer.bundle", key, cert, path, sizeof path), UG_OK);
-    assert_int_equal(read_bundle(path, other_keyring, &c, err), UG_ERR_VERIFY);
+    assert_int_equal(pack(CODEC_GZIP, "signer.bundle", fx.key, fx.cert, path, sizeof path), UG_OK);
+    assert_int_equal(read_bundle(path, fx.other_keyring, &c, err), UG_ERR_VERIFY);
     assert_non_null(strstr(err, "signature"));
     assert_int_equal(c.data.len, 0);
     assert_int_equal(c.checks, 0);
     /* Same CA, but a TLS certificate: not allowed to sign firmware. */
-    assert_int_equal(pack(CODEC_GZIP, "tls.bundle", tls_key, tls_cert, path, sizeof path), UG_OK);
-    assert_int_equal(read_bundle(path, keyring, &c, err), UG_ERR_VERIFY);
+    assert_int_equal(pack(CODEC_GZIP, "tls.bundle", fx.tls_key, fx.tls_cert, path, sizeof path), UG_OK);
+    assert_int_equal(read_bundle(path, fx.keyring, &c, err), UG_ERR_VERIFY);
     assert_non_null(strstr(err, "not allowed to sign"));
     assert_int_equal(c.data.len, 0);
     /* The device refuses from the verified manifest before any byte is written. */
-    assert_int_equal(pack(CODEC_GZIP, "hw.bundle", key, cert, path, sizeof path), UG_OK);
+    assert_int_equal(pack(CODEC_GZIP, "hw.bundle", fx.key, fx.cert, path, sizeof path), UG_OK);
     c.refuse_hw = "3.0";
-    assert_int_equal(read_bundle(path, keyring, &c, err), UG_ERR_VERIFY);
+    assert_int_equal(read_bundle(path, fx.keyring, &c, err), UG_ERR_VERIFY);
     assert_int_equal(c.checks, 1);
     assert_int_equal(c.data.len, 0);
     /* A missing keyring is no verification at all. */
@@ -310,7 +303,7 @@ static void test_tampering(void **state)
     (void)state;
     char good[400], bad[400];
     path_in(bad, sizeof bad, "bad.bundle");
-    assert_int_equal(pack(CODEC_GZIP, "good.bundle", key, cert, good, sizeof good), UG_OK);
+    assert_int_equal(pack(CODEC_GZIP, "good.bundle", fx.key, fx.cert, good, sizeof good), UG_OK);
     for (size_t i = 0; i < sizeof tamper_cases / sizeof tamper_cases[0]; i++) {
         struct member m[6];
         size_t n = load_members(good, m, 5);
@@ -356,7 +349,7 @@ static void test_tampering(void **state)
         free_members(m, n);
         struct collect c = {0};
         char err[UG_ERRBUF] = "";
-        ug_err rc = read_bundle(bad, keyring, &c, err);
+        ug_err rc = read_bundle(bad, fx.keyring, &c, err);
         if (rc != tamper_cases[i].rc || !strstr(err, tamper_cases[i].says))
             fail_msg("tamper case %zu: rc %d '%s', expected %d with '%s'", i, rc, err, tamper_cases[i].rc,
                      tamper_cases[i].says);
@@ -373,13 +366,13 @@ static void test_truncated(void **state)
     char good[400], cut[400], err[UG_ERRBUF];
     struct buf file = {0};
     path_in(cut, sizeof cut, "cut.bundle");
-    assert_int_equal(pack(CODEC_ZSTD, "trunc.bundle", key, cert, good, sizeof good), UG_OK);
+    assert_int_equal(pack(CODEC_ZSTD, "trunc.bundle", fx.key, fx.cert, good, sizeof good), UG_OK);
     assert_int_equal(fs_read_file(good, 1 << 24, &file, err), UG_OK);
     const size_t points[] = {0, 100, 512, 700, 2048, 4000, file.len / 2, file.len - 10240 - 700};
     for (size_t i = 0; i < sizeof points / sizeof points[0]; i++) {
         assert_int_equal(fs_write_atomic(cut, file.data, points[i], 0644, err), UG_OK);
         struct collect c = {0};
-        ug_err rc = read_bundle(cut, keyring, &c, err);
+        ug_err rc = read_bundle(cut, fx.keyring, &c, err);
         if (rc != UG_ERR_UNUSABLE && rc != UG_ERR_VERIFY)
             fail_msg("cut at %zu: rc %d (%s)", points[i], rc, err);
         assert_int_equal(c.payloads_ended, 0);
@@ -411,18 +404,18 @@ static void test_pull_error(void **state)
     (void)state;
     char good[400], err[UG_ERRBUF];
     struct buf file = {0};
-    assert_int_equal(pack(CODEC_GZIP, "pull.bundle", key, cert, good, sizeof good), UG_OK);
+    assert_int_equal(pack(CODEC_GZIP, "pull.bundle", fx.key, fx.cert, good, sizeof good), UG_OK);
     assert_int_equal(fs_read_file(good, 1 << 24, &file, err), UG_OK);
     struct failing_pull f = {&file, 0, file.len / 2};
     struct collect c = {0};
     struct bundle_manifest m;
-    assert_int_equal(bundle_read(failing_pull, &f, "http://server/b.bundle", keyring, &sink, &c, &m, err),
+    assert_int_equal(bundle_read(failing_pull, &f, "http://server/b.bundle", fx.keyring, &sink, &c, &m, err),
                      UG_ERR_UNREACHABLE);
     assert_non_null(strstr(err, "connection reset"));
     f = (struct failing_pull){&file, 0, SIZE_MAX};
     buf_free(&c.data);
     memset(&c, 0, sizeof c);
-    assert_int_equal(bundle_read(failing_pull, &f, "http://server/b.bundle", keyring, &sink, &c, &m, err), UG_OK);
+    assert_int_equal(bundle_read(failing_pull, &f, "http://server/b.bundle", fx.keyring, &sink, &c, &m, err), UG_OK);
     assert_int_equal(c.data.len, IMAGE_SIZE);
     bundle_manifest_free(&m);
     buf_free(&c.data);

@@ -18,7 +18,6 @@
 #include "install.h"
 #include "jsonfile.h"
 
-static char keyring[300], other_keyring[300], key[300], cert[300];
 static char image[300], slot_path[300], resume[300];
 #define IMAGE_SIZE (1024 * 1024 + 4321)
 #define SLOT_SIZE (2 * 1024 * 1024)
@@ -36,10 +35,6 @@ static int setup(void **state)
     (void)state;
     if (fixture_make(&fx, "ug-install", IMAGE_SIZE, 8192, 7u, "firmware rootfs ") != 0)
         return -1;
-    path_in(keyring, sizeof keyring, "a/ca.pem");
-    path_in(other_keyring, sizeof other_keyring, "b/ca.pem");
-    path_in(key, sizeof key, "a/signer.key");
-    path_in(cert, sizeof cert, "a/signer.pem");
     path_in(slot_path, sizeof slot_path, "slot.img");
     path_in(resume, sizeof resume, "resume.json");
     snprintf(image, sizeof image, "%s", fx.image);
@@ -61,7 +56,7 @@ static void pack_image(const char *img, const char *name, const char *version, e
     path_in(out, n, name);
     struct bundle_pack_options o = {
         .product = "UG-PHONE-1", .version = version, .hardware = hw, .nhardware = 2, .image = image,
-        .compression = codec, .chunk_size = CHUNK, .key = key, .cert = cert, .out = out,
+        .compression = codec, .chunk_size = CHUNK, .key = fx.key, .cert = fx.cert, .out = out,
     };
     o.image = img;
     if (bundle_pack(&o, err) != UG_OK)
@@ -129,7 +124,7 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
 static struct install_request request(const char *url)
 {
     struct install_request r = {
-        .url = url, .keyring = keyring, .slot_path = slot_path, .product = "UG-PHONE-1",
+        .url = url, .keyring = fx.keyring, .slot_path = slot_path, .product = "UG-PHONE-1",
         .hardware = "2.0", .running_version = "1.0.0",
     };
     return r;
@@ -179,13 +174,13 @@ static void test_refusals(void **state)
         ug_err rc;
         const char *message;
     } cases[] = {
-        {"wrong product", "UG-PHONE-2", "2.0", NULL, NULL, keyring, UG_ERR_VERIFY, "is for product UG-PHONE-1"},
-        {"wrong hardware", "UG-PHONE-1", "3.0", NULL, NULL, keyring, UG_ERR_VERIFY, "does not fit hardware 3.0"},
-        {"no hardware", "UG-PHONE-1", NULL, NULL, NULL, keyring, UG_ERR_VERIFY, "does not fit hardware"},
-        {"below the limit", "UG-PHONE-1", "1.0", "2.0.1", NULL, keyring, UG_ERR_VERIFY, "Downgrade_Rev_Limit is 2.0.1"},
-        {"bad limit", "UG-PHONE-1", "1.0", "x.y", NULL, keyring, UG_ERR_USAGE, "is not a version"},
-        {"unexpected version", "UG-PHONE-1", "1.0", NULL, "2.0.1", keyring, UG_ERR_VERIFY, "the plan expects 2.0.1"},
-        {"other signer", "UG-PHONE-1", "1.0", NULL, NULL, other_keyring, UG_ERR_VERIFY, ""},
+        {"wrong product", "UG-PHONE-2", "2.0", NULL, NULL, fx.keyring, UG_ERR_VERIFY, "is for product UG-PHONE-1"},
+        {"wrong hardware", "UG-PHONE-1", "3.0", NULL, NULL, fx.keyring, UG_ERR_VERIFY, "does not fit hardware 3.0"},
+        {"no hardware", "UG-PHONE-1", NULL, NULL, NULL, fx.keyring, UG_ERR_VERIFY, "does not fit hardware"},
+        {"below the limit", "UG-PHONE-1", "1.0", "2.0.1", NULL, fx.keyring, UG_ERR_VERIFY, "Downgrade_Rev_Limit is 2.0.1"},
+        {"bad limit", "UG-PHONE-1", "1.0", "x.y", NULL, fx.keyring, UG_ERR_USAGE, "is not a version"},
+        {"unexpected version", "UG-PHONE-1", "1.0", NULL, "2.0.1", fx.keyring, UG_ERR_VERIFY, "the plan expects 2.0.1"},
+        {"other signer", "UG-PHONE-1", "1.0", NULL, NULL, fx.other_keyring, UG_ERR_VERIFY, ""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char err[UG_ERRBUF] = "";

@@ -29,6 +29,12 @@ int fixture_make(struct fixture *f, const char *tag, size_t image_size, size_t r
     if (system(cmd) != 0)
         return -1;
     fixture_path(f, "image.img", f->image, sizeof f->image);
+    fixture_path(f, "a/ca.pem", f->keyring, sizeof f->keyring);
+    fixture_path(f, "b/ca.pem", f->other_keyring, sizeof f->other_keyring);
+    fixture_path(f, "a/signer.key", f->key, sizeof f->key);
+    fixture_path(f, "a/signer.pem", f->cert, sizeof f->cert);
+    fixture_path(f, "a/tls.key", f->tls_key, sizeof f->tls_key);
+    fixture_path(f, "a/tls.pem", f->tls_cert, sizeof f->tls_cert);
     for (size_t i = 0; i < image_size; i++) {
         seed = seed * 1103515245u + 12345u;
         char c = (i / run) % 2 ? (char)(seed >> 16) : text16[i % 16];

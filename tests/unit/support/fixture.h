@@ -11,6 +11,8 @@ struct fixture {
     char dir[256];          /* the scratch folder */
     char image[300];        /* dir/image.img, holding image_data */
     struct buf image_data;
+    /* CA a signs, CA b is the stranger: dir/a/ca.pem, dir/b/ca.pem, dir/a/signer.key ... */
+    char keyring[300], other_keyring[300], key[300], cert[300], tls_key[300], tls_cert[300];
 };
 
 /* Makes $TMPDIR/TAG-XXXXXX with a/ and b/ (each ca.pem, signer.pem/.key, tls.pem/.key, made by
