@@ -1,4 +1,4 @@
-# upgrader: the one build entry (DESIGN.md). `make` builds both programs into build/;
+# upgrader: the one build entry (docs/design.md). `make` builds both programs into build/;
 # `make check` builds and runs every test twice, plain and under ASan+UBSan.
 
 PREFIX  ?= /usr/local
@@ -29,13 +29,15 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $(ISAL_DEF) $(SANFLAGS) \
-           -Iupgrader -Ibootctl -Itests/unit/support $(PKG_CFLAGS) -MMD -MP
+           -I. -Iupgrader -Itests/unit/support $(PKG_CFLAGS) -MMD -MP
 LDFLAGS += $(SANFLAGS)
 LDLIBS  += $(PKG_LIBS) -lpthread
 
 # Every module but the two main.c files goes into one static library that the programs
-# and the unit tests link against, so a test links exactly the modules it uses.
-LIB_SRCS := $(filter-out upgrader/main.c bootctl/main.c, $(wildcard upgrader/*.c bootctl/*.c))
+# and the unit tests link against, so a test links exactly the modules it uses. Modules live
+# in folders by concern (docs/architecture.md has the map).
+SRC_DIRS := common bootctl upgrader
+LIB_SRCS := $(filter-out upgrader/main.c bootctl/main.c, $(shell find $(SRC_DIRS) -name '*.c' | sort))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/libupgrader.a
 
@@ -54,7 +56,7 @@ BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
 PROGRAMS := $(BUILD)/upgrader $(BUILD)/bootctl
 
-.PHONY: all deps check test unit integration demo bench fuzz install clean images
+.PHONY: all deps check test unit integration demo bench fuzz install clean images format format-check
 all: $(PROGRAMS)
 
 # Quiet by default; `make V=1` shows the full commands.
@@ -106,8 +108,19 @@ test: $(PROGRAMS) $(UNIT_BINS) $(TOOL_BINS)
 	@BUILD=$(BUILD) tests/run.sh
 
 check: deps
+	$(MAKE) format-check
 	$(MAKE) test
 	$(MAKE) test SAN=1
+
+# Layout is mechanical: .clang-format decides it, `make format` applies it, and `make check`
+# fails on any C file that differs from it.
+FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find $(SRC_DIRS) tests -name '*.[ch]')
+format:
+	@clang-format -i $(FORMAT_SRCS)
+format-check:
+	@bad=$$(for f in $(FORMAT_SRCS); do clang-format $$f | cmp -s - $$f || echo $$f; done); \
+	if [ -n "$$bad" ]; then echo "not formatted (run make format):"; echo "$$bad" | sed 's/^/  /'; exit 1; fi; \
+	echo "format: every C file is as .clang-format lays it out"
 
 demo: deps all
 	@BUILD=$(BUILD) tests/demo.sh
@@ -129,10 +142,10 @@ install: all
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(PREFIX)/share/upgrader/dhcp
 	for f in udhcpc-hook.sh dhclient-exit-hook.sh; do \
-	    sed 's|@BINDIR@|$(PREFIX)/bin|g' upgrader/dhcp/$$f >$(DESTDIR)$(PREFIX)/share/upgrader/dhcp/$$f && \
+	    sed 's|@BINDIR@|$(PREFIX)/bin|g' upgrader/resync/hooks/$$f >$(DESTDIR)$(PREFIX)/share/upgrader/dhcp/$$f && \
 	    chmod 0755 $(DESTDIR)$(PREFIX)/share/upgrader/dhcp/$$f || exit 1; \
 	done
-	install -m 0644 upgrader/dhcp/dhclient-upgrader.conf $(DESTDIR)$(PREFIX)/share/upgrader/dhcp/
+	install -m 0644 upgrader/resync/hooks/dhclient-upgrader.conf $(DESTDIR)$(PREFIX)/share/upgrader/dhcp/
 
 clean:
 	rm -rf build build-asan build-fuzz
@@ -143,7 +156,7 @@ clean:
 DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev zlib1g-dev \
                 libarchive-dev libcmocka-dev libexpat1-dev libjson-c-dev libmicrohttpd-dev \
                 libzstd-dev libisal-dev tftpd-hpa tftp-hpa openssl e2fsprogs curl zstd gzip jq \
-                clang libclang-rt-14-dev iproute2 time strace
+                clang clang-format libclang-rt-14-dev iproute2 time strace
 deps:
 	@missing=""; \
 	for p in $(DEB_PACKAGES); do \

@@ -1,6 +1,7 @@
+/* SPDX-License-Identifier: MIT */
 /* The boot state: slot selection with Android's boot-control semantics, the on-disk record
  * (magic, format, generation, CRC32) and the two-copy store that survives a torn write. */
-#include "bootstate.h"
+#include "bootctl/bootstate.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "fsutil.h"
+#include "common/fsutil.h"
 
 /* ---- slot names and state operations (pure: no I/O) ---- */
 
@@ -40,12 +41,18 @@ bool bootstate_slot_bootable(const struct bootstate_slot *slot)
 const char *bootstate_copy_status_name(enum bootstate_copy_status status)
 {
     switch (status) {
-    case BOOTSTATE_COPY_VALID: return "valid";
-    case BOOTSTATE_COPY_MISSING: return "missing";
-    case BOOTSTATE_COPY_BAD_MAGIC: return "bad-magic";
-    case BOOTSTATE_COPY_BAD_FORMAT: return "bad-format";
-    case BOOTSTATE_COPY_BAD_CRC: return "bad-crc";
-    case BOOTSTATE_COPY_BAD_FIELDS: return "bad-fields";
+    case BOOTSTATE_COPY_VALID:
+        return "valid";
+    case BOOTSTATE_COPY_MISSING:
+        return "missing";
+    case BOOTSTATE_COPY_BAD_MAGIC:
+        return "bad-magic";
+    case BOOTSTATE_COPY_BAD_FORMAT:
+        return "bad-format";
+    case BOOTSTATE_COPY_BAD_CRC:
+        return "bad-crc";
+    case BOOTSTATE_COPY_BAD_FIELDS:
+        return "bad-fields";
     }
     return "unknown";
 }
@@ -72,8 +79,9 @@ ug_err bootstate_set_version(struct bootstate *st, int slot, const char *version
     if (!slot_valid(slot))
         return ug_fail(err, UG_ERR_USAGE, "slot %d is neither A nor B", slot);
     if (!bootstate_version_valid(version))
-        return ug_fail(err, UG_ERR_USAGE, "version '%.80s' is not storable (at most %d printable characters)",
-                       version, BOOTSTATE_VERSION_MAX - 1);
+        return ug_fail(err, UG_ERR_USAGE,
+                       "version '%.80s' is not storable (at most %d printable characters)", version,
+                       BOOTSTATE_VERSION_MAX - 1);
     snprintf(st->slot[slot].version, sizeof st->slot[slot].version, "%s", version);
     return UG_OK;
 }
@@ -95,7 +103,8 @@ ug_err bootstate_set_active(struct bootstate *st, int slot, unsigned tries, char
     if (!slot_valid(slot))
         return ug_fail(err, UG_ERR_USAGE, "slot %d is neither A nor B", slot);
     if (tries < 1 || tries > BOOTSTATE_TRIES_MAX)
-        return ug_fail(err, UG_ERR_USAGE, "tries must be 1 to %d, not %u", BOOTSTATE_TRIES_MAX, tries);
+        return ug_fail(err, UG_ERR_USAGE, "tries must be 1 to %d, not %u", BOOTSTATE_TRIES_MAX,
+                       tries);
     struct bootstate_slot *other = &st->slot[1 - slot];
     if (other->priority >= BOOTSTATE_PRIORITY_MAX)
         other->priority = BOOTSTATE_PRIORITY_MAX - 1;
@@ -141,10 +150,11 @@ ug_err bootstate_select_boot(struct bootstate *st, int *slot, char *err)
     }
     if (best < 0) {
         const struct bootstate_slot *a = &st->slot[0], *b = &st->slot[1];
-        return ug_fail(err, UG_ERR_OTHER,
-                       "no bootable slot: A has priority %u, %u tries, %s; B has priority %u, %u tries, %s",
-                       a->priority, a->tries, a->successful ? "successful" : "not successful",
-                       b->priority, b->tries, b->successful ? "successful" : "not successful");
+        return ug_fail(
+            err, UG_ERR_OTHER,
+            "no bootable slot: A has priority %u, %u tries, %s; B has priority %u, %u tries, %s",
+            a->priority, a->tries, a->successful ? "successful" : "not successful", b->priority,
+            b->tries, b->successful ? "successful" : "not successful");
     }
     if (!st->slot[best].successful)
         st->slot[best].tries--;
@@ -170,16 +180,16 @@ bool bootstate_equal(const struct bootstate *a, const struct bootstate *b)
 /* ---- the record: every multi-byte field little-endian, docs/bootstate.md ---- */
 
 static const uint8_t record_magic[4] = {'U', 'G', 'B', 'S'};
-#define RECORD_FORMAT     1
-#define OFF_FORMAT        4
-#define OFF_SIZE          6
-#define OFF_GENERATION    8
-#define OFF_BOOTED        16
-#define OFF_FLAGS         17
-#define OFF_SLOTS         20
-#define SLOT_RECORD_SIZE  (4 + BOOTSTATE_VERSION_MAX)
-#define OFF_CRC           (BOOTSTATE_RECORD_SIZE - 4)
-#define FLAG_FALLBACK     0x01
+#define RECORD_FORMAT    1
+#define OFF_FORMAT       4
+#define OFF_SIZE         6
+#define OFF_GENERATION   8
+#define OFF_BOOTED       16
+#define OFF_FLAGS        17
+#define OFF_SLOTS        20
+#define SLOT_RECORD_SIZE (4 + BOOTSTATE_VERSION_MAX)
+#define OFF_CRC          (BOOTSTATE_RECORD_SIZE - 4)
+#define FLAG_FALLBACK    0x01
 
 static void put_le(uint8_t *p, uint64_t v, int bytes)
 {
@@ -200,7 +210,8 @@ static uint32_t record_crc(const uint8_t *rec)
     return (uint32_t)crc32(crc32(0L, Z_NULL, 0), rec, OFF_CRC);
 }
 
-void bootstate_encode(const struct bootstate *st, uint64_t generation, uint8_t rec[BOOTSTATE_RECORD_SIZE])
+void bootstate_encode(const struct bootstate *st, uint64_t generation,
+                      uint8_t rec[BOOTSTATE_RECORD_SIZE])
 {
     memset(rec, 0, BOOTSTATE_RECORD_SIZE);
     memcpy(rec, record_magic, sizeof record_magic);
@@ -228,13 +239,15 @@ static bool all_zero(const uint8_t *p, size_t n)
     return true;
 }
 
-enum bootstate_copy_status bootstate_decode(const uint8_t *rec, size_t len, struct bootstate *st, uint64_t *generation)
+enum bootstate_copy_status bootstate_decode(const uint8_t *rec, size_t len, struct bootstate *st,
+                                            uint64_t *generation)
 {
     if (len < BOOTSTATE_RECORD_SIZE || all_zero(rec, BOOTSTATE_RECORD_SIZE))
         return BOOTSTATE_COPY_MISSING;
     if (memcmp(rec, record_magic, sizeof record_magic) != 0)
         return BOOTSTATE_COPY_BAD_MAGIC;
-    if (get_le(rec + OFF_FORMAT, 2) != RECORD_FORMAT || get_le(rec + OFF_SIZE, 2) != BOOTSTATE_RECORD_SIZE)
+    if (get_le(rec + OFF_FORMAT, 2) != RECORD_FORMAT ||
+        get_le(rec + OFF_SIZE, 2) != BOOTSTATE_RECORD_SIZE)
         return BOOTSTATE_COPY_BAD_FORMAT;
     if (get_le(rec + OFF_CRC, 4) != record_crc(rec))
         return BOOTSTATE_COPY_BAD_CRC;
@@ -307,7 +320,8 @@ static void describe_copies(const struct bootstate_health *h, char *out, size_t 
 ug_err bootstate_load_via(const struct bootstate_backend *be, const char *location,
                           struct bootstate *st, char *err)
 {
-    struct bootstate_health health = {.copy = {BOOTSTATE_COPY_MISSING, BOOTSTATE_COPY_MISSING}, .serving = -1};
+    struct bootstate_health health = {.copy = {BOOTSTATE_COPY_MISSING, BOOTSTATE_COPY_MISSING},
+                                      .serving = -1};
     memset(st, 0, sizeof *st);
     st->health = health;
     void *handle = NULL;
@@ -344,8 +358,8 @@ static ug_err write_copy_durably(const struct bootstate_backend *be, void *handl
     return rc;
 }
 
-static ug_err save_mode(const struct bootstate_backend *be, const char *location, struct bootstate *st,
-                        enum bootstate_open_mode mode, char *err)
+static ug_err save_mode(const struct bootstate_backend *be, const char *location,
+                        struct bootstate *st, enum bootstate_open_mode mode, char *err)
 {
     void *handle = NULL;
     ug_err rc = be->open(location, mode, &handle, err);
@@ -439,8 +453,10 @@ ug_err bootstate_lock(const char *path, int wait_ms, int *lock_fd, char *err)
             int e = errno;
             close(fd);
             if (e == EWOULDBLOCK)
-                return ug_fail(err, UG_ERR_OTHER, "%s: another process is changing the boot state "
-                               "(still locked after %d ms)", lock, wait_ms);
+                return ug_fail(err, UG_ERR_OTHER,
+                               "%s: another process is changing the boot state "
+                               "(still locked after %d ms)",
+                               lock, wait_ms);
             return ug_fail(err, UG_ERR_OTHER, "%s: cannot lock: %s", lock, strerror(e));
         }
         usleep(10000);
@@ -465,7 +481,8 @@ struct file_store {
     char path[];
 };
 
-static ug_err file_open(const char *location, enum bootstate_open_mode mode, void **handle, char *err)
+static ug_err file_open(const char *location, enum bootstate_open_mode mode, void **handle,
+                        char *err)
 {
     int flags = O_CLOEXEC | (mode == BOOTSTATE_OPEN_READ ? O_RDONLY : O_RDWR | O_CREAT);
     if (mode == BOOTSTATE_OPEN_CREATE)

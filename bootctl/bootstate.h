@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The A/B boot state (which slot boots, its tries, its successful flag, its version) and
  * its power-loss-safe store: two CRC-checked copies, written older-first. docs/bootstate.md. */
 #ifndef BOOTCTL_BOOTSTATE_H
@@ -7,34 +8,34 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "common/error.h"
 
 #define BOOTSTATE_DEFAULT_ENV   "/var/lib/upgrader/bootenv"
 #define BOOTSTATE_SLOTS         2
 #define BOOTSTATE_SLOT_A        0
 #define BOOTSTATE_SLOT_B        1
-#define BOOTSTATE_VERSION_MAX   64   /* bytes with the NUL: up to 63 characters */
-#define BOOTSTATE_PRIORITY_MAX  15   /* set-active gives this; 0 means "never boot" */
+#define BOOTSTATE_VERSION_MAX   64 /* bytes with the NUL: up to 63 characters */
+#define BOOTSTATE_PRIORITY_MAX  15 /* set-active gives this; 0 means "never boot" */
 #define BOOTSTATE_TRIES_MAX     7
 #define BOOTSTATE_TRIES_DEFAULT 3
-#define BOOTSTATE_RECORD_SIZE   256  /* one copy on the medium, CRC included */
+#define BOOTSTATE_RECORD_SIZE   256 /* one copy on the medium, CRC included */
 #define BOOTSTATE_COPIES        2
 
 struct bootstate_slot {
-    unsigned priority;                  /* 0..15; 0 = not bootable, higher boots first */
-    unsigned tries;                     /* 0..7: boots left while not yet successful */
-    bool successful;                    /* has booted and been marked good */
+    unsigned priority;                   /* 0..15; 0 = not bootable, higher boots first */
+    unsigned tries;                      /* 0..7: boots left while not yet successful */
+    bool successful;                     /* has booted and been marked good */
     char version[BOOTSTATE_VERSION_MAX]; /* installed version, "" when unknown/empty */
 };
 
 /* Why a copy on the medium is or is not usable (status reports it per copy). */
 enum bootstate_copy_status {
     BOOTSTATE_COPY_VALID,
-    BOOTSTATE_COPY_MISSING,     /* absent, short, or never written (all zero) */
+    BOOTSTATE_COPY_MISSING, /* absent, short, or never written (all zero) */
     BOOTSTATE_COPY_BAD_MAGIC,
-    BOOTSTATE_COPY_BAD_FORMAT,  /* unknown format version or record size */
+    BOOTSTATE_COPY_BAD_FORMAT, /* unknown format version or record size */
     BOOTSTATE_COPY_BAD_CRC,
-    BOOTSTATE_COPY_BAD_FIELDS,  /* CRC fine, but a value out of range */
+    BOOTSTATE_COPY_BAD_FIELDS, /* CRC fine, but a value out of range */
 };
 
 /* The store's health as last read or written; not itself stored. */
@@ -90,13 +91,15 @@ const char *bootstate_copy_status_name(enum bootstate_copy_status status);
 ug_err bootstate_init_fresh(struct bootstate *st, const char *version_a, char *err) UG_MUST_CHECK;
 /* S gets the top priority, tries (1..7) and loses its successful flag; the other slot
  * keeps its state at a lower priority. UG_ERR_USAGE for a bad slot or tries. */
-ug_err bootstate_set_active(struct bootstate *st, int slot, unsigned tries, char *err) UG_MUST_CHECK;
+ug_err bootstate_set_active(struct bootstate *st, int slot, unsigned tries,
+                            char *err) UG_MUST_CHECK;
 /* The booted slot becomes successful; UG_ERR_OTHER if it was marked bad since. */
 ug_err bootstate_mark_good(struct bootstate *st, char *err) UG_MUST_CHECK;
 /* The slot loses its priority, tries and successful flag. */
 ug_err bootstate_mark_bad(struct bootstate *st, int slot, char *err) UG_MUST_CHECK;
 /* Records the version installed in a slot; UG_ERR_USAGE if too long or not printable. */
-ug_err bootstate_set_version(struct bootstate *st, int slot, const char *version, char *err) UG_MUST_CHECK;
+ug_err bootstate_set_version(struct bootstate *st, int slot, const char *version,
+                             char *err) UG_MUST_CHECK;
 /* The bootloader's choice: the highest-priority bootable slot (ties go to A); uses up one
  * try of a slot not yet successful; sets booted and fallback. The caller must store the
  * result before it boots the slot. UG_ERR_OTHER (state unchanged) when none is bootable. */
@@ -105,9 +108,11 @@ ug_err bootstate_select_boot(struct bootstate *st, int *slot, char *err) UG_MUST
 bool bootstate_equal(const struct bootstate *a, const struct bootstate *b);
 
 /* Serialises st as one copy with the given generation (docs/bootstate.md has the layout). */
-void bootstate_encode(const struct bootstate *st, uint64_t generation, uint8_t rec[BOOTSTATE_RECORD_SIZE]);
+void bootstate_encode(const struct bootstate *st, uint64_t generation,
+                      uint8_t rec[BOOTSTATE_RECORD_SIZE]);
 /* Checks and parses one copy; st and *generation are filled only when it is valid. */
-enum bootstate_copy_status bootstate_decode(const uint8_t *rec, size_t len, struct bootstate *st, uint64_t *generation);
+enum bootstate_copy_status bootstate_decode(const uint8_t *rec, size_t len, struct bootstate *st,
+                                            uint64_t *generation);
 
 /* Reads the valid copy with the highest generation; st->health says what each copy held.
  * UG_ERR_UNUSABLE when the store is missing or no copy is valid; UG_ERR_OTHER on I/O errors. */

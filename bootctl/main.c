@@ -1,39 +1,42 @@
-/* Entry point of bootctl: the A/B boot control command line of DESIGN.md over the boot-state
+/* SPDX-License-Identifier: MIT */
+/* Entry point of bootctl: the A/B boot control command line of docs/design.md over the boot-state
  * store; `boot` is the reference slot selection a bootloader runs at power-on. */
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bootstate.h"
-#include "cli.h"
-#include "error.h"
+#include "bootctl/bootstate.h"
+#include "common/cli.h"
+#include "common/error.h"
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: bootctl [--env PATH] COMMAND\n\n"
-            "A/B boot control: which slot boots, its tries left and its successful flag.\n"
-            "--env PATH is the boot-state store (default " BOOTSTATE_DEFAULT_ENV ").\n\n"
-            "commands:\n"
-            "  status [--json]          both slots, the booted slot, whether the last boot was a\n"
-            "                           fallback, and the health of the two stored copies\n"
-            "  current                  print the booted slot (A or B)\n"
-            "  set-active A|B [--tries N]\n"
-            "                           give the slot top priority and N boot tries (1-%d, default %d)\n"
-            "  mark-good                the booted slot becomes successful\n"
-            "  mark-bad A|B             the slot loses its priority, tries and successful flag\n"
-            "  boot                     choose the slot to boot as a bootloader would, use up one\n"
-            "                           try of a slot not yet successful, print its letter\n\n"
-            "set-active, mark-good, mark-bad and boot wait up to %d s for another process\n"
-            "changing the state (it holds PATH" BOOTSTATE_LOCK_SUFFIX ").\n\n"
-            "exit codes: 0 done, 1 failed (e.g. no bootable slot, no valid state), 2 bad usage\n",
-            BOOTSTATE_TRIES_MAX, BOOTSTATE_TRIES_DEFAULT, BOOTSTATE_LOCK_WAIT_MS / 1000);
+    fprintf(
+        out,
+        "usage: bootctl [--env PATH] COMMAND\n\n"
+        "A/B boot control: which slot boots, its tries left and its successful flag.\n"
+        "--env PATH is the boot-state store (default " BOOTSTATE_DEFAULT_ENV ").\n\n"
+        "commands:\n"
+        "  status [--json]          both slots, the booted slot, whether the last boot was a\n"
+        "                           fallback, and the health of the two stored copies\n"
+        "  current                  print the booted slot (A or B)\n"
+        "  set-active A|B [--tries N]\n"
+        "                           give the slot top priority and N boot tries (1-%d, default %d)\n"
+        "  mark-good                the booted slot becomes successful\n"
+        "  mark-bad A|B             the slot loses its priority, tries and successful flag\n"
+        "  boot                     choose the slot to boot as a bootloader would, use up one\n"
+        "                           try of a slot not yet successful, print its letter\n\n"
+        "set-active, mark-good, mark-bad and boot wait up to %d s for another process\n"
+        "changing the state (it holds PATH" BOOTSTATE_LOCK_SUFFIX ").\n\n"
+        "exit codes: 0 done, 1 failed (e.g. no bootable slot, no valid state), 2 bad usage\n",
+        BOOTSTATE_TRIES_MAX, BOOTSTATE_TRIES_DEFAULT, BOOTSTATE_LOCK_WAIT_MS / 1000);
 }
 
 /* Writes only when something changed or a copy needs repair: `boot` of a good slot runs at
  * every power-on and must not wear the flash. */
-static ug_err save_if_needed(const char *env, const struct bootstate *before, struct bootstate *after, char *err)
+static ug_err save_if_needed(const char *env, const struct bootstate *before,
+                             struct bootstate *after, char *err)
 {
     const struct bootstate_health *h = &before->health;
     bool healthy = h->copy[0] == BOOTSTATE_COPY_VALID && h->copy[1] == BOOTSTATE_COPY_VALID;
@@ -75,15 +78,20 @@ static void print_json(const char *env, const struct bootstate *st, bool valid)
     json_object *copies = json_object_new_array();
     for (int n = 0; n < BOOTSTATE_COPIES; n++) {
         json_object *c = json_object_new_object();
-        json_object_object_add(c, "status", json_object_new_string(bootstate_copy_status_name(st->health.copy[n])));
-        json_object_object_add(c, "valid", json_object_new_boolean(st->health.copy[n] == BOOTSTATE_COPY_VALID));
-        json_object_object_add(c, "generation", json_object_new_int64((int64_t)st->health.generation[n]));
+        json_object_object_add(
+            c, "status", json_object_new_string(bootstate_copy_status_name(st->health.copy[n])));
+        json_object_object_add(c, "valid",
+                               json_object_new_boolean(st->health.copy[n] == BOOTSTATE_COPY_VALID));
+        json_object_object_add(c, "generation",
+                               json_object_new_int64((int64_t)st->health.generation[n]));
         json_object_array_add(copies, c);
     }
     json_object_object_add(store, "copies", copies);
-    json_object_object_add(store, "serving", st->health.serving >= 0 ? json_object_new_int(st->health.serving) : NULL);
+    json_object_object_add(
+        store, "serving", st->health.serving >= 0 ? json_object_new_int(st->health.serving) : NULL);
     json_object_object_add(root, "store", store);
-    printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+                                                            JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(root);
 }
 
@@ -92,15 +100,18 @@ static void print_text(const char *env, const struct bootstate *st, bool valid)
     if (valid) {
         for (int s = 0; s < BOOTSTATE_SLOTS; s++) {
             const struct bootstate_slot *c = &st->slot[s];
-            printf("slot %c: priority %u, tries %u, %s, %s, version %s%s\n", bootstate_slot_letter(s),
-                   c->priority, c->tries, c->successful ? "successful" : "not successful",
+            printf("slot %c: priority %u, tries %u, %s, %s, version %s%s\n",
+                   bootstate_slot_letter(s), c->priority, c->tries,
+                   c->successful ? "successful" : "not successful",
                    bootstate_slot_bootable(c) ? "bootable" : "not bootable",
                    c->version[0] ? c->version : "(none)", s == st->booted ? "  <- booted" : "");
         }
         printf("booted: %c\n", bootstate_slot_letter(st->booted));
-        printf("last boot: %s\n", st->fallback ? "fallback (the top-priority slot ran out of tries)" : "normal");
+        printf("last boot: %s\n",
+               st->fallback ? "fallback (the top-priority slot ran out of tries)" : "normal");
     } else {
-        printf("boot state: NONE VALID; `bootctl boot` will start over from a fresh state that boots slot A\n");
+        printf(
+            "boot state: NONE VALID; `bootctl boot` will start over from a fresh state that boots slot A\n");
     }
     printf("store %s:", env);
     for (int n = 0; n < BOOTSTATE_COPIES; n++) {
@@ -175,8 +186,8 @@ static ug_err parse_tries(const char *text, unsigned *tries, char *err)
     char *end = NULL;
     long n = strtol(text, &end, 10);
     if (end == text || *end || n < 1 || n > BOOTSTATE_TRIES_MAX)
-        return ug_fail(err, UG_ERR_USAGE, "set-active: --tries '%s' is not a number from 1 to %d", text,
-                       BOOTSTATE_TRIES_MAX);
+        return ug_fail(err, UG_ERR_USAGE, "set-active: --tries '%s' is not a number from 1 to %d",
+                       text, BOOTSTATE_TRIES_MAX);
     *tries = (unsigned)n;
     return UG_OK;
 }
@@ -232,8 +243,9 @@ static ug_err cmd_mark_good(const char *env, int argc, char **argv, char *err)
 static ug_err cmd_mark_bad(const char *env, int argc, char **argv, char *err)
 {
     if (argc != 2)
-        return ug_fail(err, UG_ERR_USAGE, argc < 2 ? "mark-bad: which slot? (A or B)"
-                                                   : "mark-bad: takes one slot (A or B)");
+        return ug_fail(err, UG_ERR_USAGE,
+                       argc < 2 ? "mark-bad: which slot? (A or B)"
+                                : "mark-bad: takes one slot (A or B)");
     int slot;
     ug_err rc = parse_slot("mark-bad", argv[1], &slot, err);
     if (rc != UG_OK)
@@ -255,7 +267,8 @@ static ug_err cmd_boot(const char *env, int argc, char **argv, char *err)
     ug_err rc = lock_and_load(env, &st, err);
     if (rc == UG_ERR_UNUSABLE) {
         /* A device with no readable state must still boot: slot A is the factory slot. */
-        fprintf(stderr, "bootctl: warning: %s; starting over from a fresh state that boots slot A\n", err);
+        fprintf(stderr,
+                "bootctl: warning: %s; starting over from a fresh state that boots slot A\n", err);
         struct bootstate_health health = st.health;
         rc = bootstate_init_fresh(&st, "", err);
         st.health = health;
@@ -276,17 +289,23 @@ static ug_err cmd_boot(const char *env, int argc, char **argv, char *err)
 
 /* The help text (usage() above) lists the commands, so the table has no usage lines. */
 static const struct cli_command commands[] = {
-    {"status", cmd_status, NULL},       {"current", cmd_current, NULL}, {"set-active", cmd_set_active, NULL},
-    {"mark-good", cmd_mark_good, NULL}, {"mark-bad", cmd_mark_bad, NULL}, {"boot", cmd_boot, NULL},
+    {"status", cmd_status, NULL},         {"current", cmd_current, NULL},
+    {"set-active", cmd_set_active, NULL}, {"mark-good", cmd_mark_good, NULL},
+    {"mark-bad", cmd_mark_bad, NULL},     {"boot", cmd_boot, NULL},
 };
 
 int main(int argc, char **argv)
 {
     /* bootctl's contract has three codes; the store's finer ones all mean "failed". */
     static const struct cli_program bootctl = {
-        .name = "bootctl", .option = "--env", .option_default = BOOTSTATE_DEFAULT_ENV,
-        .option_needs = "a path", .usage = usage,
-        .commands = commands, .ncommands = sizeof commands / sizeof commands[0], .one_failure_code = 1,
+        .name = "bootctl",
+        .option = "--env",
+        .option_default = BOOTSTATE_DEFAULT_ENV,
+        .option_needs = "a path",
+        .usage = usage,
+        .commands = commands,
+        .ncommands = sizeof commands / sizeof commands[0],
+        .one_failure_code = 1,
     };
     int rc = cli_main(&bootctl, argc, argv);
     bootstate_unlock(&change_lock); /* what a changing command took, after its save */

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # make images: real demo firmware for every release of manifests/demo-catalog.json: a small
 # ext4 filesystem (mke2fs -d) carrying its version in /etc/os-release, packed into a signed
 # bundle, then the catalog with the real sizes and digests, signed. Demo keys are made once.

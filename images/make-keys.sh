@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Makes a throw-away signing PKI in DIR with the openssl command: ca.key/ca.pem (the keyring a
 # device trusts), signer.key/signer.pem (code signing, issued by the CA) and tls.key/tls.pem
 # (same CA, TLS server use only: must NOT be able to sign firmware). For demos and tests only.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # make bench: runs every benchmark program (tests/bench/bench_*.c, built into
 # $BUILD/bench/) and every benchmark script (tests/bench/*.sh), each printing its figures.
 set -eu

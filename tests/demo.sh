@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # make demo: the whole story on one simulated phone, narrated step by step: provisioning
 # over HTTPS to SEC-PRV-2, a multistage upgrade through stepping stones with a call in the
 # middle, and a broken release that rolls back by itself. Real programs, real servers.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs every unit test binary of $BUILD and every integration script against the programs
 # of $BUILD; prints one closing line "N passed, N failed" and exits non-zero on any failure.
 set -u

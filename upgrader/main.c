@@ -1,12 +1,13 @@
+/* SPDX-License-Identifier: MIT */
 /* Entry point of the upgrader program: global options and command dispatch only;
  * each command lives in its own cmd_*.c module. */
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "commands.h"
-#include "device.h"
-#include "error.h"
+#include "cmd/commands.h"
+#include "common/cli.h"
+#include "common/error.h"
+#include "device/device.h"
 
 static const struct cli_command commands[] = {
     {"init", cmd_init,
@@ -70,9 +71,13 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
     static const struct cli_program upgrader = {
-        .name = "upgrader", .option = "--root", .option_default = DEVICE_DEFAULT_ROOT,
-        .option_needs = "a folder", .usage = usage,
-        .commands = commands, .ncommands = sizeof commands / sizeof commands[0],
+        .name = "upgrader",
+        .option = "--root",
+        .option_default = DEVICE_DEFAULT_ROOT,
+        .option_needs = "a folder",
+        .usage = usage,
+        .commands = commands,
+        .ncommands = sizeof commands / sizeof commands[0],
     };
     return cli_main(&upgrader, argc, argv);
 }

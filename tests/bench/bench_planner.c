@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* make bench: planning over a 10,000-release catalog beside the time to parse it, and payload
  * decoding throughput (zlib, ISA-L, zstd; bare and with SHA-256 per chunk) beside memcpy. */
 #include <openssl/evp.h>
@@ -6,15 +7,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
-#include "bundle.h"
-#include "payload.h"
-#include "catalog.h"
-#include "decompress.h"
-#include "planner.h"
+#include "bundle/bundle.h"
+#include "bundle/decompress.h"
+#include "bundle/payload.h"
+#include "common/buf.h"
+#include "upgrade/catalog.h"
+#include "upgrade/planner.h"
 
 #define RELEASES 10000
-#define RUNS 20
+#define RUNS     20
 
 static double now(void)
 {
@@ -42,10 +43,13 @@ static void make_catalog(struct buf *b)
             lo = stone;
         if (i % 250 == 0 && i > 0)
             stone = i;
-        buf_printf(b, "%s{\"version\": \"%d.%d.%d\", \"bundle\": \"b/%d.bundle\", \"size\": %d, "
-                   "\"sha256\": \"%064d\", \"min_from\": \"%d.%d.%d\", \"hardware\": [\"1.0\", \"2.0\"]%s}",
-                   i ? "," : "", i / 1000 + 1, (i / 10) % 100, i % 10, i, 1000000 + rand() % 100000, i,
-                   lo / 1000 + 1, (lo / 10) % 100, lo % 10, rand() % 50 == 0 ? ", \"withdrawn\": true" : "");
+        buf_printf(
+            b,
+            "%s{\"version\": \"%d.%d.%d\", \"bundle\": \"b/%d.bundle\", \"size\": %d, "
+            "\"sha256\": \"%064d\", \"min_from\": \"%d.%d.%d\", \"hardware\": [\"1.0\", \"2.0\"]%s}",
+            i ? "," : "", i / 1000 + 1, (i / 10) % 100, i % 10, i, 1000000 + rand() % 100000, i,
+            lo / 1000 + 1, (lo / 10) % 100, lo % 10,
+            rand() % 50 == 0 ? ", \"withdrawn\": true" : "");
     }
     buf_append_str(b, "]}");
 }
@@ -95,20 +99,22 @@ static void bench_planner(void)
 /* ---- decoding */
 
 #define PLAIN_SIZE (128u << 20)
-#define CHUNK (4u << 20)
-#define OUTBUF (256u * 1024)
+#define CHUNK      (4u << 20)
+#define OUTBUF     (256u * 1024)
 
 static uint8_t *make_plain(void)
 {
     /* Roughly what a root filesystem holds: text, code-like bytes and some noise. */
     uint8_t *p = malloc(PLAIN_SIZE);
     unsigned seed = 1;
-    static const char words[] = "the quick firmware update streams into the inactive slot while hashing ";
+    static const char words[] =
+        "the quick firmware update streams into the inactive slot while hashing ";
     for (size_t i = 0; i < PLAIN_SIZE; i++) {
         seed = seed * 1103515245u + 12345u;
         size_t block = i / 4096;
-        p[i] = block % 5 == 0 ? (uint8_t)(seed >> 16) : block % 5 == 1 ? (uint8_t)(i * 7 + block)
-                                                                        : (uint8_t)words[(i + block) % (sizeof words - 1)];
+        p[i] = block % 5 == 0   ? (uint8_t)(seed >> 16)
+               : block % 5 == 1 ? (uint8_t)(i * 7 + block)
+                                : (uint8_t)words[(i + block) % (sizeof words - 1)];
     }
     return p;
 }
@@ -134,7 +140,8 @@ static void pack(enum codec codec, const uint8_t *plain, struct packed *out)
     EVP_Digest(plain, PLAIN_SIZE, out->payload.sha256, NULL, EVP_sha256(), NULL);
     for (size_t i = 0; i < n; i++) {
         size_t made;
-        if (compress_buffer(codec, 6, plain + i * CHUNK, CHUNK, out->data + out->len, bound, &made, err) != UG_OK) {
+        if (compress_buffer(codec, 6, plain + i * CHUNK, CHUNK, out->data + out->len, bound, &made,
+                            err) != UG_OK) {
             fprintf(stderr, "bench: %s\n", err);
             exit(1);
         }
@@ -187,7 +194,8 @@ static double decode_rate(const struct packed *pk, const char *backend)
     return PLAIN_SIZE / t / 1e6;
 }
 
-static ug_err discard(void *ctx, const struct bundle_payload *p, uint64_t offset, const void *data, size_t len, char *err)
+static ug_err discard(void *ctx, const struct bundle_payload *p, uint64_t offset, const void *data,
+                      size_t len, char *err)
 {
     (void)ctx, (void)p, (void)offset, (void)data, (void)len, (void)err;
     return UG_OK;
@@ -203,7 +211,8 @@ static double decoder_rate(const struct packed *pk, const char *backend)
         return -1;
     double t0 = now();
     for (size_t at = 0; at < pk->len; at += 65536)
-        if (payload_decoder_feed(d, pk->data + at, pk->len - at < 65536 ? pk->len - at : 65536, err) != UG_OK) {
+        if (payload_decoder_feed(d, pk->data + at, pk->len - at < 65536 ? pk->len - at : 65536,
+                                 err) != UG_OK) {
             fprintf(stderr, "bench: %s\n", err);
             exit(1);
         }
@@ -221,7 +230,8 @@ static void bench_decode(void)
     uint8_t *plain = make_plain(), *copy = malloc(PLAIN_SIZE);
     double t0 = now();
     for (size_t at = 0; at < PLAIN_SIZE; at += OUTBUF)
-        memcpy(copy + (at % (8 * OUTBUF)), plain + at, OUTBUF); /* cache-sized target, as the decoder's */
+        memcpy(copy + (at % (8 * OUTBUF)), plain + at,
+               OUTBUF); /* cache-sized target, as the decoder's */
     double memcpy_rate = PLAIN_SIZE / (now() - t0) / 1e6;
     t0 = now();
     unsigned char digest[32];
@@ -232,8 +242,9 @@ static void bench_decode(void)
     pack(CODEC_GZIP, plain, &gz);
     pack(CODEC_ZSTD, plain, &zs);
     double zlib = decode_rate(&gz, "zlib");
-    printf("decode: %u MiB plain in %u MiB chunks (gzip -6: %.0f%%, zstd -6: %.0f%%), MB/s of plain bytes\n",
-           PLAIN_SIZE >> 20, CHUNK >> 20, 100.0 * gz.len / PLAIN_SIZE, 100.0 * zs.len / PLAIN_SIZE);
+    printf(
+        "decode: %u MiB plain in %u MiB chunks (gzip -6: %.0f%%, zstd -6: %.0f%%), MB/s of plain bytes\n",
+        PLAIN_SIZE >> 20, CHUNK >> 20, 100.0 * gz.len / PLAIN_SIZE, 100.0 * zs.len / PLAIN_SIZE);
     printf("  baseline memcpy        %8.0f MB/s\n", memcpy_rate);
     printf("  baseline SHA-256       %8.0f MB/s\n", sha_rate);
     printf("  baseline gzip (zlib)   %8.0f MB/s\n", zlib);

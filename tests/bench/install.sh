@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # make bench: the streaming install (install_tool -> install_bundle()) of real ext4 images
 # (256 MiB and 1 GiB, gzip and zstd, over nginx HTTP and tftpd-hpa TFTP on loopback),
 # durably into a slot file, beside baselines measured in the same run: gzip -dc, zlib and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer harness for the streaming bundle reader (bundle.c): any bytes as a bundle, pulled
  * in small uneven pieces, must be refused or read cleanly; the seed is a real signed bundle
  * so mutations reach the member checks, the signature check and the payload decoder. */
@@ -7,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bundle.h"
+#include "bundle/bundle.h"
 
 static char keyring[512];
 
@@ -29,8 +30,8 @@ static ug_err pull_piece(void *ctx, const void **data, size_t *len, char *err)
     return UG_OK;
 }
 
-static ug_err discard(void *ctx, const struct bundle_payload *p, uint64_t offset, const void *data, size_t len,
-                      char *err)
+static ug_err discard(void *ctx, const struct bundle_payload *p, uint64_t offset, const void *data,
+                      size_t len, char *err)
 {
     (void)ctx, (void)p, (void)offset, (void)data, (void)len, (void)err;
     return UG_OK;

@@ -1,16 +1,18 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer harness for catalog.c and planner.c: any bytes as a catalog; a parsed one is
  * planned to "latest" from two versions, which must end (cycles) and not crash. */
-#include <stdint.h>
 #include <stddef.h>
+#include <stdint.h>
 
-#include "catalog.h"
-#include "planner.h"
+#include "upgrade/catalog.h"
+#include "upgrade/planner.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[UG_ERRBUF];
     struct catalog c;
-    if (catalog_parse((const char *)data, size, "http://fuzz.example/c/catalog.json", &c, err) != UG_OK)
+    if (catalog_parse((const char *)data, size, "http://fuzz.example/c/catalog.json", &c, err) !=
+        UG_OK)
         return 0;
     static const char *const froms[] = {"1.0.0", "sip88xx.11-0-1MPP-477"};
     for (size_t i = 0; i < 2; i++) {

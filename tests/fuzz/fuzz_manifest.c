@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer harness for the bundle manifest parser (bundle.c): signed manifests are trusted
  * input, but the parser must still refuse anything malformed without crashing. */
-#include <stdint.h>
 #include <stddef.h>
+#include <stdint.h>
 
-#include "bundle.h"
+#include "bundle/bundle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

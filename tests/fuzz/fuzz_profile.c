@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer harness for profile.c: any bytes as a profile (XML, text, gzip, or encrypted
  * with a fixed key) must parse or fail cleanly, never crash or leak. */
-#include <stdint.h>
 #include <stddef.h>
+#include <stdint.h>
 
-#include "profile.h"
+#include "lang/profile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -11,7 +12,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct profile p;
     if (profile_read(data, size, NULL, "fuzz", &p, err) == UG_OK)
         profile_free(&p);
-    if (size > 16 && data[0] == 'S' && profile_read(data, size, "fuzzkey", "fuzz", &p, err) == UG_OK)
+    if (size > 16 && data[0] == 'S' &&
+        profile_read(data, size, "fuzzkey", "fuzz", &p, err) == UG_OK)
         profile_free(&p);
     return 0;
 }

@@ -1,12 +1,13 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer harness for rule.c, cond.c and macro.c: any text as a Profile_Rule (and as an
  * Upgrade_Rule), evaluated against a fixed device, must evaluate or fail cleanly. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "device.h"
-#include "macro.h"
-#include "rule.h"
+#include "device/device.h"
+#include "lang/macro.h"
+#include "lang/rule.h"
 
 static const char *fixed_param(void *opaque, const char *name)
 {

@@ -1,10 +1,11 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer harness for version.c: any bytes, parsed and compared against themselves and a
  * fixed version, must not crash, and compare must be reflexive. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "version.h"
+#include "common/version.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # make fuzz: builds each harness tests/fuzz/fuzz_NAME.c with clang's libFuzzer, ASan and
 # UBSan against every module, and runs it for FUZZ_SECONDS (default 60) on its seed corpus
 # tests/fuzz/corpus/NAME/ (new finds go to build-fuzz/corpus/NAME, the seeds stay clean).
@@ -9,14 +10,14 @@ out=build-fuzz
 export TOP="$top"
 seconds=${FUZZ_SECONDS:-60}
 mkdir -p "$out/obj"
-flags="-std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -Iupgrader -Ibootctl"
+flags="-std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -I. -Iupgrader"
 [ -n "$(pkg-config --exists libisal && echo y)" ] && flags="$flags -DHAVE_ISAL=1"
 pkgs="libcurl openssl zlib libarchive expat json-c libmicrohttpd libzstd"
 pkg-config --exists libisal && pkgs="$pkgs libisal"
 cflags="$flags $(pkg-config --cflags $pkgs)"
 objs=()
 shopt -s nullglob
-for src in upgrader/*.c bootctl/*.c; do
+for src in $(find common bootctl upgrader -name '*.c' | sort); do
     case "$src" in */main.c) continue ;; esac
     obj="$out/obj/$(echo "$src" | tr / _).o"
     if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ]; then clang $cflags -c "$src" -o "$obj"; fi

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared helpers for the integration tests: a scratch folder removed on exit, assertions
 # that say what they expected, and (in servers.sh) real servers on 127.0.0.1.
 # Each test script: `. "$(dirname "$0")/lib.sh"`, then checks, then `finish`.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Real servers for the integration tests: a test PKI made with openssl, nginx (HTTP, HTTPS,
 # client-certificate HTTPS), tftpd-hpa, a Digest-auth and a stalling server from tests/tools.
 # Source after lib.sh. Everything listens on 127.0.0.1 high ports and is stopped by PID at exit.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # upgrader apply: XML and text profiles, gzip, `openssl enc` encryption with both digests
 # (gzip before encryption), and every kind of unusable file refused with exit 4 and the
 # store left byte for byte as it was.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Drives the real bootctl through an upgrade that is rolled back, a good upgrade, bad usage,
 # and damaged stores (one copy, both copies, a torn file), as a bootloader and an operator would.
 . "$(dirname "$0")/lib.sh"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Call state through the real program: overlapping `call start` from many processes are
 # all counted, extra ends never go negative, and a device is needed.
 . "$(dirname "$0")/lib.sh"

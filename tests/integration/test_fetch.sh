@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The transport (upgrader/fetch.c) through its test driver fetch_tool against real servers on
+# SPDX-License-Identifier: MIT
+# The transport (upgrader/net/fetch.c) through its test driver fetch_tool against real servers on
 # 127.0.0.1: nginx (HTTP, HTTPS, client certificates), tftpd-hpa, Digest and stalling servers.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/servers.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The images recipe end to end: real ext4 images and signed bundles for every demo release,
 # a signed catalog with their real sizes, planned over by a device trusting the demo CA.
 . "$(dirname "$0")/lib.sh"

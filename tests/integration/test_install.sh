@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The streaming install (install_tool driving install_bundle()) against the real nginx and
 # tftpd-hpa: HTTP and TFTP past 32 MiB byte-identical, 404, unreachable, a transfer killed
 # mid-way that resumes with a range request, a changed file that restarts, bounded memory.
@@ -11,7 +12,7 @@ pki_make "$WORK/pki" >/dev/null
 mkdir -p "$WORK/www"
 
 # A compressible image (text and zeros, like a file system) and a random one over 32 MiB.
-{ for i in $(seq 1 40); do cat "$TOP"/upgrader/*.c; head -c 300000 /dev/zero; done; } | head -c 24000000 >"$WORK/text.img"
+{ for i in $(seq 1 40); do cat "$TOP"/upgrader/*/*.c; head -c 300000 /dev/zero; done; } | head -c 24000000 >"$WORK/text.img"
 head -c 41000000 /dev/urandom >"$WORK/big.img"
 pack() { # IMAGE OUT COMPRESS
     "$UPGRADER" pack --product UG-PHONE-1 --version 2.0.0 --hw 1.0 --image "$1" \

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # upgrader pack and sign as a release engineer runs them: a real ext4 image made by mke2fs -d,
 # packed with keys made here by openssl; the result checked with tar, openssl, gzip and zstd.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # upgrader param: get/set/list/export, the user's access levels, secrets never printed,
 # export re-applied cleanly, docs/parameters.md in step with the table, and kill -9
 # during store writes leaving the old set or the new one.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # upgrader plan as an operator runs it: a catalog signed by the real `openssl cms -sign`,
 # checked against the device keyring; the hops printed; refusals with exit 5 and 7.
 . "$(dirname "$0")/lib.sh"

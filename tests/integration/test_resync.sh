@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # `upgrader resync` as a provisioned phone runs it, against real servers on 127.0.0.1:
 # the SEC-PRV-1 -> SEC-PRV-2 story, TFTP (with and without block-size negotiation), the
 # DHCP default server through the udhcpc hook, Basic and Digest, --post, multiple rules,
@@ -41,7 +42,7 @@ set_param() { "$UPGRADER" --root "$D" param set "$1" "$2" >/dev/null || fail "pa
 state() { jqr .state "$D/resync.json"; }
 last() { jqr ".last.$1" "$D/resync.json"; }
 
-# --- SEC-PRV-1 -> SEC-PRV-2 (provisioning.md 7.1) -----------------------------------------
+# --- SEC-PRV-1 -> SEC-PRV-2 (docs/provisioning.md 7.1) -----------------------------------------
 device story
 assert_eq "a new device is MFG-RESET" "$(up status --json | jqr .provisioning.state)" MFG-RESET
 KEY=$(openssl rand -hex 32)
@@ -112,7 +113,7 @@ assert_eq "multi-block profile applied" "$(get GPP_G)" big-over-tftp
 expect_exit 0 "multi-block profile at 512-byte blocks" up resync "127.0.0.1:$TFTP_NOOPT/big.xml"
 
 # The udhcpc hook records option 66 (with a port here: the test tftpd is not on 69) and 150.
-HOOK=$TOP/upgrader/dhcp/udhcpc-hook.sh
+HOOK=$TOP/upgrader/resync/hooks/udhcpc-hook.sh
 expect_exit 2 "a rule without a host and no DHCP server" up resync "/tftp.xml"
 assert_contains "says no default server is known" "$ERR" "no default (DHCP) server"
 expect_exit 0 "udhcpc hook on bound" env -i PATH="$PATH" UPGRADER="$UPGRADER" UPGRADER_ROOT="$D" \
@@ -143,7 +144,7 @@ expect_exit 2 "upgrader dhcp refuses a value that names no server" up dhcp --opt
 expect_exit 0 "dhclient exit hook (sourced as dhclient-script does)" env -i PATH="$PATH" \
     UPGRADER="$UPGRADER" UPGRADER_ROOT="$D" reason=BOUND new_tftp_server_name=tftp.example.net \
     new_upgrader_tftp_servers="10.1.1.1 10.1.1.2" \
-    sh -c ". '$TOP/upgrader/dhcp/dhclient-exit-hook.sh'"
+    sh -c ". '$TOP/upgrader/resync/hooks/dhclient-exit-hook.sh'"
 assert_eq "dhclient: option 66" "$(jqr .option66 "$D/dhcp.json")" tftp.example.net
 assert_eq "dhclient: option 150, first address" "$(jqr .option150 "$D/dhcp.json")" 10.1.1.1
 

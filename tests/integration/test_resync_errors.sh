@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Every error class of a resync against real servers: the exit code, the LED pattern and
 # $ERR recorded for status, and the parameter store left exactly as it was.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # `upgrader status [--json]` and `upgrader factory-reset`: what an operator's script reads
 # (identity, provisioning state, last resync, slots, calls, the upgrade object), that no
 # secret appears in it, and the reset with and without Protect_Factory_Reset.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # upgrader upgrade and upgrader boot on simulated devices against the real nginx and tftpd-hpa:
 # a three-hop upgrade through simulated reboots, rollback, deferral during a call, refusals
 # that leave the running slot untouched, Upgrade_Enable=No, the acted-on memory of a rule,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # kill -9 of `upgrader upgrade` at moments spread across the whole pass (catalog, download,
 # write, verify, switch), then at each of its fsyncs and renames (strace): after each,
 # `bootctl boot` must pick the old slot untouched or the new slot fully verified, never

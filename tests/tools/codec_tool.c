@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Benchmark baseline: decodes a whole multi-member gzip or zstd file through one backend of
  * decompress.c ("zlib inflate alone", "igzip alone", "zstd alone"), output discarded. */
 #include <errno.h>
@@ -8,9 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "decompress.h"
+#include "bundle/decompress.h"
 
-#define IN_BUFFER (64 * 1024)
+#define IN_BUFFER  (64 * 1024)
 #define OUT_BUFFER (64 * 1024)
 
 int main(int argc, char **argv)

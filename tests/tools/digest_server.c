@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Test server: serves the files of a folder over HTTP on 127.0.0.1 behind Digest
  * authentication only (nginx has no Digest module), logging each request to stdout. */
 #include <arpa/inet.h>
@@ -38,8 +39,8 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned code, const
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload, size_t *upload_size, void **state)
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **state)
 {
     const struct config *cfg = cls;
     (void)version;
@@ -104,9 +105,9 @@ int main(int argc, char **argv)
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)atoi(argv[1]));
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, &cfg,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_END);
+    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
+                                            NULL, NULL, on_request, &cfg, MHD_OPTION_SOCK_ADDR,
+                                            (struct sockaddr *)&addr, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "digest_server: cannot listen on 127.0.0.1:%s\n", argv[1]);
         return 1;

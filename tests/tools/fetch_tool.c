@@ -1,4 +1,5 @@
-/* Test driver of the transport (upgrader/fetch.c): fetches one URL into a file through the
+/* SPDX-License-Identifier: MIT */
+/* Test driver of the transport (upgrader/net/fetch.c): fetches one URL into a file through the
  * pushed, buffered or pulled path, prints the result as key=value lines, exits with the code. */
 #include <errno.h>
 #include <fcntl.h>
@@ -9,21 +10,20 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "fetch.h"
-#include "fsutil.h"
+#include "common/fsutil.h"
+#include "net/fetch.h"
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: fetch_tool [options] URL OUTFILE\n"
-            "  --user U --password P        credentials (Basic or Digest)\n"
-            "  --post DATA | --put FILE     body to send; --content-type T\n"
-            "  --ca F --extra-ca F --cert F --key F\n"
-            "  --ua-product P --ua-version V --ua-serial S --ua-mac M\n"
-            "  --restrict LIST --max-size N --connect-timeout MS --timeout MS\n"
-            "  --low-speed BYTES --low-speed-time S --redirects N --blksize N\n"
-            "  --resume N (OUTFILE keeps its first N bytes) --etag E --last-modified L\n"
-            "  --buffer (to-buffer path) --pull N (pull reader, N-byte reads)\n");
+    fprintf(stderr, "usage: fetch_tool [options] URL OUTFILE\n"
+                    "  --user U --password P        credentials (Basic or Digest)\n"
+                    "  --post DATA | --put FILE     body to send; --content-type T\n"
+                    "  --ca F --extra-ca F --cert F --key F\n"
+                    "  --ua-product P --ua-version V --ua-serial S --ua-mac M\n"
+                    "  --restrict LIST --max-size N --connect-timeout MS --timeout MS\n"
+                    "  --low-speed BYTES --low-speed-time S --redirects N --blksize N\n"
+                    "  --resume N (OUTFILE keeps its first N bytes) --etag E --last-modified L\n"
+                    "  --buffer (to-buffer path) --pull N (pull reader, N-byte reads)\n");
 }
 
 struct file_sink {
@@ -57,9 +57,9 @@ static void print_result(const struct fetch_result *r)
     printf("status=%ld\nbytes=%llu\nstart_offset=%llu\nresumed=%d\nnot_modified=%d\n"
            "not_found=%d\netag=%s\nlast_modified=%s\ncontent_encoding=%s\nurl=%s\n"
            "server=%s:%ld\nreason=%s\n",
-           r->status, (unsigned long long)r->bytes, (unsigned long long)r->start_offset,
-           r->resumed, r->not_modified, r->not_found, r->etag, r->last_modified,
-           r->content_encoding, r->effective_url, r->server_ip, r->server_port, r->reason);
+           r->status, (unsigned long long)r->bytes, (unsigned long long)r->start_offset, r->resumed,
+           r->not_modified, r->not_found, r->etag, r->last_modified, r->content_encoding,
+           r->effective_url, r->server_ip, r->server_port, r->reason);
 }
 
 int main(int argc, char **argv)
@@ -71,46 +71,118 @@ int main(int argc, char **argv)
     int use_buffer = 0;
     long pull = 0;
     static const struct option longopts[] = {
-        {"user", 1, 0, 'u'}, {"password", 1, 0, 'p'}, {"post", 1, 0, 'd'},
-        {"put", 1, 0, 'T'}, {"content-type", 1, 0, 'y'}, {"ca", 1, 0, 'c'},
-        {"extra-ca", 1, 0, 'x'}, {"cert", 1, 0, 'E'}, {"key", 1, 0, 'K'},
-        {"ua-product", 1, 0, 'P'}, {"ua-version", 1, 0, 'V'}, {"ua-serial", 1, 0, 'S'},
-        {"ua-mac", 1, 0, 'M'}, {"restrict", 1, 0, 'r'}, {"max-size", 1, 0, 'm'},
-        {"connect-timeout", 1, 0, 'C'}, {"timeout", 1, 0, 't'}, {"low-speed", 1, 0, 'l'},
-        {"low-speed-time", 1, 0, 'L'}, {"redirects", 1, 0, 'R'}, {"blksize", 1, 0, 'b'},
-        {"resume", 1, 0, 'o'}, {"etag", 1, 0, 'e'}, {"last-modified", 1, 0, 'i'},
-        {"buffer", 0, 0, 'B'}, {"pull", 1, 0, 'G'}, {0, 0, 0, 0},
+        {"user", 1, 0, 'u'},
+        {"password", 1, 0, 'p'},
+        {"post", 1, 0, 'd'},
+        {"put", 1, 0, 'T'},
+        {"content-type", 1, 0, 'y'},
+        {"ca", 1, 0, 'c'},
+        {"extra-ca", 1, 0, 'x'},
+        {"cert", 1, 0, 'E'},
+        {"key", 1, 0, 'K'},
+        {"ua-product", 1, 0, 'P'},
+        {"ua-version", 1, 0, 'V'},
+        {"ua-serial", 1, 0, 'S'},
+        {"ua-mac", 1, 0, 'M'},
+        {"restrict", 1, 0, 'r'},
+        {"max-size", 1, 0, 'm'},
+        {"connect-timeout", 1, 0, 'C'},
+        {"timeout", 1, 0, 't'},
+        {"low-speed", 1, 0, 'l'},
+        {"low-speed-time", 1, 0, 'L'},
+        {"redirects", 1, 0, 'R'},
+        {"blksize", 1, 0, 'b'},
+        {"resume", 1, 0, 'o'},
+        {"etag", 1, 0, 'e'},
+        {"last-modified", 1, 0, 'i'},
+        {"buffer", 0, 0, 'B'},
+        {"pull", 1, 0, 'G'},
+        {0, 0, 0, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
-        case 'u': o.username = optarg; break;
-        case 'p': o.password = optarg; break;
-        case 'd': o.method = FETCH_POST, o.body = optarg, o.body_len = strlen(optarg); break;
-        case 'T': put = optarg; break;
-        case 'y': o.content_type = optarg; break;
-        case 'c': o.ca_file = optarg; break;
-        case 'x': o.extra_ca_file = optarg; break;
-        case 'E': o.client_cert = optarg; break;
-        case 'K': o.client_key = optarg; break;
-        case 'P': product = optarg; break;
-        case 'V': version = optarg; break;
-        case 'S': serial = optarg; break;
-        case 'M': mac = optarg; break;
-        case 'r': o.restricted_domains = optarg; break;
-        case 'm': o.max_size = strtoull(optarg, NULL, 10); break;
-        case 'C': o.connect_timeout_ms = strtol(optarg, NULL, 10); break;
-        case 't': o.timeout_ms = strtol(optarg, NULL, 10); break;
-        case 'l': o.low_speed_limit = strtol(optarg, NULL, 10); break;
-        case 'L': o.low_speed_time_s = strtol(optarg, NULL, 10); break;
-        case 'R': o.max_redirects = atoi(optarg); break;
-        case 'b': o.tftp_blksize = atoi(optarg); break;
-        case 'o': o.resume_from = strtoull(optarg, NULL, 10); break;
-        case 'e': o.if_none_match = optarg; break;
-        case 'i': o.if_modified_since = optarg; break;
-        case 'B': use_buffer = 1; break;
-        case 'G': pull = strtol(optarg, NULL, 10); break;
-        default: usage(); return UG_ERR_USAGE;
+        case 'u':
+            o.username = optarg;
+            break;
+        case 'p':
+            o.password = optarg;
+            break;
+        case 'd':
+            o.method = FETCH_POST, o.body = optarg, o.body_len = strlen(optarg);
+            break;
+        case 'T':
+            put = optarg;
+            break;
+        case 'y':
+            o.content_type = optarg;
+            break;
+        case 'c':
+            o.ca_file = optarg;
+            break;
+        case 'x':
+            o.extra_ca_file = optarg;
+            break;
+        case 'E':
+            o.client_cert = optarg;
+            break;
+        case 'K':
+            o.client_key = optarg;
+            break;
+        case 'P':
+            product = optarg;
+            break;
+        case 'V':
+            version = optarg;
+            break;
+        case 'S':
+            serial = optarg;
+            break;
+        case 'M':
+            mac = optarg;
+            break;
+        case 'r':
+            o.restricted_domains = optarg;
+            break;
+        case 'm':
+            o.max_size = strtoull(optarg, NULL, 10);
+            break;
+        case 'C':
+            o.connect_timeout_ms = strtol(optarg, NULL, 10);
+            break;
+        case 't':
+            o.timeout_ms = strtol(optarg, NULL, 10);
+            break;
+        case 'l':
+            o.low_speed_limit = strtol(optarg, NULL, 10);
+            break;
+        case 'L':
+            o.low_speed_time_s = strtol(optarg, NULL, 10);
+            break;
+        case 'R':
+            o.max_redirects = atoi(optarg);
+            break;
+        case 'b':
+            o.tftp_blksize = atoi(optarg);
+            break;
+        case 'o':
+            o.resume_from = strtoull(optarg, NULL, 10);
+            break;
+        case 'e':
+            o.if_none_match = optarg;
+            break;
+        case 'i':
+            o.if_modified_since = optarg;
+            break;
+        case 'B':
+            use_buffer = 1;
+            break;
+        case 'G':
+            pull = strtol(optarg, NULL, 10);
+            break;
+        default:
+            usage();
+            return UG_ERR_USAGE;
         }
     }
     if (argc - optind != 2 || (pull < 0)) {
@@ -154,7 +226,7 @@ int main(int argc, char **argv)
         if (rc != UG_OK)
             goto out;
         if (!(piece = malloc((size_t)pull))) {
-            rc = ug_fail(err, UG_ERR_OTHER, "out of memory");
+            rc = ug_oom(err);
             goto out;
         }
         uint64_t offset = fetch_reader_result(reader)->start_offset;

@@ -1,16 +1,17 @@
-/* Test and benchmark driver of the streaming install (upgrader/install.c): installs one
+/* SPDX-License-Identifier: MIT */
+/* Test and benchmark driver of the streaming install (upgrader/upgrade/install.c): installs one
  * bundle into a slot file, prints the result as key=value lines, exits with the code. */
 #include <getopt.h>
-#include <signal.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
-#include "fetch.h"
-#include "install.h"
+#include "net/fetch.h"
+#include "upgrade/install.h"
 
 static void usage(void)
 {
@@ -56,7 +57,8 @@ static void progress(void *ctx, uint64_t done, uint64_t total)
     if (!show_progress)
         return;
     if (done - *last >= (8u << 20) || done == total) {
-        fprintf(stderr, "progress %llu/%llu\n", (unsigned long long)done, (unsigned long long)total);
+        fprintf(stderr, "progress %llu/%llu\n", (unsigned long long)done,
+                (unsigned long long)total);
         *last = done;
     }
 }
@@ -68,12 +70,17 @@ int main(int argc, char **argv)
     uint64_t last = 0;
     fetch_options_init(&fo);
     static const struct option opts[] = {
-        {"keyring", required_argument, NULL, 'k'}, {"product", required_argument, NULL, 'p'},
-        {"hw", required_argument, NULL, 'w'},      {"running", required_argument, NULL, 'r'},
+        {"keyring", required_argument, NULL, 'k'},
+        {"product", required_argument, NULL, 'p'},
+        {"hw", required_argument, NULL, 'w'},
+        {"running", required_argument, NULL, 'r'},
         {"downgrade-limit", required_argument, NULL, 'd'},
-        {"expect", required_argument, NULL, 'e'},  {"resume-file", required_argument, NULL, 'R'},
-        {"ca", required_argument, NULL, 'c'},      {"blksize", required_argument, NULL, 'b'},
-        {"max-size", required_argument, NULL, 'm'}, {"progress", no_argument, NULL, 'P'},
+        {"expect", required_argument, NULL, 'e'},
+        {"resume-file", required_argument, NULL, 'R'},
+        {"ca", required_argument, NULL, 'c'},
+        {"blksize", required_argument, NULL, 'b'},
+        {"max-size", required_argument, NULL, 'm'},
+        {"progress", no_argument, NULL, 'P'},
         {"checkpoint", required_argument, NULL, 'C'},
         {"die-after", required_argument, NULL, 'D'},
         {NULL, 0, NULL, 0},
@@ -81,20 +88,48 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'k': req.keyring = optarg; break;
-        case 'p': req.product = optarg; break;
-        case 'w': req.hardware = optarg; break;
-        case 'r': req.running_version = optarg; break;
-        case 'd': req.downgrade_limit = optarg; break;
-        case 'e': req.expected_version = optarg; break;
-        case 'R': req.resume_file = resume_file = optarg; break;
-        case 'c': fo.ca_file = optarg; break;
-        case 'b': fo.tftp_blksize = atoi(optarg); break;
-        case 'm': fo.max_size = strtoull(optarg, NULL, 10); break;
-        case 'C': req.checkpoint_bytes = strtoull(optarg, NULL, 10); break;
-        case 'P': show_progress = 1; break;
-        case 'D': die_after = strtoull(optarg, NULL, 10); break;
-        default: usage(); return 2;
+        case 'k':
+            req.keyring = optarg;
+            break;
+        case 'p':
+            req.product = optarg;
+            break;
+        case 'w':
+            req.hardware = optarg;
+            break;
+        case 'r':
+            req.running_version = optarg;
+            break;
+        case 'd':
+            req.downgrade_limit = optarg;
+            break;
+        case 'e':
+            req.expected_version = optarg;
+            break;
+        case 'R':
+            req.resume_file = resume_file = optarg;
+            break;
+        case 'c':
+            fo.ca_file = optarg;
+            break;
+        case 'b':
+            fo.tftp_blksize = atoi(optarg);
+            break;
+        case 'm':
+            fo.max_size = strtoull(optarg, NULL, 10);
+            break;
+        case 'C':
+            req.checkpoint_bytes = strtoull(optarg, NULL, 10);
+            break;
+        case 'P':
+            show_progress = 1;
+            break;
+        case 'D':
+            die_after = strtoull(optarg, NULL, 10);
+            break;
+        default:
+            usage();
+            return 2;
         }
     }
     if (argc - optind != 2) {
@@ -121,11 +156,13 @@ int main(int argc, char **argv)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    printf("rc=%d\nversion=%s\nimage_size=%llu\nbytes_fetched=%llu\nresumed=%d\nresume_offset=%llu\nseconds=%.3f\nmaxrss_kb=%ld\n"
-           "transfer_cpu=%d\ncpus_before=%d\ncpus_after=%d\ncpus_same=%d\n",
-           (int)rc, res.version, (unsigned long long)res.image_size, (unsigned long long)res.bytes_fetched,
-           res.resumed, (unsigned long long)res.resume_offset, secs, ru.ru_maxrss,
-           res.transfer_cpu, CPU_COUNT(&before), CPU_COUNT(&after), CPU_EQUAL(&before, &after));
+    printf(
+        "rc=%d\nversion=%s\nimage_size=%llu\nbytes_fetched=%llu\nresumed=%d\nresume_offset=%llu\nseconds=%.3f\nmaxrss_kb=%ld\n"
+        "transfer_cpu=%d\ncpus_before=%d\ncpus_after=%d\ncpus_same=%d\n",
+        (int)rc, res.version, (unsigned long long)res.image_size,
+        (unsigned long long)res.bytes_fetched, res.resumed, (unsigned long long)res.resume_offset,
+        secs, ru.ru_maxrss, res.transfer_cpu, CPU_COUNT(&before), CPU_COUNT(&after),
+        CPU_EQUAL(&before, &after));
     if (rc != 0)
         fprintf(stderr, "install_tool: %s\n", err);
     return (int)rc;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Test server: accepts TCP connections on 127.0.0.1:PORT and never answers, the way a hung
  * provisioning server looks to a client; the transport must give up on its own. */
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Test server: receives syslog datagrams on UDP 127.0.0.1:PORT and prints each one as a
  * line on stdout (flushed), so a test can read what the agent sent. */
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the boot state (bootstate.c): the selection logic as table-driven stories,
  * the record format, and the store under power cuts at every byte and single-byte corruption. */
 #include <setjmp.h>
@@ -14,21 +15,27 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "bootstate.h"
+#include "bootctl/bootstate.h"
 
 #define A BOOTSTATE_SLOT_A
 #define B BOOTSTATE_SLOT_B
 
 /* ---- selection logic: each story is a list of steps from a starting state ---- */
 
-enum op { END, SET_ACTIVE, BOOT, MARK_GOOD, MARK_BAD };
+enum op {
+    END,
+    SET_ACTIVE,
+    BOOT,
+    MARK_GOOD,
+    MARK_BAD
+};
 
 struct step {
     enum op op;
-    int slot;          /* SET_ACTIVE, MARK_BAD: the slot; BOOT: the slot expected (-1: none) */
-    unsigned tries;    /* SET_ACTIVE */
-    ug_err rc;         /* expected result */
-    bool fallback;     /* BOOT: expected fallback flag */
+    int slot;       /* SET_ACTIVE, MARK_BAD: the slot; BOOT: the slot expected (-1: none) */
+    unsigned tries; /* SET_ACTIVE */
+    ug_err rc;      /* expected result */
+    bool fallback;  /* BOOT: expected fallback flag */
 };
 
 struct slot_expect {
@@ -38,8 +45,8 @@ struct slot_expect {
 
 struct story {
     const char *name;
-    bool explicit_start;          /* false: the factory state */
-    struct slot_expect start[2];  /* used when explicit_start */
+    bool explicit_start;         /* false: the factory state */
+    struct slot_expect start[2]; /* used when explicit_start */
     int start_booted;
     struct step steps[12];
     struct slot_expect end[2];
@@ -47,67 +54,146 @@ struct story {
 };
 
 /* Step constructors, so the stories read as what happens. */
-#define ACTIVE(s, n, rc) {SET_ACTIVE, s, n, rc, false}
-#define BOOTS(s, fb)     {BOOT, s, 0, UG_OK, fb}
-#define NO_BOOT          {BOOT, -1, 0, UG_ERR_OTHER, false}
-#define GOOD(rc)         {MARK_GOOD, 0, 0, rc, false}
-#define BAD(s, rc)       {MARK_BAD, s, 0, rc, false}
-#define DONE             {END, 0, 0, UG_OK, false}
+#define ACTIVE(s, n, rc)            \
+    {                               \
+        SET_ACTIVE, s, n, rc, false \
+    }
+#define BOOTS(s, fb)          \
+    {                         \
+        BOOT, s, 0, UG_OK, fb \
+    }
+#define NO_BOOT                          \
+    {                                    \
+        BOOT, -1, 0, UG_ERR_OTHER, false \
+    }
+#define GOOD(rc)                   \
+    {                              \
+        MARK_GOOD, 0, 0, rc, false \
+    }
+#define BAD(s, rc)                \
+    {                             \
+        MARK_BAD, s, 0, rc, false \
+    }
+#define DONE                    \
+    {                           \
+        END, 0, 0, UG_OK, false \
+    }
 
 static const struct story stories[] = {
-    {"first boot: the factory slot A boots, nothing to use up", false, {{0}}, 0,
+    {"first boot: the factory slot A boots, nothing to use up",
+     false,
+     {{0}},
+     0,
      {BOOTS(A, false), BOOTS(A, false), DONE},
-     {{15, 0, true}, {0, 0, false}}, A},
-    {"successful upgrade: B boots on a try, is marked good, stays", false, {{0}}, 0,
-     {ACTIVE(B, 3, UG_OK), BOOTS(B, false), GOOD(UG_OK),
-      BOOTS(B, false), BOOTS(B, false), DONE},
-     {{14, 0, true}, {15, 0, true}}, B},
-    {"new slot fails twice, the third boot falls back to A", false, {{0}}, 0,
-     {ACTIVE(B, 2, UG_OK), BOOTS(B, false), BOOTS(B, false),
-      BOOTS(A, true), BOOTS(A, true), DONE},
-     {{14, 0, true}, {15, 0, false}}, A},
-    {"the agent gives up on B after the rollback: no longer a fallback", false, {{0}}, 0,
-     {ACTIVE(B, 1, UG_OK), BOOTS(B, false), BOOTS(A, true),
-      BAD(B, UG_OK), BOOTS(A, false), DONE},
-     {{14, 0, true}, {0, 0, false}}, A},
-    {"mark-bad of a slot on trial: the next boot takes A at once", false, {{0}}, 0,
-     {ACTIVE(B, 3, UG_OK), BOOTS(B, false), BAD(B, UG_OK),
-      BOOTS(A, false), DONE},
-     {{14, 0, true}, {0, 0, false}}, A},
-    {"mark-good after mark-bad is refused", false, {{0}}, 0,
-     {ACTIVE(B, 3, UG_OK), BOOTS(B, false), BAD(B, UG_OK),
-      GOOD(UG_ERR_OTHER), DONE},
-     {{14, 0, true}, {0, 0, false}}, B},
-    {"mark-bad of the old slot after an upgrade: B alone", false, {{0}}, 0,
-     {ACTIVE(B, 3, UG_OK), BOOTS(B, false), GOOD(UG_OK),
-      BAD(A, UG_OK), BOOTS(B, false), DONE},
-     {{0, 0, false}, {15, 0, true}}, B},
-    {"upgrade back to A after B became good", false, {{0}}, 0,
-     {ACTIVE(B, 3, UG_OK), BOOTS(B, false), GOOD(UG_OK), ACTIVE(A, 2, UG_OK),
-      BOOTS(A, false), BOOTS(A, false), BOOTS(B, true), DONE},
-     {{15, 0, false}, {14, 0, true}}, B},
-    {"equal priorities, both successful: A", true, {{5, 0, true}, {5, 0, true}}, B,
-     {BOOTS(A, false), DONE}, {{5, 0, true}, {5, 0, true}}, A},
-    {"equal priorities, both on trial: A, and A's try is used", true, {{5, 2, false}, {5, 2, false}}, B,
+     {{15, 0, true}, {0, 0, false}},
+     A},
+    {"successful upgrade: B boots on a try, is marked good, stays",
+     false,
+     {{0}},
+     0,
+     {ACTIVE(B, 3, UG_OK), BOOTS(B, false), GOOD(UG_OK), BOOTS(B, false), BOOTS(B, false), DONE},
+     {{14, 0, true}, {15, 0, true}},
+     B},
+    {"new slot fails twice, the third boot falls back to A",
+     false,
+     {{0}},
+     0,
+     {ACTIVE(B, 2, UG_OK), BOOTS(B, false), BOOTS(B, false), BOOTS(A, true), BOOTS(A, true), DONE},
+     {{14, 0, true}, {15, 0, false}},
+     A},
+    {"the agent gives up on B after the rollback: no longer a fallback",
+     false,
+     {{0}},
+     0,
+     {ACTIVE(B, 1, UG_OK), BOOTS(B, false), BOOTS(A, true), BAD(B, UG_OK), BOOTS(A, false), DONE},
+     {{14, 0, true}, {0, 0, false}},
+     A},
+    {"mark-bad of a slot on trial: the next boot takes A at once",
+     false,
+     {{0}},
+     0,
+     {ACTIVE(B, 3, UG_OK), BOOTS(B, false), BAD(B, UG_OK), BOOTS(A, false), DONE},
+     {{14, 0, true}, {0, 0, false}},
+     A},
+    {"mark-good after mark-bad is refused",
+     false,
+     {{0}},
+     0,
+     {ACTIVE(B, 3, UG_OK), BOOTS(B, false), BAD(B, UG_OK), GOOD(UG_ERR_OTHER), DONE},
+     {{14, 0, true}, {0, 0, false}},
+     B},
+    {"mark-bad of the old slot after an upgrade: B alone",
+     false,
+     {{0}},
+     0,
+     {ACTIVE(B, 3, UG_OK), BOOTS(B, false), GOOD(UG_OK), BAD(A, UG_OK), BOOTS(B, false), DONE},
+     {{0, 0, false}, {15, 0, true}},
+     B},
+    {"upgrade back to A after B became good",
+     false,
+     {{0}},
+     0,
+     {ACTIVE(B, 3, UG_OK), BOOTS(B, false), GOOD(UG_OK), ACTIVE(A, 2, UG_OK), BOOTS(A, false),
+      BOOTS(A, false), BOOTS(B, true), DONE},
+     {{15, 0, false}, {14, 0, true}},
+     B},
+    {"equal priorities, both successful: A",
+     true,
+     {{5, 0, true}, {5, 0, true}},
+     B,
+     {BOOTS(A, false), DONE},
+     {{5, 0, true}, {5, 0, true}},
+     A},
+    {"equal priorities, both on trial: A, and A's try is used",
+     true,
+     {{5, 2, false}, {5, 2, false}},
+     B,
      {BOOTS(A, false), BOOTS(A, false), BOOTS(B, true), DONE},
-     {{5, 0, false}, {5, 1, false}}, B},
-    {"equal priorities, A out of tries: B, as a fallback", true, {{5, 0, false}, {5, 0, true}}, A,
-     {BOOTS(B, true), DONE}, {{5, 0, false}, {5, 0, true}}, B},
-    {"higher priority wins over A", true, {{3, 0, true}, {4, 0, true}}, A,
-     {BOOTS(B, false), DONE}, {{3, 0, true}, {4, 0, true}}, B},
-    {"both unbootable: no slot, state unchanged", false, {{0}}, 0,
-     {ACTIVE(B, 1, UG_OK), BAD(A, UG_OK), BOOTS(B, false),
-      NO_BOOT, NO_BOOT, DONE},
-     {{0, 0, false}, {15, 0, false}}, B},
-    {"both marked bad: no slot", false, {{0}}, 0,
+     {{5, 0, false}, {5, 1, false}},
+     B},
+    {"equal priorities, A out of tries: B, as a fallback",
+     true,
+     {{5, 0, false}, {5, 0, true}},
+     A,
+     {BOOTS(B, true), DONE},
+     {{5, 0, false}, {5, 0, true}},
+     B},
+    {"higher priority wins over A",
+     true,
+     {{3, 0, true}, {4, 0, true}},
+     A,
+     {BOOTS(B, false), DONE},
+     {{3, 0, true}, {4, 0, true}},
+     B},
+    {"both unbootable: no slot, state unchanged",
+     false,
+     {{0}},
+     0,
+     {ACTIVE(B, 1, UG_OK), BAD(A, UG_OK), BOOTS(B, false), NO_BOOT, NO_BOOT, DONE},
+     {{0, 0, false}, {15, 0, false}},
+     B},
+    {"both marked bad: no slot",
+     false,
+     {{0}},
+     0,
      {BAD(A, UG_OK), BAD(B, UG_OK), NO_BOOT, DONE},
-     {{0, 0, false}, {0, 0, false}}, A},
-    {"priority 0 with tries left is not bootable", true, {{0, 3, false}, {0, 0, true}}, A,
-     {NO_BOOT, DONE}, {{0, 3, false}, {0, 0, true}}, A},
-    {"bad tries and slots are refused, state unchanged", false, {{0}}, 0,
+     {{0, 0, false}, {0, 0, false}},
+     A},
+    {"priority 0 with tries left is not bootable",
+     true,
+     {{0, 3, false}, {0, 0, true}},
+     A,
+     {NO_BOOT, DONE},
+     {{0, 3, false}, {0, 0, true}},
+     A},
+    {"bad tries and slots are refused, state unchanged",
+     false,
+     {{0}},
+     0,
      {ACTIVE(B, 0, UG_ERR_USAGE), ACTIVE(B, 8, UG_ERR_USAGE), ACTIVE(2, 3, UG_ERR_USAGE),
       BAD(-1, UG_ERR_USAGE), DONE},
-     {{15, 0, true}, {0, 0, false}}, A},
+     {{15, 0, true}, {0, 0, false}},
+     A},
 };
 
 static void start_state(const struct story *s, struct bootstate *st)
@@ -138,11 +224,20 @@ static void test_selection_stories(void **unused)
             ug_err rc = UG_OK;
             int slot = -1;
             switch (p->op) {
-            case SET_ACTIVE: rc = bootstate_set_active(&st, p->slot, p->tries, err); break;
-            case BOOT: rc = bootstate_select_boot(&st, &slot, err); break;
-            case MARK_GOOD: rc = bootstate_mark_good(&st, err); break;
-            case MARK_BAD: rc = bootstate_mark_bad(&st, p->slot, err); break;
-            case END: break;
+            case SET_ACTIVE:
+                rc = bootstate_set_active(&st, p->slot, p->tries, err);
+                break;
+            case BOOT:
+                rc = bootstate_select_boot(&st, &slot, err);
+                break;
+            case MARK_GOOD:
+                rc = bootstate_mark_good(&st, err);
+                break;
+            case MARK_BAD:
+                rc = bootstate_mark_bad(&st, p->slot, err);
+                break;
+            case END:
+                break;
             }
             if (rc != p->rc)
                 fail_msg("%s, step %d: result %d, expected %d (%s)", s->name, k, rc, p->rc, err);
@@ -153,17 +248,21 @@ static void test_selection_stories(void **unused)
                     fail_msg("%s, step %d: a refused step changed the state", s->name, k);
                 continue;
             }
-            if (p->op == BOOT && (slot != p->slot || st.booted != p->slot || st.fallback != p->fallback))
+            if (p->op == BOOT &&
+                (slot != p->slot || st.booted != p->slot || st.fallback != p->fallback))
                 fail_msg("%s, step %d: booted %c fallback %d, expected %c fallback %d", s->name, k,
-                         bootstate_slot_letter(slot), st.fallback, bootstate_slot_letter(p->slot), p->fallback);
+                         bootstate_slot_letter(slot), st.fallback, bootstate_slot_letter(p->slot),
+                         p->fallback);
         }
         for (int n = 0; n < 2; n++) {
             const struct slot_expect *e = &s->end[n];
             const struct bootstate_slot *got = &st.slot[n];
-            if (got->priority != e->priority || got->tries != e->tries || got->successful != e->successful)
-                fail_msg("%s: slot %c ends with priority %u tries %u successful %d, expected %u %u %d", s->name,
-                         bootstate_slot_letter(n), got->priority, got->tries, got->successful, e->priority,
-                         e->tries, e->successful);
+            if (got->priority != e->priority || got->tries != e->tries ||
+                got->successful != e->successful)
+                fail_msg(
+                    "%s: slot %c ends with priority %u tries %u successful %d, expected %u %u %d",
+                    s->name, bootstate_slot_letter(n), got->priority, got->tries, got->successful,
+                    e->priority, e->tries, e->successful);
         }
         if (st.booted != s->end_booted)
             fail_msg("%s: booted %c, expected %c", s->name, bootstate_slot_letter(st.booted),
@@ -277,16 +376,19 @@ static void test_every_single_byte_corruption_detected(void **unused)
 static void test_out_of_range_fields_refused(void **unused)
 {
     (void)unused;
-    static const struct { size_t at; uint8_t value; } cases[] = {
-        {16, 2},       /* booted slot */
-        {17, 0x02},    /* unknown flag */
-        {20, 16},      /* A priority */
-        {21, 8},       /* A tries */
-        {22, 2},       /* A successful */
+    static const struct {
+        size_t at;
+        uint8_t value;
+    } cases[] = {
+        {16, 2},            /* booted slot */
+        {17, 0x02},         /* unknown flag */
+        {20, 16},           /* A priority */
+        {21, 8},            /* A tries */
+        {22, 2},            /* A successful */
         {88 + 4 + 63, 'x'}, /* B version without its NUL */
         {88 + 4, 0x07},     /* B version with a control character */
-        {200, 1},      /* reserved tail */
-        {8, 0},        /* generation 0 (the sample uses 1 in byte 8 only) */
+        {200, 1},           /* reserved tail */
+        {8, 0},             /* generation 0 (the sample uses 1 in byte 8 only) */
     };
     struct bootstate st, back;
     sample_state(&st);
@@ -500,12 +602,13 @@ static void test_both_copies_bad(void **state)
     uint8_t data[FILE_MAX];
     size_t len;
     read_whole(t->path, data, sizeof data, &len);
-    data[30] ^= 1;                                  /* copy 0: CRC */
+    data[30] ^= 1;                                        /* copy 0: CRC */
     memcpy(data + BOOTSTATE_FILE_COPY_OFFSET, "XXXX", 4); /* copy 1: magic */
     write_whole(t->path, data, len);
     struct bootstate st;
     assert_int_equal(bootstate_load(t->path, &st, err), UG_ERR_UNUSABLE);
-    assert_string_equal(strstr(err, "no valid boot state"), "no valid boot state (copy 0 bad-crc, copy 1 bad-magic)");
+    assert_string_equal(strstr(err, "no valid boot state"),
+                        "no valid boot state (copy 0 bad-crc, copy 1 bad-magic)");
     assert_int_equal(st.health.copy[0], BOOTSTATE_COPY_BAD_CRC);
     assert_int_equal(st.health.copy[1], BOOTSTATE_COPY_BAD_MAGIC);
     assert_int_equal(st.health.serving, -1);
@@ -603,9 +706,11 @@ int main(void)
         cmocka_unit_test(test_record_round_trip),
         cmocka_unit_test(test_every_single_byte_corruption_detected),
         cmocka_unit_test(test_out_of_range_fields_refused),
-        cmocka_unit_test_setup_teardown(test_store_round_trip_and_generations, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_store_round_trip_and_generations, tmp_setup,
+                                        tmp_teardown),
         cmocka_unit_test_setup_teardown(test_power_cut_at_every_byte, tmp_setup, tmp_teardown),
-        cmocka_unit_test_setup_teardown(test_one_copy_corrupt_other_serves, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_one_copy_corrupt_other_serves, tmp_setup,
+                                        tmp_teardown),
         cmocka_unit_test_setup_teardown(test_both_copies_bad, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_lock_serialises_processes, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_lock_refusals, tmp_setup, tmp_teardown),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of bundles (bundle.c, bundle_pack.c, sign.c): pack and stream back for each
  * codec, resume at a chunk, and every refusal: wrong signer, tampered manifest or payload,
  * reordered, unsafe, linked or extra members, truncation, a failing transport. */
@@ -14,13 +15,13 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "buf.h"
-#include "bundle.h"
-#include "payload.h"
-#include "bundle_pack.h"
+#include "bundle/bundle.h"
+#include "bundle/pack.h"
+#include "bundle/payload.h"
+#include "bundle/sign.h"
+#include "common/buf.h"
+#include "common/fsutil.h"
 #include "fixture.h"
-#include "fsutil.h"
-#include "sign.h"
 
 static char image[300];
 #define IMAGE_SIZE (600 * 1024 + 123)
@@ -47,14 +48,23 @@ static int teardown(void **state)
     return fixture_remove(&fx);
 }
 
-static ug_err pack(enum codec codec, const char *out_name, const char *k, const char *c, char *out, size_t n)
+static ug_err pack(enum codec codec, const char *out_name, const char *k, const char *c, char *out,
+                   size_t n)
 {
     static const char *const hw[] = {"1.0", "2.0"};
     char err[UG_ERRBUF] = "";
     path_in(out, n, out_name);
     struct bundle_pack_options o = {
-        .product = "UG-PHONE-1", .version = "2.0.0", .hardware = hw, .nhardware = 2, .image = image,
-        .compression = codec, .chunk_size = 64 * 1024, .key = k, .cert = c, .out = out,
+        .product = "UG-PHONE-1",
+        .version = "2.0.0",
+        .hardware = hw,
+        .nhardware = 2,
+        .image = image,
+        .compression = codec,
+        .chunk_size = 64 * 1024,
+        .key = k,
+        .cert = c,
+        .out = out,
     };
     ug_err rc = bundle_pack(&o, err);
     if (rc != UG_OK)
@@ -86,12 +96,14 @@ static ug_err c_begin(void *ctx, const struct bundle_payload *p, uint64_t data_o
     return UG_OK;
 }
 
-static ug_err c_write(void *ctx, const struct bundle_payload *p, uint64_t offset, const void *data, size_t len, char *err)
+static ug_err c_write(void *ctx, const struct bundle_payload *p, uint64_t offset, const void *data,
+                      size_t len, char *err)
 {
     struct collect *c = ctx;
     (void)p;
     if (offset != c->data.len)
-        return ug_fail(err, UG_ERR_OTHER, "write at %llu, expected %zu", (unsigned long long)offset, c->data.len);
+        return ug_fail(err, UG_ERR_OTHER, "write at %llu, expected %zu", (unsigned long long)offset,
+                       c->data.len);
     return buf_append(&c->data, data, len) == 0 ? UG_OK : UG_ERR_OTHER;
 }
 
@@ -172,7 +184,8 @@ static void test_resume_at_chunk(void **state)
     const char *from = file.data + data_offset + p->chunks[5].stored_offset;
     size_t left = p->stored_size - p->chunks[5].stored_offset;
     for (size_t at = 0; at < left; at += 1000)
-        assert_int_equal(payload_decoder_feed(d, from + at, left - at < 1000 ? left - at : 1000, err), UG_OK);
+        assert_int_equal(
+            payload_decoder_feed(d, from + at, left - at < 1000 ? left - at : 1000, err), UG_OK);
     assert_int_equal(payload_decoder_finish(d, err), UG_OK);
     payload_decoder_close(d);
     assert_int_equal(tail.data.len, IMAGE_SIZE);
@@ -203,7 +216,8 @@ static void test_signer_refused(void **state)
     assert_int_equal(c.data.len, 0);
     assert_int_equal(c.checks, 0);
     /* Same CA, but a TLS certificate: not allowed to sign firmware. */
-    assert_int_equal(pack(CODEC_GZIP, "tls.bundle", fx.tls_key, fx.tls_cert, path, sizeof path), UG_OK);
+    assert_int_equal(pack(CODEC_GZIP, "tls.bundle", fx.tls_key, fx.tls_cert, path, sizeof path),
+                     UG_OK);
     assert_int_equal(read_bundle(path, fx.keyring, &c, err), UG_ERR_VERIFY);
     assert_non_null(strstr(err, "not allowed to sign"));
     assert_int_equal(c.data.len, 0);
@@ -265,7 +279,8 @@ static void write_members(const char *path, struct member *m, size_t n)
         }
         assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
         if (m[i].type == AE_IFREG && m[i].data.len)
-            assert_int_equal(archive_write_data(a, m[i].data.data, m[i].data.len), (la_ssize_t)m[i].data.len);
+            assert_int_equal(archive_write_data(a, m[i].data.data, m[i].data.len),
+                             (la_ssize_t)m[i].data.len);
         archive_entry_free(e);
     }
     archive_write_close(a);
@@ -278,24 +293,29 @@ static void free_members(struct member *m, size_t n)
         buf_free(&m[i].data);
 }
 
-enum tamper { MANIFEST_BYTE, PAYLOAD_BYTE, SWAP_MANIFEST_SIG, DOTDOT, ABSOLUTE, SYMLINK, EXTRA, RENAMED,
-              MISSING_SIG, LONGER_PAYLOAD };
+enum tamper {
+    MANIFEST_BYTE,
+    PAYLOAD_BYTE,
+    SWAP_MANIFEST_SIG,
+    DOTDOT,
+    ABSOLUTE,
+    SYMLINK,
+    EXTRA,
+    RENAMED,
+    MISSING_SIG,
+    LONGER_PAYLOAD
+};
 
 static const struct {
     enum tamper how;
     ug_err rc;
     const char *says;
 } tamper_cases[] = {
-    {MANIFEST_BYTE, UG_ERR_VERIFY, "signature"},
-    {PAYLOAD_BYTE, UG_ERR_VERIFY, "signed digest"},
-    {SWAP_MANIFEST_SIG, UG_ERR_VERIFY, "expected"},
-    {DOTDOT, UG_ERR_VERIFY, "unsafe path"},
-    {ABSOLUTE, UG_ERR_VERIFY, "unsafe path"},
-    {SYMLINK, UG_ERR_VERIFY, "link"},
-    {EXTRA, UG_ERR_VERIFY, "not listed"},
-    {RENAMED, UG_ERR_VERIFY, "expected"},
-    {MISSING_SIG, UG_ERR_VERIFY, "expected"},
-    {LONGER_PAYLOAD, UG_ERR_VERIFY, "bytes"},
+    {MANIFEST_BYTE, UG_ERR_VERIFY, "signature"},    {PAYLOAD_BYTE, UG_ERR_VERIFY, "signed digest"},
+    {SWAP_MANIFEST_SIG, UG_ERR_VERIFY, "expected"}, {DOTDOT, UG_ERR_VERIFY, "unsafe path"},
+    {ABSOLUTE, UG_ERR_VERIFY, "unsafe path"},       {SYMLINK, UG_ERR_VERIFY, "link"},
+    {EXTRA, UG_ERR_VERIFY, "not listed"},           {RENAMED, UG_ERR_VERIFY, "expected"},
+    {MISSING_SIG, UG_ERR_VERIFY, "expected"},       {LONGER_PAYLOAD, UG_ERR_VERIFY, "bytes"},
 };
 
 static void test_tampering(void **state)
@@ -314,15 +334,21 @@ static void test_tampering(void **state)
             v[0] = '9';
             break;
         }
-        case PAYLOAD_BYTE: m[2].data.data[m[2].data.len / 2] ^= 0x20; break;
+        case PAYLOAD_BYTE:
+            m[2].data.data[m[2].data.len / 2] ^= 0x20;
+            break;
         case SWAP_MANIFEST_SIG: {
             struct member t = m[0];
             m[0] = m[1];
             m[1] = t;
             break;
         }
-        case DOTDOT: snprintf(m[2].name, sizeof m[2].name, "../rootfs.img.gz"); break;
-        case ABSOLUTE: snprintf(m[2].name, sizeof m[2].name, "/rootfs.img.gz"); break;
+        case DOTDOT:
+            snprintf(m[2].name, sizeof m[2].name, "../rootfs.img.gz");
+            break;
+        case ABSOLUTE:
+            snprintf(m[2].name, sizeof m[2].name, "/rootfs.img.gz");
+            break;
         case SYMLINK:
             m[2].type = AE_IFLNK;
             snprintf(m[2].link, sizeof m[2].link, "/dev/mmcblk0");
@@ -334,7 +360,9 @@ static void test_tampering(void **state)
             buf_append_str(&m[3].data, "#!/bin/sh\nrm -rf /\n");
             n = 4;
             break;
-        case RENAMED: snprintf(m[2].name, sizeof m[2].name, "kernel.img.gz"); break;
+        case RENAMED:
+            snprintf(m[2].name, sizeof m[2].name, "kernel.img.gz");
+            break;
         case MISSING_SIG:
             buf_free(&m[1].data);
             m[1] = m[2];
@@ -351,8 +379,8 @@ static void test_tampering(void **state)
         char err[UG_ERRBUF] = "";
         ug_err rc = read_bundle(bad, fx.keyring, &c, err);
         if (rc != tamper_cases[i].rc || !strstr(err, tamper_cases[i].says))
-            fail_msg("tamper case %zu: rc %d '%s', expected %d with '%s'", i, rc, err, tamper_cases[i].rc,
-                     tamper_cases[i].says);
+            fail_msg("tamper case %zu: rc %d '%s', expected %d with '%s'", i, rc, err,
+                     tamper_cases[i].rc, tamper_cases[i].says);
         if (tamper_cases[i].how != PAYLOAD_BYTE && tamper_cases[i].how != EXTRA)
             assert_int_equal(c.data.len, 0); /* refused before any payload byte */
         assert_int_equal(c.payloads_ended, 0 + (tamper_cases[i].how == EXTRA));
@@ -409,13 +437,16 @@ static void test_pull_error(void **state)
     struct failing_pull f = {&file, 0, file.len / 2};
     struct collect c = {0};
     struct bundle_manifest m;
-    assert_int_equal(bundle_read(failing_pull, &f, "http://server/b.bundle", fx.keyring, &sink, &c, &m, err),
-                     UG_ERR_UNREACHABLE);
+    assert_int_equal(
+        bundle_read(failing_pull, &f, "http://server/b.bundle", fx.keyring, &sink, &c, &m, err),
+        UG_ERR_UNREACHABLE);
     assert_non_null(strstr(err, "connection reset"));
     f = (struct failing_pull){&file, 0, SIZE_MAX};
     buf_free(&c.data);
     memset(&c, 0, sizeof c);
-    assert_int_equal(bundle_read(failing_pull, &f, "http://server/b.bundle", fx.keyring, &sink, &c, &m, err), UG_OK);
+    assert_int_equal(
+        bundle_read(failing_pull, &f, "http://server/b.bundle", fx.keyring, &sink, &c, &m, err),
+        UG_OK);
     assert_int_equal(c.data.len, IMAGE_SIZE);
     bundle_manifest_free(&m);
     buf_free(&c.data);
@@ -454,9 +485,9 @@ static void test_manifest_fields(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_resume_at_chunk),
-        cmocka_unit_test(test_signer_refused), cmocka_unit_test(test_tampering),
-        cmocka_unit_test(test_truncated),    cmocka_unit_test(test_pull_error),
+        cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_resume_at_chunk),
+        cmocka_unit_test(test_signer_refused),  cmocka_unit_test(test_tampering),
+        cmocka_unit_test(test_truncated),       cmocka_unit_test(test_pull_error),
         cmocka_unit_test(test_manifest_fields),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of conditions (cond.c): every operator on integers, versions and quoted
- * strings, `and`, macros, the examples of provisioning.md 1.5/1.6, and malformed input. */
+ * strings, `and`, macros, the examples of docs/provisioning.md 1.5/1.6, and malformed input. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "cond.h"
+#include "lang/cond.h"
 
 struct cond_case {
     const char *expr;
@@ -16,35 +17,76 @@ struct cond_case {
 
 static const struct cond_case cases[] = {
     /* integers, every operator both ways */
-    {"1 = 1", 1}, {"1 = 2", 0}, {"1 eq 1", 1}, {"2 eq 1", 0},
-    {"1 != 2", 1}, {"1 != 1", 0}, {"1 ne 2", 1}, {"3 ne 3", 0},
-    {"1 < 2", 1}, {"2 < 2", 0}, {"1 lt 2", 1}, {"2 lt 1", 0},
-    {"2 <= 2", 1}, {"3 <= 2", 0}, {"2 le 2", 1}, {"3 le 2", 0},
-    {"3 > 2", 1}, {"2 > 2", 0}, {"3 gt 2", 1}, {"2 gt 3", 0},
-    {"2 >= 2", 1}, {"1 >= 2", 0}, {"2 ge 2", 1}, {"1 ge 2", 0},
-    {"-1 lt 0", 1}, {"-1 eq $PRVST", 1}, {"10 gt 9", 1}, {"007 eq 7", 1},
-    {"1<2", 1}, {"2>=3", 0}, {"1!=1", 0}, {"EQ", -1},
-    /* versions: dotted, SPA and Cisco loads (provisioning.md 1.6) */
-    {"9.4.2 lt 10.0.0", 1}, {"11.0.10 gt 11.0.9", 1}, {"1.0 eq 1.0.0", 1},
-    {"1.0.31(b) > 1.0.31(a)", 1}, {"2.0.3(0412s) ge 2.0.3", 1}, {"1.0.33 != 1.0.33", 0},
+    {"1 = 1", 1},
+    {"1 = 2", 0},
+    {"1 eq 1", 1},
+    {"2 eq 1", 0},
+    {"1 != 2", 1},
+    {"1 != 1", 0},
+    {"1 ne 2", 1},
+    {"3 ne 3", 0},
+    {"1 < 2", 1},
+    {"2 < 2", 0},
+    {"1 lt 2", 1},
+    {"2 lt 1", 0},
+    {"2 <= 2", 1},
+    {"3 <= 2", 0},
+    {"2 le 2", 1},
+    {"3 le 2", 0},
+    {"3 > 2", 1},
+    {"2 > 2", 0},
+    {"3 gt 2", 1},
+    {"2 gt 3", 0},
+    {"2 >= 2", 1},
+    {"1 >= 2", 0},
+    {"2 ge 2", 1},
+    {"1 ge 2", 0},
+    {"-1 lt 0", 1},
+    {"-1 eq $PRVST", 1},
+    {"10 gt 9", 1},
+    {"007 eq 7", 1},
+    {"1<2", 1},
+    {"2>=3", 0},
+    {"1!=1", 0},
+    {"EQ", -1},
+    /* versions: dotted, SPA and Cisco loads (docs/provisioning.md 1.6) */
+    {"9.4.2 lt 10.0.0", 1},
+    {"11.0.10 gt 11.0.9", 1},
+    {"1.0 eq 1.0.0", 1},
+    {"1.0.31(b) > 1.0.31(a)", 1},
+    {"2.0.3(0412s) ge 2.0.3", 1},
+    {"1.0.33 != 1.0.33", 0},
     {"sip88xx.11-0-0MPP-BN > sip88xx.9-3-1-7MPP-BN", 1},
     {"sipyyyy.11-3-2MPP0002-256 > sipyyyy.11-3-2MPP0001-609", 1},
     {"sip88xx.11-1-1MSR-1dev.loads eq sip8845_65.11-1-1MSR-1dev.loads", 1},
-    {"$SWVER ge sip78xx.11-0-0MPP-7", 1}, {"$SWVER lt sip78xx.11-0-0MPP-7", 0},
-    {"$SWVER ge sip78xx.11-2-1MES-3", 0}, {"$SWVER = 11-1-0MPP-19", 1},
+    {"$SWVER ge sip78xx.11-0-0MPP-7", 1},
+    {"$SWVER lt sip78xx.11-0-0MPP-7", 0},
+    {"$SWVER ge sip78xx.11-2-1MES-3", 0},
+    {"$SWVER = 11-1-0MPP-19", 1},
     {"PHONEOS-8875.1-0-1-0001-1.loads < PHONEOS-8875.1-0-1-0001-2.loads", 1},
     {"300 lt 1.2.3", 0},
     /* quoted strings: eq and ne only */
-    {"\"abc\" eq \"abc\"", 1}, {"\"abc\" = \"abd\"", 0}, {"\"abc\" ne \"abd\"", 1}, {"\"a\" != \"a\"", 0},
-    {"\"$EXTIP\" ne \"\"", 0}, {"\"$EXTIP\" eq \"\"", 1}, {"\"$A\" ne \"Provisioned\"", 1},
-    {"\"$B\" eq \"Provisioned\"", 1}, {"\"$SWVER\" eq \"sip78xx.11-1-0MPP-19\"", 1},
-    {"\"a b\" eq \"a b\"", 1}, {"\"10\" eq \"010\"", 0},
+    {"\"abc\" eq \"abc\"", 1},
+    {"\"abc\" = \"abd\"", 0},
+    {"\"abc\" ne \"abd\"", 1},
+    {"\"a\" != \"a\"", 0},
+    {"\"$EXTIP\" ne \"\"", 0},
+    {"\"$EXTIP\" eq \"\"", 1},
+    {"\"$A\" ne \"Provisioned\"", 1},
+    {"\"$B\" eq \"Provisioned\"", 1},
+    {"\"$SWVER\" eq \"sip78xx.11-1-0MPP-19\"", 1},
+    {"\"a b\" eq \"a b\"", 1},
+    {"\"10\" eq \"010\"", 0},
     /* and: all must hold; AND accepted */
-    {"$UPGTMR gt 300 and $PRVTMR ge 600", 1}, {"$UPGTMR gt 300 and $PRVTMR ge 601", 0},
-    {"1 eq 1 AND 2 eq 2 and 3 eq 3", 1}, {"1 eq 1 and 2 eq 3 and 3 eq 3", 0},
+    {"$UPGTMR gt 300 and $PRVTMR ge 600", 1},
+    {"$UPGTMR gt 300 and $PRVTMR ge 601", 0},
+    {"1 eq 1 AND 2 eq 2 and 3 eq 3", 1},
+    {"1 eq 1 and 2 eq 3 and 3 eq 3", 0},
     {"$REGTMR1 gt 300", 1},
     /* legacy SPA: no left operand compares $SWVER, lone ! is != */
-    {"! 11-1-0MPP-19", 0}, {"! 11-1-0MPP-20", 1}, {"ge 11-0-0MPP-1", 1},
+    {"! 11-1-0MPP-19", 0},
+    {"! 11-1-0MPP-20", 1},
+    {"ge 11-0-0MPP-1", 1},
 };
 
 static void fill(struct macro_context *ctx)
@@ -52,8 +94,13 @@ static void fill(struct macro_context *ctx)
     char err[UG_ERRBUF];
     macro_init(ctx, NULL, NULL, NULL);
     static const char *const vars[][2] = {
-        {"SWVER", "sip78xx.11-1-0MPP-19"}, {"PRVST", "-1"}, {"UPGTMR", "301"}, {"PRVTMR", "600"},
-        {"REGTMR1", "301"}, {"A", "new"}, {"B", "Provisioned"},
+        {"SWVER", "sip78xx.11-1-0MPP-19"},
+        {"PRVST", "-1"},
+        {"UPGTMR", "301"},
+        {"PRVTMR", "600"},
+        {"REGTMR1", "301"},
+        {"A", "new"},
+        {"B", "Provisioned"},
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         assert_int_equal(macro_set(ctx, vars[i][0], vars[i][1], err), UG_OK);
@@ -99,12 +146,15 @@ static const struct bad_case bad[] = {
     {"1 eq \"abc", "column 6: quoted string is not closed"},
     {"\"a\" lt \"b\"", "column 5: quoted strings compare only with eq/= or ne/!="},
     {"\"a\" ge \"b\"", "column 5: quoted strings compare only with eq/= or ne/!="},
-    {"\"1\" eq 1", "column 5: cannot compare a quoted string with an unquoted value (quote both for a string compare)"},
-    {"11.0.0 lt sip88xx.11-0-0MPP-BN", "column 8: format parsing error: '11.0.0' and 'sip88xx.11-0-0MPP-BN' are versions of different formats"},
+    {"\"1\" eq 1",
+     "column 5: cannot compare a quoted string with an unquoted value (quote both for a string compare)"},
+    {"11.0.0 lt sip88xx.11-0-0MPP-BN",
+     "column 8: format parsing error: '11.0.0' and 'sip88xx.11-0-0MPP-BN' are versions of different formats"},
     {"abc eq 1", "column 1: 'abc' is neither a number nor a version (quote strings)"},
     {"1 eq x.y", "column 6: 'x.y' is neither a number nor a version (quote strings)"},
     {"$EXTIP ne 1", "column 1: '$EXTIP' expands to nothing (quote it to compare as a string)"},
-    {"1 eq 1 and 2 lt \"b\"", "column 14: cannot compare a quoted string with an unquoted value (quote both for a string compare)"},
+    {"1 eq 1 and 2 lt \"b\"",
+     "column 14: cannot compare a quoted string with an unquoted value (quote both for a string compare)"},
     {"$(A:x) eq 1", "column 5: expected an offset after ':' in $(A"},
 };
 

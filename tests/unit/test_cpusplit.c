@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of cpusplit.c: the split leaves the lowest allowed CPU to the network thread,
  * threads started during it inherit the rest, the end restores the mask, one CPU is left alone. */
 #include <setjmp.h>
@@ -10,7 +11,7 @@
 #include <sched.h>
 #include <string.h>
 
-#include "cpusplit.h"
+#include "net/cpusplit.h"
 
 static cpu_set_t original;
 

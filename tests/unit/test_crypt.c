@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of profile encryption (crypt.c): round trips with both key derivations,
  * wrong keys never accepted, truncation, and the plaintext plausibility check. */
 #include <setjmp.h>
@@ -8,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "crypt.h"
+#include "lang/crypt.h"
 
 static const char profile[] = "<flat-profile><GPP_A>hello</GPP_A></flat-profile>\n";
 
@@ -25,11 +26,13 @@ static void test_round_trip(void **state)
             struct buf enc = {0}, dec = {0};
             char err[UG_ERRBUF];
             enum crypt_digest used = 99;
-            assert_int_equal(crypt_encrypt(text, sizes[s], "pass phrase", mds[m], &enc, err), UG_OK);
+            assert_int_equal(crypt_encrypt(text, sizes[s], "pass phrase", mds[m], &enc, err),
+                             UG_OK);
             assert_true(crypt_is_encrypted(enc.data, enc.len));
             /* "Salted__" + salt + whole blocks, one more when the text fills its last block */
             assert_int_equal(enc.len, 16 + (sizes[s] / 16 + 1) * 16);
-            assert_int_equal(crypt_decrypt(enc.data, enc.len, "pass phrase", &dec, &used, err), UG_OK);
+            assert_int_equal(crypt_decrypt(enc.data, enc.len, "pass phrase", &dec, &used, err),
+                             UG_OK);
             assert_int_equal(used, mds[m]);
             assert_int_equal(dec.len, sizes[s]);
             assert_memory_equal(dec.data, text, sizes[s]);
@@ -46,8 +49,9 @@ static void test_wrong_keys(void **state)
     /* Padding alone lets about one wrong key in 256 through; none may be accepted. */
     for (int m = 0; m < 2; m++) {
         struct buf enc = {0};
-        assert_int_equal(crypt_encrypt(profile, strlen(profile), "right", m ? CRYPT_MD_MD5 : CRYPT_MD_SHA256,
-                                       &enc, err), UG_OK);
+        assert_int_equal(crypt_encrypt(profile, strlen(profile), "right",
+                                       m ? CRYPT_MD_MD5 : CRYPT_MD_SHA256, &enc, err),
+                         UG_OK);
         for (int k = 0; k < 2000; k++) {
             char key[32];
             snprintf(key, sizeof key, "wrong-%d", k);
@@ -58,8 +62,9 @@ static void test_wrong_keys(void **state)
             assert_int_equal(dec.len, 0);
             buf_free(&dec);
         }
-        assert_string_equal(err, "cannot decrypt the profile with the given key (wrong key?), tried the MD5 "
-                                 "and SHA-256 key derivations of openssl enc");
+        assert_string_equal(
+            err, "cannot decrypt the profile with the given key (wrong key?), tried the MD5 "
+                 "and SHA-256 key derivations of openssl enc");
         buf_free(&enc);
     }
 }
@@ -69,12 +74,16 @@ static void test_bad_input(void **state)
     (void)state;
     char err[UG_ERRBUF];
     struct buf dec = {0}, enc = {0};
-    assert_int_equal(crypt_decrypt(profile, strlen(profile), "k", &dec, NULL, err), UG_ERR_UNUSABLE);
-    assert_string_equal(err, "not an encrypted profile (no 'Salted__' header of openssl enc -aes-256-cbc)");
+    assert_int_equal(crypt_decrypt(profile, strlen(profile), "k", &dec, NULL, err),
+                     UG_ERR_UNUSABLE);
+    assert_string_equal(
+        err, "not an encrypted profile (no 'Salted__' header of openssl enc -aes-256-cbc)");
     assert_int_equal(crypt_decrypt("Salted__12345678", 16, "k", &dec, NULL, err), UG_ERR_UNUSABLE);
-    assert_string_equal(err, "encrypted profile is truncated (0 bytes of ciphertext, not a whole number of "
-                             "16-byte blocks)");
-    assert_int_equal(crypt_encrypt(profile, strlen(profile), "k", CRYPT_MD_SHA256, &enc, err), UG_OK);
+    assert_string_equal(
+        err, "encrypted profile is truncated (0 bytes of ciphertext, not a whole number of "
+             "16-byte blocks)");
+    assert_int_equal(crypt_encrypt(profile, strlen(profile), "k", CRYPT_MD_SHA256, &enc, err),
+                     UG_OK);
     assert_int_equal(crypt_decrypt(enc.data, enc.len - 1, "k", &dec, NULL, err), UG_ERR_UNUSABLE);
     assert_non_null(strstr(err, "truncated"));
     /* Cut at a block boundary: the padding of the new last block is wrong. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the codecs (decompress.c): every backend round-trips chunked data fed in odd
  * pieces through small output buffers, resets between streams, and refuses corrupt data. */
 #include <setjmp.h>
@@ -8,9 +9,12 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "decompress.h"
+#include "bundle/decompress.h"
 
-static const struct { enum codec codec; const char *backend; } backends[] = {
+static const struct {
+    enum codec codec;
+    const char *backend;
+} backends[] = {
     {CODEC_GZIP, "zlib"},
 #ifdef HAVE_ISAL
     {CODEC_GZIP, "isal"},
@@ -30,8 +34,8 @@ static uint8_t *sample(size_t n, unsigned seed)
 }
 
 /* Decodes one stream of `len` bytes in pieces of `piece`; returns the bytes made. */
-static size_t decode(struct decompressor *d, const uint8_t *in, size_t len, size_t piece, uint8_t *out,
-                     size_t cap, int *ended)
+static size_t decode(struct decompressor *d, const uint8_t *in, size_t len, size_t piece,
+                     uint8_t *out, size_t cap, int *ended)
 {
     size_t made_total = 0, at = 0;
     uint8_t small[777];
@@ -39,7 +43,8 @@ static size_t decode(struct decompressor *d, const uint8_t *in, size_t len, size
     for (int idle = 0; idle < 3;) {
         size_t n = len - at < piece ? len - at : piece, used, made;
         char err[UG_ERRBUF];
-        assert_int_equal(decompress_step(d, in + at, n, &used, small, sizeof small, &made, ended, err), UG_OK);
+        assert_int_equal(
+            decompress_step(d, in + at, n, &used, small, sizeof small, &made, ended, err), UG_OK);
         assert_true(made_total + made <= cap);
         memcpy(out + made_total, small, made);
         made_total += made;
@@ -60,7 +65,8 @@ static void test_round_trip(void **state)
         char err[UG_ERRBUF];
         size_t cap = compress_bound(backends[b].codec, n), len;
         uint8_t *packed = malloc(cap);
-        assert_int_equal(compress_buffer(backends[b].codec, 0, plain, n, packed, cap, &len, err), UG_OK);
+        assert_int_equal(compress_buffer(backends[b].codec, 0, plain, n, packed, cap, &len, err),
+                         UG_OK);
         if (backends[b].codec != CODEC_NONE)
             assert_true(len < n / 2);
         struct decompressor *d;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the DHCP server choice (dhcp.c): decoding what udhcpc and dhclient report
  * for options 66/150/159/160, the DHCP_Option_To_Use order, host:port splitting, the file. */
 #include <setjmp.h>
@@ -10,7 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "dhcp.h"
+#include "resync/dhcp.h"
 
 struct norm_case {
     int option;
@@ -25,14 +26,14 @@ static const struct norm_case norm_cases[] = {
     {66, "127.0.0.1:6969", UG_OK, "127.0.0.1:6969"},
     {66, " tftp.example.com ", UG_OK, "tftp.example.com"},
     {66, "", UG_OK, ""},
-    {66, "hex:7466747000", UG_OK, "tftp"},                 /* NUL-terminated string */
+    {66, "hex:7466747000", UG_OK, "tftp"}, /* NUL-terminated string */
     {66, "bad!host", UG_ERR_USAGE, ""},
     {66, "hex:zz", UG_ERR_USAGE, ""},
-    {66, "hex:0a01", UG_ERR_USAGE, ""},                    /* control bytes */
+    {66, "hex:0a01", UG_ERR_USAGE, ""}, /* control bytes */
     {150, "hex:c0a80101", UG_OK, "192.168.1.1"},
-    {150, "hex:0a0000010a000002", UG_OK, "10.0.0.1"},      /* a list: the first */
-    {150, "hex:0a0000", UG_ERR_USAGE, ""},                 /* not 4-byte aligned */
-    {150, "10.1.1.1 10.1.1.2", UG_OK, "10.1.1.1"},         /* dhclient's array */
+    {150, "hex:0a0000010a000002", UG_OK, "10.0.0.1"}, /* a list: the first */
+    {150, "hex:0a0000", UG_ERR_USAGE, ""},            /* not 4-byte aligned */
+    {150, "10.1.1.1 10.1.1.2", UG_OK, "10.1.1.1"},    /* dhclient's array */
     {150, "10.1.1.1,10.1.1.2", UG_OK, "10.1.1.1"},
     {160, "http://prov.example.com/cfg/$PSN.xml", UG_OK, "prov.example.com"},
     {160, "https://prov.example.com:8443/x", UG_OK, "prov.example.com:8443"},
@@ -51,7 +52,8 @@ static void test_normalise(void **state)
         char out[DHCP_SERVER_MAX], err[UG_ERRBUF] = "";
         ug_err rc = dhcp_normalise(c->option, c->value, out, sizeof out, err);
         if (rc != c->rc)
-            fail_msg("option %d '%s': rc %d, expected %d (%s)", c->option, c->value, rc, c->rc, err);
+            fail_msg("option %d '%s': rc %d, expected %d (%s)", c->option, c->value, rc, c->rc,
+                     err);
         if (rc == UG_OK && strcmp(out, c->out) != 0)
             fail_msg("option %d '%s': '%s', expected '%s'", c->option, c->value, out, c->out);
         if (rc != UG_OK && !err[0])

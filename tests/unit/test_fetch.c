@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the pure parts of the transport (fetch.c): the outcome classification
  * table, the user agent, the option defaults and the refusals before any transfer. */
 #include <setjmp.h>
@@ -9,7 +10,7 @@
 #include <curl/curl.h>
 #include <string.h>
 
-#include "fetch.h"
+#include "net/fetch.h"
 
 static void test_classify(void **state)
 {
@@ -59,13 +60,11 @@ static void test_classify(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int nf = -1;
         char reason[FETCH_REASON_MAX];
-        ug_err rc = fetch_classify(cases[i].curl_code, cases[i].status, &nf, reason,
-                                   sizeof reason);
-        if (rc != cases[i].rc || nf != cases[i].not_found ||
-            strcmp(reason, cases[i].reason) != 0)
-            fail_msg("classify(%d, %ld) = %d/%d/'%s', expected %d/%d/'%s'",
-                     cases[i].curl_code, cases[i].status, rc, nf, reason, cases[i].rc,
-                     cases[i].not_found, cases[i].reason);
+        ug_err rc = fetch_classify(cases[i].curl_code, cases[i].status, &nf, reason, sizeof reason);
+        if (rc != cases[i].rc || nf != cases[i].not_found || strcmp(reason, cases[i].reason) != 0)
+            fail_msg("classify(%d, %ld) = %d/%d/'%s', expected %d/%d/'%s'", cases[i].curl_code,
+                     cases[i].status, rc, nf, reason, cases[i].rc, cases[i].not_found,
+                     cases[i].reason);
     }
 }
 
@@ -131,8 +130,10 @@ static void test_refused_before_transfer(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_classify),         cmocka_unit_test(test_user_agent),
-        cmocka_unit_test(test_options_defaults), cmocka_unit_test(test_refused_before_transfer),
+        cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_user_agent),
+        cmocka_unit_test(test_options_defaults),
+        cmocka_unit_test(test_refused_before_transfer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the streaming install (install.c) on local bundle files made with
  * bundle_pack: byte-identical installs, every refusal before a byte is written, tampering,
  * and resuming a cut transfer at a chunk boundary (and restarting when the bundle changed). */
@@ -11,17 +12,17 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "buf.h"
-#include "bundle_pack.h"
+#include "bundle/pack.h"
+#include "common/buf.h"
+#include "common/fsutil.h"
+#include "common/jsonfile.h"
 #include "fixture.h"
-#include "fsutil.h"
-#include "install.h"
-#include "jsonfile.h"
+#include "upgrade/install.h"
 
 static char image[300], slot_path[300], resume[300];
 #define IMAGE_SIZE (1024 * 1024 + 4321)
-#define SLOT_SIZE (2 * 1024 * 1024)
-#define CHUNK (64 * 1024)
+#define SLOT_SIZE  (2 * 1024 * 1024)
+#define CHUNK      (64 * 1024)
 
 static struct fixture fx;
 
@@ -48,15 +49,23 @@ static int teardown(void **state)
 }
 
 /* Packs the image file img as version into dir/name. */
-static void pack_image(const char *img, const char *name, const char *version, enum codec codec, char *out,
-                       size_t n)
+static void pack_image(const char *img, const char *name, const char *version, enum codec codec,
+                       char *out, size_t n)
 {
     static const char *const hw[] = {"1.0", "2.0"};
     char err[UG_ERRBUF] = "";
     path_in(out, n, name);
     struct bundle_pack_options o = {
-        .product = "UG-PHONE-1", .version = version, .hardware = hw, .nhardware = 2, .image = image,
-        .compression = codec, .chunk_size = CHUNK, .key = fx.key, .cert = fx.cert, .out = out,
+        .product = "UG-PHONE-1",
+        .version = version,
+        .hardware = hw,
+        .nhardware = 2,
+        .image = image,
+        .compression = codec,
+        .chunk_size = CHUNK,
+        .key = fx.key,
+        .cert = fx.cert,
+        .out = out,
     };
     o.image = img;
     if (bundle_pack(&o, err) != UG_OK)
@@ -124,8 +133,12 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
 static struct install_request request(const char *url)
 {
     struct install_request r = {
-        .url = url, .keyring = fx.keyring, .slot_path = slot_path, .product = "UG-PHONE-1",
-        .hardware = "2.0", .running_version = "1.0.0",
+        .url = url,
+        .keyring = fx.keyring,
+        .slot_path = slot_path,
+        .product = "UG-PHONE-1",
+        .hardware = "2.0",
+        .running_version = "1.0.0",
     };
     return r;
 }
@@ -174,12 +187,18 @@ static void test_refusals(void **state)
         ug_err rc;
         const char *message;
     } cases[] = {
-        {"wrong product", "UG-PHONE-2", "2.0", NULL, NULL, fx.keyring, UG_ERR_VERIFY, "is for product UG-PHONE-1"},
-        {"wrong hardware", "UG-PHONE-1", "3.0", NULL, NULL, fx.keyring, UG_ERR_VERIFY, "does not fit hardware 3.0"},
-        {"no hardware", "UG-PHONE-1", NULL, NULL, NULL, fx.keyring, UG_ERR_VERIFY, "does not fit hardware"},
-        {"below the limit", "UG-PHONE-1", "1.0", "2.0.1", NULL, fx.keyring, UG_ERR_VERIFY, "Downgrade_Rev_Limit is 2.0.1"},
-        {"bad limit", "UG-PHONE-1", "1.0", "x.y", NULL, fx.keyring, UG_ERR_USAGE, "is not a version"},
-        {"unexpected version", "UG-PHONE-1", "1.0", NULL, "2.0.1", fx.keyring, UG_ERR_VERIFY, "the plan expects 2.0.1"},
+        {"wrong product", "UG-PHONE-2", "2.0", NULL, NULL, fx.keyring, UG_ERR_VERIFY,
+         "is for product UG-PHONE-1"},
+        {"wrong hardware", "UG-PHONE-1", "3.0", NULL, NULL, fx.keyring, UG_ERR_VERIFY,
+         "does not fit hardware 3.0"},
+        {"no hardware", "UG-PHONE-1", NULL, NULL, NULL, fx.keyring, UG_ERR_VERIFY,
+         "does not fit hardware"},
+        {"below the limit", "UG-PHONE-1", "1.0", "2.0.1", NULL, fx.keyring, UG_ERR_VERIFY,
+         "Downgrade_Rev_Limit is 2.0.1"},
+        {"bad limit", "UG-PHONE-1", "1.0", "x.y", NULL, fx.keyring, UG_ERR_USAGE,
+         "is not a version"},
+        {"unexpected version", "UG-PHONE-1", "1.0", NULL, "2.0.1", fx.keyring, UG_ERR_VERIFY,
+         "the plan expects 2.0.1"},
         {"other signer", "UG-PHONE-1", "1.0", NULL, NULL, fx.other_keyring, UG_ERR_VERIFY, ""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -295,7 +314,8 @@ static void test_resume_after_cut(void **state)
     assert_int_equal(install_bundle(&r, &res, err), UG_ERR_UNUSABLE);
     json_object *st = NULL;
     assert_int_equal(jsonfile_load(resume, &st, err), UG_OK);
-    long long done = jsonfile_get_int(st, "chunks_done", 0), bytes_done = jsonfile_get_int(st, "bytes_done", 0);
+    long long done = jsonfile_get_int(st, "chunks_done", 0),
+              bytes_done = jsonfile_get_int(st, "bytes_done", 0);
     json_object_put(st);
     assert_true(done >= 3);
     assert_int_equal(bytes_done, done * CHUNK);
@@ -355,12 +375,9 @@ static void test_resume_restarts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_good_install),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_too_large_for_slot),
-        cmocka_unit_test(test_tampered_payload),
-        cmocka_unit_test(test_missing_file),
-        cmocka_unit_test(test_resume_after_cut),
+        cmocka_unit_test(test_good_install),       cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_too_large_for_slot), cmocka_unit_test(test_tampered_payload),
+        cmocka_unit_test(test_missing_file),       cmocka_unit_test(test_resume_after_cut),
         cmocka_unit_test(test_resume_restarts),
     };
     return cmocka_run_group_tests_name("install", tests, setup, teardown);

@@ -1,17 +1,18 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of jsonfile.c: missing file reads as empty, a round trip keeps values, a damaged
  * file is an error that names it and is left untouched. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <cmocka.h>
 
-#include "fsutil.h"
-#include "jsonfile.h"
+#include "common/fsutil.h"
+#include "common/jsonfile.h"
 
 static char dir[64];
 

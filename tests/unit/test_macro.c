@@ -1,4 +1,5 @@
-/* Unit tests of macro expansion (macro.c): every macro of provisioning.md section 2,
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of macro expansion (macro.c): every macro of docs/provisioning.md section 2,
  * both name forms, substrings, $$, unknown names, secrets and malformed $( forms. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,14 +9,14 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "macro.h"
+#include "lang/macro.h"
 
 static const char *fake_param(void *opaque, const char *name)
 {
     (void)opaque;
     static const char *const table[][2] = {
-        {"GPP_A", "ABCDEF"}, {"GPP_B", "rand0m"}, {"GPP_P", "pee"}, {"GPP_SA", "s3cret"},
-        {"GPP_SD", "dee"}, {"User_ID_1_", "1001"}, {"User_ID_12_", "1012"},
+        {"GPP_A", "ABCDEF"}, {"GPP_B", "rand0m"},    {"GPP_P", "pee"},        {"GPP_SA", "s3cret"},
+        {"GPP_SD", "dee"},   {"User_ID_1_", "1001"}, {"User_ID_12_", "1012"},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (strcmp(table[i][0], name) == 0)
@@ -65,7 +66,7 @@ static const struct expand_case cases[] = {
     {"$ISCUST", 0, "0"},
     {"$EMS $MUID $ORIGTYPE $AUTHSTATUS", 0, " $MA  "},
     {"$INCOMINGNAME$REMOTENUMBER$DISPLAYNAME1$AUTHID2", 0, ""},
-    /* substring forms (provisioning.md: GPP_A=ABCDEF) */
+    /* substring forms (docs/provisioning.md: GPP_A=ABCDEF) */
     {"$(A:2)", 0, "CDEF"},
     {"$(A:2:3)", 0, "CDE"},
     {"$(A:0:1)", 0, "A"},
@@ -79,7 +80,7 @@ static const struct expand_case cases[] = {
     {"/$PSN.xml", 0, "/8841.xml"},
     {"$Abc", 0, "ABCDEFbc"},
     {"$PNx", 0, "CP-8841-3PCCx"},
-    /* unknown names stay verbatim (provisioning.md's example) */
+    /* unknown names stay verbatim (docs/provisioning.md's example) */
     {"$STRANGE$MAU.cfg", 0, "$STRANGE000E08AABBCC.cfg"},
     {"$(STRANGE)", 0, "$(STRANGE)"},
     {"$(STRANGE:1:2)", 0, "$(STRANGE:1:2)"},
@@ -115,10 +116,22 @@ static void fill(struct macro_context *ctx)
     char err[UG_ERRBUF];
     macro_init(ctx, &dev, fake_param, NULL);
     static const char *const vars[][2] = {
-        {"SWVER", "sip88xx.11-0-1MPP-477"}, {"PRVST", "-1"}, {"UPGST", "2"}, {"UPGERR", "http_get failed"},
-        {"PRVTMR", "301"}, {"UPGTMR", "45"}, {"REGTMR1", "12"}, {"SCHEME", "HTTPS"}, {"SERV", "p.tel.com"},
-        {"PORT", "443"}, {"PATH", "/cfg.xml"}, {"SERVIP", "10.0.0.5"}, {"ERR", "ok"}, {"IP", "192.168.1.20"},
-        {"MUID", "$MA"}, {"Q", "set, but no macro name"},
+        {"SWVER", "sip88xx.11-0-1MPP-477"},
+        {"PRVST", "-1"},
+        {"UPGST", "2"},
+        {"UPGERR", "http_get failed"},
+        {"PRVTMR", "301"},
+        {"UPGTMR", "45"},
+        {"REGTMR1", "12"},
+        {"SCHEME", "HTTPS"},
+        {"SERV", "p.tel.com"},
+        {"PORT", "443"},
+        {"PATH", "/cfg.xml"},
+        {"SERVIP", "10.0.0.5"},
+        {"ERR", "ok"},
+        {"IP", "192.168.1.20"},
+        {"MUID", "$MA"},
+        {"Q", "set, but no macro name"},
     };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         assert_int_equal(macro_set(ctx, vars[i][0], vars[i][1], err), UG_OK);

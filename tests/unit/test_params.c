@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the parameter store (params.c): defaults, access levels, secrets, the
  * all-or-nothing apply, export/re-apply round trip, the schema and damaged files. */
 #include <setjmp.h>
@@ -10,8 +11,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "fsutil.h"
-#include "params.h"
+#include "common/fsutil.h"
+#include "lang/params.h"
 
 struct fixture {
     char root[64];
@@ -92,9 +93,11 @@ static void test_defaults_and_access(void **state)
     assert_int_equal(params_get(&s, "User_Password", PARAM_ROLE_USER, 0, &v, err), UG_ERR_OTHER);
     assert_int_equal(params_set(&s, "Provision_Enable", "disable", PARAM_ROLE_ADMIN, err), UG_OK);
     assert_string_equal(params_value(&s, "Provision_Enable"), "No");
-    assert_int_equal(params_set(&s, "Provision_Enable", "maybe", PARAM_ROLE_ADMIN, err), UG_ERR_USAGE);
+    assert_int_equal(params_set(&s, "Provision_Enable", "maybe", PARAM_ROLE_ADMIN, err),
+                     UG_ERR_USAGE);
     assert_string_equal(params_value(&s, "Provision_Enable"), "No");
-    assert_int_equal(params_set(&s, "GPP_A", "tab\there\nnewline \\ backslash", PARAM_ROLE_ADMIN, err), UG_OK);
+    assert_int_equal(
+        params_set(&s, "GPP_A", "tab\there\nnewline \\ backslash", PARAM_ROLE_ADMIN, err), UG_OK);
     assert_int_equal(params_save(&s, err), UG_OK);
     params_close(&s);
     /* what was saved comes back */
@@ -113,9 +116,11 @@ static void test_apply_all_or_nothing(void **state)
     char err[UG_ERRBUF];
     struct buf before = {0}, after = {0};
     assert_int_equal(params_open(f->root, 1, &s, err), UG_OK);
-    apply_text(&s, "<flat-profile><GPP_A>one</GPP_A><Enable_Web_Server ua=\"rw\">No</Enable_Web_Server>"
-                   "<Provision_Enable ua=\"ro\" preserve-value=\"y\">No</Provision_Enable></flat-profile>",
-               UG_OK, NULL);
+    apply_text(
+        &s,
+        "<flat-profile><GPP_A>one</GPP_A><Enable_Web_Server ua=\"rw\">No</Enable_Web_Server>"
+        "<Provision_Enable ua=\"ro\" preserve-value=\"y\">No</Provision_Enable></flat-profile>",
+        UG_OK, NULL);
     assert_string_equal(params_value(&s, "GPP_A"), "one");
     assert_string_equal(params_value(&s, "Enable_Web_Server"), "No");
     assert_int_equal(s.access[paramdefs_find(&s.table, "Enable_Web_Server")], PARAM_RW);
@@ -123,11 +128,13 @@ static void test_apply_all_or_nothing(void **state)
     assert_int_equal(s.access[paramdefs_find(&s.table, "Provision_Enable")], PARAM_RO);
     read_file(f->path, &before);
     /* one bad value among good ones: nothing changes, in memory or on disk */
-    apply_text(&s, "<flat-profile>\n<GPP_A>two</GPP_A>\n<GPP_B>x</GPP_B>\n"
-                   "<Resync_Periodic>soon</Resync_Periodic>\n<GPP_C ua=\"rw\">y</GPP_C>\n</flat-profile>",
-               UG_ERR_UNUSABLE,
-               "p.xml line 4: Resync_Periodic: 'soon' is not a delay list: delay list 'soon': column 1: "
-               "expected a number of seconds");
+    apply_text(
+        &s,
+        "<flat-profile>\n<GPP_A>two</GPP_A>\n<GPP_B>x</GPP_B>\n"
+        "<Resync_Periodic>soon</Resync_Periodic>\n<GPP_C ua=\"rw\">y</GPP_C>\n</flat-profile>",
+        UG_ERR_UNUSABLE,
+        "p.xml line 4: Resync_Periodic: 'soon' is not a delay list: delay list 'soon': column 1: "
+        "expected a number of seconds");
     assert_string_equal(params_value(&s, "GPP_A"), "one");
     assert_string_equal(params_value(&s, "GPP_B"), "");
     assert_int_equal(s.access[paramdefs_find(&s.table, "GPP_C")], PARAM_NA);
@@ -137,7 +144,8 @@ static void test_apply_all_or_nothing(void **state)
     /* unknown names are counted and named, and do not stop the rest */
     struct profile p;
     struct params_apply_result res;
-    static const char text[] = "Line_Enable[1] ! \"Yes\";\nGPP_B \"b\";\nFoo_Bar ;\nGPP_B \"b2\";\n";
+    static const char text[] =
+        "Line_Enable[1] ! \"Yes\";\nGPP_B \"b\";\nFoo_Bar ;\nGPP_B \"b2\";\n";
     assert_int_equal(profile_parse(text, strlen(text), "t.txt", &p, err), UG_OK);
     assert_int_equal(params_apply(&s, &p, "t.txt", &res, err), UG_OK);
     assert_int_equal(res.unknown, 2);
@@ -164,9 +172,12 @@ static void test_export_round_trip(void **state)
     struct param_store s;
     char err[UG_ERRBUF];
     assert_int_equal(params_open(f->root, 1, &s, err), UG_OK);
-    apply_text(&s, "<flat-profile><GPP_A>&lt;a&gt; &amp; \"b\"</GPP_A><GPP_SA>top-secret</GPP_SA>"
-                   "<Admin_Passwd>adminpw1</Admin_Passwd><Syslog_Server ua=\"rw\">log:514</Syslog_Server>"
-                   "</flat-profile>", UG_OK, NULL);
+    apply_text(
+        &s,
+        "<flat-profile><GPP_A>&lt;a&gt; &amp; \"b\"</GPP_A><GPP_SA>top-secret</GPP_SA>"
+        "<Admin_Passwd>adminpw1</Admin_Passwd><Syslog_Server ua=\"rw\">log:514</Syslog_Server>"
+        "</flat-profile>",
+        UG_OK, NULL);
     struct buf xml = {0}, list = {0}, user = {0}, full = {0};
     assert_int_equal(params_export_xml(&s, PARAM_ROLE_ADMIN, 0, &xml, err), UG_OK);
     assert_null(strstr(xml.data, "top-secret"));
@@ -243,7 +254,8 @@ static void test_damaged_and_schema(void **state)
             fail_msg("case %zu: '%s' does not say '%s'", i, err, damaged[i].why);
     }
     /* A parameter the schema no longer has is dropped; a new one gets its default. */
-    write_text(f->path, PARAMS_FILE_HEADER "\nOld_Program_Param\trw\tx\nGPP_A\tro\tkept\n# end 2\n");
+    write_text(f->path,
+               PARAMS_FILE_HEADER "\nOld_Program_Param\trw\tx\nGPP_A\tro\tkept\n# end 2\n");
     snprintf(schema, sizeof schema, "%s/schema.conf", f->root);
     write_text(schema, "Line_Enable_{1..2}_ \"Yes\" rw bool\nDisplay_Name_1_ \"\" rw text\n");
     assert_int_equal(params_open(f->root, 1, &s, err), UG_OK);
@@ -253,8 +265,9 @@ static void test_damaged_and_schema(void **state)
     assert_string_equal(params_value(&s, "Line_Enable_2_"), "Yes");
     apply_text(&s, "Line_Enable[2] ! \"no\";\nDisplay_Name[1] ! \"Alice\";\n", UG_OK, NULL);
     assert_string_equal(params_value(&s, "Line_Enable_2_"), "No");
-    apply_text(&s, "Line_Enable[1] \"perhaps\";\n", UG_ERR_UNUSABLE,
-               "p.xml line 1: Line_Enable_1_: 'perhaps' is not Yes or No (also yes/Enable/enable/1, no/Disable/disable/0)");
+    apply_text(
+        &s, "Line_Enable[1] \"perhaps\";\n", UG_ERR_UNUSABLE,
+        "p.xml line 1: Line_Enable_1_: 'perhaps' is not Yes or No (also yes/Enable/enable/1, no/Disable/disable/0)");
     params_close(&s);
     /* A broken schema is reported with its line. */
     write_text(schema, "Ok \"\" rw text\nBad \"\" rw float\n");

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the planner (planner.c): stepping stones, tie-breaking by size, withdrawn,
  * hardware, the downgrade limit, cycles, duplicates, and a cross-check against a plain
  * all-pairs search on random catalogs. */
@@ -10,10 +11,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "buf.h"
-#include "catalog.h"
-#include "fsutil.h"
-#include "planner.h"
+#include "common/buf.h"
+#include "common/fsutil.h"
+#include "upgrade/catalog.h"
+#include "upgrade/planner.h"
 
 struct rel {
     const char *version, *min_from, *max_from, *hw;
@@ -27,9 +28,11 @@ static void make_catalog(const struct rel *rows, size_t n, struct catalog *c)
     struct buf b = {0};
     buf_append_str(&b, "{\"product\": \"P\", \"releases\": [");
     for (size_t i = 0; i < n; i++) {
-        buf_printf(&b, "%s{\"version\": \"%s\", \"bundle\": \"r%zu.bundle\", \"size\": %u, \"min_from\": \"%s\", "
-                   "\"sha256\": \"%064zx\"", i ? "," : "", rows[i].version, i, rows[i].size,
-                   rows[i].min_from, i);
+        buf_printf(
+            &b,
+            "%s{\"version\": \"%s\", \"bundle\": \"r%zu.bundle\", \"size\": %u, \"min_from\": \"%s\", "
+            "\"sha256\": \"%064zx\"",
+            i ? "," : "", rows[i].version, i, rows[i].size, rows[i].min_from, i);
         if (rows[i].max_from)
             buf_printf(&b, ", \"max_from\": \"%s\"", rows[i].max_from);
         if (rows[i].hw)
@@ -81,20 +84,19 @@ static const struct rel chain[] = {
 };
 static const struct rel ties[] = {
     {"1.0", "0.1", NULL, NULL, 1, 0},
-    {"1.6", "1.0", NULL, NULL, 500, 0},  /* big stepping stone */
-    {"1.7", "1.0", NULL, NULL, 200, 0},  /* small one: chosen */
+    {"1.6", "1.0", NULL, NULL, 500, 0}, /* big stepping stone */
+    {"1.7", "1.0", NULL, NULL, 200, 0}, /* small one: chosen */
     {"2.0", "1.6", NULL, NULL, 100, 0},
     {"3.0", "1.0", NULL, NULL, 9000, 0}, /* one hop beats two cheaper ones */
     {"4.0", "3.0", NULL, NULL, 10, 0},
-    {"4.0", "2.0", "2.0", NULL, 1, 0},   /* duplicate 4.0: 1.0>1.7>2.0>4.0 costs less but has 3 hops */
+    {"4.0", "2.0", "2.0", NULL, 1,
+     0}, /* duplicate 4.0: 1.0>1.7>2.0>4.0 costs less but has 3 hops */
 };
 static const struct rel filtered[] = {
-    {"1.0", "0.1", NULL, NULL, 10, 0},
-    {"1.5", "1.0", NULL, NULL, 10, 1},   /* withdrawn stone */
+    {"1.0", "0.1", NULL, NULL, 10, 0},   {"1.5", "1.0", NULL, NULL, 10, 1}, /* withdrawn stone */
     {"1.6", "1.0", NULL, "rev2", 10, 0}, /* wrong hardware for rev1 */
     {"1.7", "1.0", NULL, NULL, 50, 0},   /* the way that remains */
-    {"2.0", "1.5", NULL, NULL, 10, 0},
-    {"2.1", "1.5", NULL, NULL, 10, 1},
+    {"2.0", "1.5", NULL, NULL, 10, 0},   {"2.1", "1.5", NULL, NULL, 10, 1},
     {"2.2", "1.0", NULL, "rev2", 10, 0},
 };
 static const struct rel downgrade[] = {
@@ -127,33 +129,45 @@ static const struct plan_case cases[] = {
     {"direct hop", ROWS(chain), "1.5", "2.0", NULL, NULL, UG_OK, "1.5>2.0"},
     {"two stepping stones", ROWS(chain), "1.0", "3.0", NULL, NULL, UG_OK, "1.0>1.5>2.0>3.0"},
     {"latest", ROWS(chain), "1.0", "latest", NULL, NULL, UG_OK, "1.0>1.5>2.0>3.0"},
-    {"running version not in the catalog", ROWS(chain), "1.2", "3.0", NULL, NULL, UG_OK, "1.2>1.5>2.0>3.0"},
+    {"running version not in the catalog", ROWS(chain), "1.2", "3.0", NULL, NULL, UG_OK,
+     "1.2>1.5>2.0>3.0"},
     {"already there", ROWS(chain), "3.0", "3.0.0", NULL, NULL, UG_OK, "3.0"},
-    {"nothing installs over it", ROWS(chain), "0.0.1", "3.0", NULL, NULL, UG_ERR_NO_PATH, "installs over 0.0.1"},
+    {"nothing installs over it", ROWS(chain), "0.0.1", "3.0", NULL, NULL, UG_ERR_NO_PATH,
+     "installs over 0.0.1"},
     {"target unknown", ROWS(chain), "1.0", "2.7", NULL, NULL, UG_ERR_NO_PATH, "not in the catalog"},
     {"to is no version", ROWS(chain), "1.0", "two", NULL, NULL, UG_ERR_USAGE, "not a version"},
     {"from is no version", ROWS(chain), "x", "2.0", NULL, NULL, UG_ERR_USAGE, "not a version"},
     {"ties broken by size", ROWS(ties), "1.0", "2.0", NULL, NULL, UG_OK, "1.0>1.7>2.0"},
     {"fewest hops first", ROWS(ties), "1.0", "4.0", NULL, NULL, UG_OK, "1.0>3.0>4.0"},
     {"direct from a stone", ROWS(ties), "1.7", "2.0", NULL, NULL, UG_OK, "1.7>2.0"},
-    {"withdrawn and wrong hardware skipped", ROWS(filtered), "1.0", "2.0", "rev1", NULL, UG_OK, "1.0>1.7>2.0"},
+    {"withdrawn and wrong hardware skipped", ROWS(filtered), "1.0", "2.0", "rev1", NULL, UG_OK,
+     "1.0>1.7>2.0"},
     {"withdrawn target", ROWS(filtered), "1.0", "2.1", "rev1", NULL, UG_ERR_NO_PATH, "withdrawn"},
-    {"wrong hardware target", ROWS(filtered), "1.0", "2.2", "rev1", NULL, UG_ERR_NO_PATH, "hardware rev1"},
+    {"wrong hardware target", ROWS(filtered), "1.0", "2.2", "rev1", NULL, UG_ERR_NO_PATH,
+     "hardware rev1"},
     {"hardware fits", ROWS(filtered), "1.0", "2.2", "rev2", NULL, UG_OK, "1.0>2.2"},
     {"latest for rev1", ROWS(filtered), "1.0", "latest", "rev1", NULL, UG_OK, "1.0>1.7>2.0"},
     {"downgrade without a limit", ROWS(downgrade), "4.0", "2.0", NULL, NULL, UG_OK, "4.0>2.0"},
-    {"downgrade below the limit", ROWS(downgrade), "4.0", "1.0", NULL, "2.0", UG_ERR_VERIFY, "Downgrade_Rev_Limit"},
+    {"downgrade below the limit", ROWS(downgrade), "4.0", "1.0", NULL, "2.0", UG_ERR_VERIFY,
+     "Downgrade_Rev_Limit"},
     {"downgrade at the limit", ROWS(downgrade), "4.0", "2.0", NULL, "2.0", UG_OK, "4.0>2.0"},
-    {"cheapest stone without a limit", ROWS(downgrade), "1.0", "3.0", NULL, NULL, UG_OK, "1.0>2.1>3.0"},
-    {"stone below the limit avoided", ROWS(downgrade), "1.0", "3.0", NULL, "2.2", UG_OK, "1.0>2.5>3.0"},
-    {"stone below the limit, no other way", ROWS(downgrade), "1.0", "3.0", NULL, "2.6", UG_ERR_NO_PATH, "no "},
-    {"latest below the limit", ROWS(downgrade), "1.0", "latest", NULL, "5.0", UG_ERR_VERIFY, "refused"},
-    {"cycles and duplicates", ROWS(hostile), "1.0.0", "2.0.0", NULL, NULL, UG_OK, "1.0.0>1.9.0>2.0.0"},
-    {"self-pointing target", ROWS(hostile), "1.0.0", "4.0.0", NULL, NULL, UG_ERR_NO_PATH, "furthest reachable is 2.0.0"},
+    {"cheapest stone without a limit", ROWS(downgrade), "1.0", "3.0", NULL, NULL, UG_OK,
+     "1.0>2.1>3.0"},
+    {"stone below the limit avoided", ROWS(downgrade), "1.0", "3.0", NULL, "2.2", UG_OK,
+     "1.0>2.5>3.0"},
+    {"stone below the limit, no other way", ROWS(downgrade), "1.0", "3.0", NULL, "2.6",
+     UG_ERR_NO_PATH, "no "},
+    {"latest below the limit", ROWS(downgrade), "1.0", "latest", NULL, "5.0", UG_ERR_VERIFY,
+     "refused"},
+    {"cycles and duplicates", ROWS(hostile), "1.0.0", "2.0.0", NULL, NULL, UG_OK,
+     "1.0.0>1.9.0>2.0.0"},
+    {"self-pointing target", ROWS(hostile), "1.0.0", "4.0.0", NULL, NULL, UG_ERR_NO_PATH,
+     "furthest reachable is 2.0.0"},
     {"back through a cycle", ROWS(hostile), "2.0.0", "1.9.0", NULL, NULL, UG_OK, "2.0.0>1.9.0"},
     {"max_from windows", ROWS(windows), "1.0", "3.0", NULL, NULL, UG_OK, "1.0>2.5>3.0"},
     {"max_from detour", ROWS(windows), "1.0.1", "2.0", NULL, NULL, UG_OK, "1.0.1>1.0>2.0"},
-    {"max_from excludes", ROWS(only_over_1), "1.5", "2.0", NULL, NULL, UG_ERR_NO_PATH, "installs over 1.5"},
+    {"max_from excludes", ROWS(only_over_1), "1.5", "2.0", NULL, NULL, UG_ERR_NO_PATH,
+     "installs over 1.5"},
     {"max_from includes", ROWS(only_over_1), "1.0.0", "2.0", NULL, NULL, UG_OK, "1.0.0>2.0"},
 };
 
@@ -181,15 +195,11 @@ static void test_tie_details(void **state)
 {
     (void)state;
     static const struct rel rows[] = {
-        {"1.0", "0.1", NULL, NULL, 1, 0},
-        {"1.6", "1.0", NULL, NULL, 500, 0},
-        {"1.7", "1.0", NULL, NULL, 200, 0},
-        {"2.0", "1.6", NULL, NULL, 100, 0},
+        {"1.0", "0.1", NULL, NULL, 1, 0},    {"1.6", "1.0", NULL, NULL, 500, 0},
+        {"1.7", "1.0", NULL, NULL, 200, 0},  {"2.0", "1.6", NULL, NULL, 100, 0},
         {"2.0", "1.0", "1.0", NULL, 900, 0}, /* direct but expensive: fewest hops still wins */
-        {"3.0", "2.0", NULL, NULL, 7, 0},
-        {"2.9", "1.6", NULL, NULL, 1, 0},
-        {"2.9", "1.7", NULL, NULL, 1, 0},
-        {"3.5", "2.9", NULL, NULL, 1, 0},
+        {"3.0", "2.0", NULL, NULL, 7, 0},    {"2.9", "1.6", NULL, NULL, 1, 0},
+        {"2.9", "1.7", NULL, NULL, 1, 0},    {"3.5", "2.9", NULL, NULL, 1, 0},
     };
     struct catalog c;
     struct plan p;
@@ -261,8 +271,9 @@ static void reference(const struct rel *rows, size_t n, const char *from, const 
     for (;;) {
         size_t u = SIZE_MAX;
         for (size_t i = 0; i < m; i++)
-            if (seen[i] && !done[i] && (u == SIZE_MAX || best_h[i] < best_h[u] ||
-                                        (best_h[i] == best_h[u] && best_b[i] < best_b[u])))
+            if (seen[i] && !done[i] &&
+                (u == SIZE_MAX || best_h[i] < best_h[u] ||
+                 (best_h[i] == best_h[u] && best_b[i] < best_b[u])))
                 u = i;
         if (u == SIZE_MAX)
             break;
@@ -301,8 +312,12 @@ static void test_random_against_reference(void **state)
         size_t n = 2 + (size_t)(rand() % 38);
         for (size_t i = 0; i < n; i++) {
             int v = rand() % 40, lo = rand() % 40, hi = lo + rand() % 12;
-            rows[i] = (struct rel){names[v], names[lo], (rand() % 3 == 0 && hi < 40) ? names[hi] : NULL,
-                                   NULL, (unsigned)(1 + rand() % 50), rand() % 9 == 0};
+            rows[i] = (struct rel){names[v],
+                                   names[lo],
+                                   (rand() % 3 == 0 && hi < 40) ? names[hi] : NULL,
+                                   NULL,
+                                   (unsigned)(1 + rand() % 50),
+                                   rand() % 9 == 0};
         }
         struct catalog c;
         make_catalog(rows, n, &c);

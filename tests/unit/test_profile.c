@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of profile reading (profile.c): XML flat-profiles and the text form with
  * entities, indices, ua, preserve-value, duplicates; gzip, encryption and bad input. */
 #include <setjmp.h>
@@ -9,15 +10,15 @@
 
 #include <zlib.h>
 
-#include "crypt.h"
-#include "paramdefs.h"
-#include "profile.h"
+#include "lang/crypt.h"
+#include "lang/paramdefs.h"
+#include "lang/profile.h"
 
 #define KEEP PROFILE_ACCESS_KEEP
 
 struct expect {
     const char *name;
-    const char *value;  /* NULL: keep the current value */
+    const char *value; /* NULL: keep the current value */
     int access;
     unsigned line;
 };
@@ -47,7 +48,7 @@ static void parse_ok(const char *text, struct profile *p)
         fail_msg("parse failed: %s", err);
 }
 
-/* provisioning.md 5.1's example, inside other elements, with header and comments. */
+/* docs/provisioning.md 5.1's example, inside other elements, with header and comments. */
 static void test_xml_reference(void **state)
 {
     (void)state;
@@ -93,7 +94,7 @@ static void test_xml_values(void **state)
         {"GPP_B", "a & b \"c\" 'd' AB caf\xc3\xa9", KEEP, 2},
         {"GPP_C", "two   lines", KEEP, 3},
         {"Unknown_Thing_7_", "kept for the store to count", KEEP, 7},
-        {"GPP_A", "2", PARAM_RW, 8},   /* the duplicate: last wins, in its place */
+        {"GPP_A", "2", PARAM_RW, 8}, /* the duplicate: last wins, in its place */
         {"GPP_D", "", PARAM_RO, 9},
         {"GPP_E", "<raw> &", KEEP, 10},
     };
@@ -106,17 +107,16 @@ static void test_xml_values(void **state)
 static void test_text_form(void **state)
 {
     (void)state;
-    static const char text[] =
-        "# SPA style profile\n"
-        "Line_Enable[1] ! \"Yes\" ;   # user may change it\n"
-        "Speed_Dial[2][2] ? \"5551212\";\n"
-        "Proxy[1] \"sip.example.com\";\n"
-        "GPP_A ! ;\n"
-        "Profile_Rule tftp.callme.com/profile/$MA/spa962.cfg;\n"
-        "GPP_B \"with \\\"quotes\\\" and # hash\";\n"
-        "GPP_C\n  \"spans\ntwo lines\"\n;\n"
-        "GPP_D \"\";\n"
-        "Proxy[1] \"sip2.example.com\";\n";
+    static const char text[] = "# SPA style profile\n"
+                               "Line_Enable[1] ! \"Yes\" ;   # user may change it\n"
+                               "Speed_Dial[2][2] ? \"5551212\";\n"
+                               "Proxy[1] \"sip.example.com\";\n"
+                               "GPP_A ! ;\n"
+                               "Profile_Rule tftp.callme.com/profile/$MA/spa962.cfg;\n"
+                               "GPP_B \"with \\\"quotes\\\" and # hash\";\n"
+                               "GPP_C\n  \"spans\ntwo lines\"\n;\n"
+                               "GPP_D \"\";\n"
+                               "Proxy[1] \"sip2.example.com\";\n";
     static const struct expect e[] = {
         {"Line_Enable_1_", "Yes", PARAM_RW, 2},
         {"Speed_Dial_2_2_", "5551212", PARAM_RO, 3},
@@ -153,7 +153,8 @@ static void gzip_into(const char *text, size_t len, struct buf *out)
     deflateEnd(&zs);
 }
 
-static const char small_xml[] = "<flat-profile><GPP_A>gz</GPP_A><GPP_B ua=\"ro\">x</GPP_B></flat-profile>\n";
+static const char small_xml[] =
+    "<flat-profile><GPP_A>gz</GPP_A><GPP_B ua=\"ro\">x</GPP_B></flat-profile>\n";
 
 static void test_read_gzip_and_encrypted(void **state)
 {
@@ -175,25 +176,35 @@ static void test_read_gzip_and_encrypted(void **state)
             struct buf enc = {0};
             const char *src = compressed ? gz.data : small_xml;
             size_t len = compressed ? gz.len : strlen(small_xml);
-            assert_int_equal(crypt_encrypt(src, len, "SecretPhrase1234", md ? CRYPT_MD_MD5 : CRYPT_MD_SHA256, &enc, err), UG_OK);
-            assert_int_equal(profile_read(enc.data, enc.len, "SecretPhrase1234", "p.cfg", &p, err), UG_OK);
+            assert_int_equal(crypt_encrypt(src, len, "SecretPhrase1234",
+                                           md ? CRYPT_MD_MD5 : CRYPT_MD_SHA256, &enc, err),
+                             UG_OK);
+            assert_int_equal(profile_read(enc.data, enc.len, "SecretPhrase1234", "p.cfg", &p, err),
+                             UG_OK);
             assert_true(p.was_encrypted);
             assert_int_equal(p.was_gzip, compressed);
             check_entries(&p, e, 2);
             profile_free(&p);
-            assert_int_equal(profile_read(enc.data, enc.len, "wrong", "p.cfg", &p, err), UG_ERR_UNUSABLE);
-            assert_string_equal(err, "p.cfg: cannot decrypt the profile with the given key (wrong key?), tried the "
-                                     "MD5 and SHA-256 key derivations of openssl enc");
-            assert_int_equal(profile_read(enc.data, enc.len, NULL, "p.cfg", &p, err), UG_ERR_UNUSABLE);
+            assert_int_equal(profile_read(enc.data, enc.len, "wrong", "p.cfg", &p, err),
+                             UG_ERR_UNUSABLE);
+            assert_string_equal(
+                err, "p.cfg: cannot decrypt the profile with the given key (wrong key?), tried the "
+                     "MD5 and SHA-256 key derivations of openssl enc");
+            assert_int_equal(profile_read(enc.data, enc.len, NULL, "p.cfg", &p, err),
+                             UG_ERR_UNUSABLE);
             assert_string_equal(err, "p.cfg: profile is encrypted; give its key (--key)");
-            assert_int_equal(profile_read(enc.data, enc.len - 5, "SecretPhrase1234", "p.cfg", &p, err), UG_ERR_UNUSABLE);
+            assert_int_equal(
+                profile_read(enc.data, enc.len - 5, "SecretPhrase1234", "p.cfg", &p, err),
+                UG_ERR_UNUSABLE);
             assert_non_null(strstr(err, "truncated"));
             buf_free(&enc);
         }
     }
     /* A key given for a file that is not encrypted. */
-    assert_int_equal(profile_read(small_xml, strlen(small_xml), "k", "p.xml", &p, err), UG_ERR_UNUSABLE);
-    assert_string_equal(err, "p.xml: not an encrypted profile (no 'Salted__' header of openssl enc -aes-256-cbc)");
+    assert_int_equal(profile_read(small_xml, strlen(small_xml), "k", "p.xml", &p, err),
+                     UG_ERR_UNUSABLE);
+    assert_string_equal(
+        err, "p.xml: not an encrypted profile (no 'Salted__' header of openssl enc -aes-256-cbc)");
     /* Truncated and trailing-garbage gzip. */
     assert_int_equal(profile_read(gz.data, gz.len - 10, NULL, "t.gz", &p, err), UG_ERR_UNUSABLE);
     assert_string_equal(err, "t.gz: gzip data is truncated");
@@ -220,19 +231,28 @@ struct bad_case {
 static const struct bad_case bad[] = {
     {"", "test.xml: empty profile"},
     {" \n\t", "test.xml: empty profile"},
-    {"<flat-profile><GPP_A>x</GPP_B></flat-profile>", "test.xml line 1: not well-formed XML: mismatched tag"},
-    {"<flat-profile>\n<GPP_A>&nbsp;</GPP_A>\n</flat-profile>", "test.xml line 2: not well-formed XML: undefined entity"},
-    {"<flat-profile>\n<GPP_A ua=rw>x</GPP_A></flat-profile>", "test.xml line 2: not well-formed XML: not well-formed (invalid token)"},
-    {"<flat-profile>\n\n<GPP_A ua=\"admin\">x</GPP_A></flat-profile>", "test.xml line 3: <GPP_A ua=\"admin\">: ua must be na, ro or rw"},
-    {"<flat-profile><GPP_A preserve-value=\"yes\">x</GPP_A></flat-profile>", "test.xml line 1: <GPP_A preserve-value=\"yes\">: must be y or n"},
-    {"<flat-profile>\n<GPP_A><b>x</b></GPP_A></flat-profile>", "test.xml line 2: unexpected element <b> inside <GPP_A> (a flat profile has one level of parameters)"},
-    {"<html><body>404 Not Found</body></html>", "test.xml: XML without a <flat-profile> element is not a profile"},
+    {"<flat-profile><GPP_A>x</GPP_B></flat-profile>",
+     "test.xml line 1: not well-formed XML: mismatched tag"},
+    {"<flat-profile>\n<GPP_A>&nbsp;</GPP_A>\n</flat-profile>",
+     "test.xml line 2: not well-formed XML: undefined entity"},
+    {"<flat-profile>\n<GPP_A ua=rw>x</GPP_A></flat-profile>",
+     "test.xml line 2: not well-formed XML: not well-formed (invalid token)"},
+    {"<flat-profile>\n\n<GPP_A ua=\"admin\">x</GPP_A></flat-profile>",
+     "test.xml line 3: <GPP_A ua=\"admin\">: ua must be na, ro or rw"},
+    {"<flat-profile><GPP_A preserve-value=\"yes\">x</GPP_A></flat-profile>",
+     "test.xml line 1: <GPP_A preserve-value=\"yes\">: must be y or n"},
+    {"<flat-profile>\n<GPP_A><b>x</b></GPP_A></flat-profile>",
+     "test.xml line 2: unexpected element <b> inside <GPP_A> (a flat profile has one level of parameters)"},
+    {"<html><body>404 Not Found</body></html>",
+     "test.xml: XML without a <flat-profile> element is not a profile"},
     {"<flat-profile><GPP_A>x</GPP_A>", "test.xml line 1: not well-formed XML: no element found"},
     {"GPP_A \"x\"\nGPP_B \"y\";", "test.xml line 2: missing ';' after GPP_A"},
     {"GPP_A x\nGPP_B \"y\";", "test.xml line 1: missing ';' after the value of GPP_A"},
     {"GPP_A\n \"never closed;\n", "test.xml line 2: the quoted value of GPP_A is not closed"},
-    {"Line_Enable[x] \"Yes\";", "test.xml line 1: 'Line_Enable[' must be followed by a number and ']'"},
-    {"Line_Enable[1 \"Yes\";", "test.xml line 1: 'Line_Enable[' must be followed by a number and ']'"},
+    {"Line_Enable[x] \"Yes\";",
+     "test.xml line 1: 'Line_Enable[' must be followed by a number and ']'"},
+    {"Line_Enable[1 \"Yes\";",
+     "test.xml line 1: 'Line_Enable[' must be followed by a number and ']'"},
     {"# ok\nimport other.txt;", "test.xml line 2: 'import' of other files is not supported"},
     {"; GPP_A \"x\";", "test.xml line 1: expected a parameter name, found ';'"},
     {"GPP_A \"x\";\n\n= \"y\";", "test.xml line 3: expected a parameter name, found '='"},
@@ -253,7 +273,8 @@ static void test_malformed(void **state)
             fail_msg("'%s': message\n  '%s', expected\n  '%s'", bad[i].text, err, bad[i].message);
         assert_null(p.entries);
     }
-    static const char binary[] = "\x7f" "ELF\x02\x01\x01\0\0\0";
+    static const char binary[] = "\x7f"
+                                 "ELF\x02\x01\x01\0\0\0";
     struct profile p;
     char err[UG_ERRBUF];
     assert_int_equal(profile_parse(binary, sizeof binary - 1, "a.out", &p, err), UG_ERR_UNUSABLE);
@@ -263,10 +284,8 @@ static void test_malformed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_xml_reference),
-        cmocka_unit_test(test_xml_values),
-        cmocka_unit_test(test_text_form),
-        cmocka_unit_test(test_read_gzip_and_encrypted),
+        cmocka_unit_test(test_xml_reference), cmocka_unit_test(test_xml_values),
+        cmocka_unit_test(test_text_form),     cmocka_unit_test(test_read_gzip_and_encrypted),
         cmocka_unit_test(test_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the provisioning state machine (provstate.c): every transition of
- * provisioning.md 7.1, the LED pattern of each exit code, and $PRVST. */
+ * docs/provisioning.md 7.1, the LED pattern of each exit code, and $PRVST. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "provstate.h"
+#include "resync/provstate.h"
 
 struct transition {
     enum prov_state from;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of rules (rule.c): alternatives, conditions, assignments, options, URL
  * defaults, the three flavours, and every kind of malformed rule with its column. */
 #include <setjmp.h>
@@ -7,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "rule.h"
+#include "lang/rule.h"
 
 static const char *fake_param(void *opaque, const char *name)
 {
@@ -24,66 +25,91 @@ static const char *fake_param(void *opaque, const char *name)
 }
 
 static struct device dev = {
-    .root = "/nonexistent-device", .mac = "000e08aabbcc", .serial = "88012BA01234",
-    .product = "CP-8841-3PCC", .psn = "8841", .hwver = "1.0",
+    .root = "/nonexistent-device",
+    .mac = "000e08aabbcc",
+    .serial = "88012BA01234",
+    .product = "CP-8841-3PCC",
+    .psn = "8841",
+    .hwver = "1.0",
 };
 
 struct rule_case {
     const char *rule;
     enum rule_flavour flavour;
-    const char *gpp_a;        /* value of $A */
+    const char *gpp_a; /* value of $A */
     const char *swver;
     int matched, alternative;
-    const char *url;          /* expected URL with defaults, or NULL for none */
-    const char *assign;       /* "NAME=value;NAME=value;" or NULL */
+    const char *url;    /* expected URL with defaults, or NULL for none */
+    const char *assign; /* "NAME=value;NAME=value;" or NULL */
     const char *key, *uid, *pwd;
     char post, alias;
     int delta, status;
 };
 
 static const struct rule_case cases[] = {
-    {"/$PSN.xml", RULE_PROFILE, "", "1.0", 1, 0, "tftp://10.1.1.1:69/8841.xml", NULL, NULL, NULL, NULL, 0, 0, 0, 0},
-    {"https://p.tel.com/configs", RULE_PROFILE, "", "1.0", 1, 0, "https://p.tel.com:443/configs", NULL, NULL, NULL, NULL, 0, 0, 0, 0},
-    {"http://p.tel.com/configs", RULE_PROFILE, "", "1.0", 1, 0, "http://p.tel.com:80/configs", NULL, NULL, NULL, NULL, 0, 0, 0, 0},
-    {"HTTP://h:8080/a?Linksys&x=1", RULE_PROFILE, "", "1.0", 1, 0, "http://h:8080/a?Linksys&x=1", NULL, NULL, NULL, NULL, 0, 0, 0, 0},
-    {"tftp.callme.com/profile/$MA/spa962.cfg", RULE_PROFILE, "", "1.0", 1, 0, "tftp://tftp.callme.com:69/profile/000e08aabbcc/spa962.cfg", NULL, NULL, NULL, NULL, 0, 0, 0, 0},
-    {"tftp://192.168.1.200:6969/basic.txt", RULE_PROFILE, "", "1.0", 1, 0, "tftp://192.168.1.200:6969/basic.txt", NULL, NULL, NULL, NULL, 0, 0, 0, 0},
-    {"http://[::1]:8080/x.xml", RULE_PROFILE, "", "1.0", 1, 0, "http://[::1]:8080/x.xml", NULL, NULL, NULL, NULL, 0, 0, 0, 0},
-    /* provisioning.md 1.1's example, both ways */
+    {"/$PSN.xml", RULE_PROFILE, "", "1.0", 1, 0, "tftp://10.1.1.1:69/8841.xml", NULL, NULL, NULL,
+     NULL, 0, 0, 0, 0},
+    {"https://p.tel.com/configs", RULE_PROFILE, "", "1.0", 1, 0, "https://p.tel.com:443/configs",
+     NULL, NULL, NULL, NULL, 0, 0, 0, 0},
+    {"http://p.tel.com/configs", RULE_PROFILE, "", "1.0", 1, 0, "http://p.tel.com:80/configs", NULL,
+     NULL, NULL, NULL, 0, 0, 0, 0},
+    {"HTTP://h:8080/a?Linksys&x=1", RULE_PROFILE, "", "1.0", 1, 0, "http://h:8080/a?Linksys&x=1",
+     NULL, NULL, NULL, NULL, 0, 0, 0, 0},
+    {"tftp.callme.com/profile/$MA/spa962.cfg", RULE_PROFILE, "", "1.0", 1, 0,
+     "tftp://tftp.callme.com:69/profile/000e08aabbcc/spa962.cfg", NULL, NULL, NULL, NULL, 0, 0, 0,
+     0},
+    {"tftp://192.168.1.200:6969/basic.txt", RULE_PROFILE, "", "1.0", 1, 0,
+     "tftp://192.168.1.200:6969/basic.txt", NULL, NULL, NULL, NULL, 0, 0, 0, 0},
+    {"http://[::1]:8080/x.xml", RULE_PROFILE, "", "1.0", 1, 0, "http://[::1]:8080/x.xml", NULL,
+     NULL, NULL, NULL, 0, 0, 0, 0},
+    /* docs/provisioning.md 1.1's example, both ways */
     {"(\"$A\" ne \"Provisioned\")? (Line_Enable_1_ = \"No\";)! https://p.tel.com/init-prov | https://p.tel.com/configs",
-     RULE_PROFILE, "", "1.0", 1, 0, "https://p.tel.com:443/init-prov", "Line_Enable_1_=No;", NULL, NULL, NULL, 0, 0, 0, 0},
+     RULE_PROFILE, "", "1.0", 1, 0, "https://p.tel.com:443/init-prov", "Line_Enable_1_=No;", NULL,
+     NULL, NULL, 0, 0, 0, 0},
     {"(\"$A\" ne \"Provisioned\")? (Line_Enable_1_ = \"No\";)! https://p.tel.com/init-prov | https://p.tel.com/configs",
-     RULE_PROFILE, "Provisioned", "1.0", 1, 1, "https://p.tel.com:443/configs", NULL, NULL, NULL, NULL, 0, 0, 0, 0},
-    /* SEC-PRV-1 (provisioning.md 7.1) */
+     RULE_PROFILE, "Provisioned", "1.0", 1, 1, "https://p.tel.com:443/configs", NULL, NULL, NULL,
+     NULL, 0, 0, 0, 0},
+    /* SEC-PRV-1 (docs/provisioning.md 7.1) */
     {"[--key $A] tftp.callme.com/profile/$B/spa962.cfg", RULE_PROFILE, "0123abcd", "1.0", 1, 0,
-     "tftp://tftp.callme.com:69/profile/d1r3ct0ry/spa962.cfg", NULL, "0123abcd", NULL, NULL, 0, 0, 0, 0},
+     "tftp://tftp.callme.com:69/profile/d1r3ct0ry/spa962.cfg", NULL, "0123abcd", NULL, NULL, 0, 0,
+     0, 0},
     /* every option; secrets only in --key/--uid/--pwd */
-    {"[ --key $SA --uid \"$MA\" --pwd \"$SB x\" --post c --alias D ] http://h/p/$SA", RULE_PROFILE, "", "1.0", 1, 0,
-     "http://h:80/p/$SA", NULL, "secret-key", "000e08aabbcc", "pw x", 'c', 'd', 0, 0},
-    {"[--delta --status --key k] http://h/report", RULE_REPORT, "", "1.0", 1, 0, "http://h:80/report", NULL, "k", NULL, NULL, 0, 0, 1, 1},
-    /* multistage upgrade (provisioning.md 4.2) */
+    {"[ --key $SA --uid \"$MA\" --pwd \"$SB x\" --post c --alias D ] http://h/p/$SA", RULE_PROFILE,
+     "", "1.0", 1, 0, "http://h:80/p/$SA", NULL, "secret-key", "000e08aabbcc", "pw x", 'c', 'd', 0,
+     0},
+    {"[--delta --status --key k] http://h/report", RULE_REPORT, "", "1.0", 1, 0,
+     "http://h:80/report", NULL, "k", NULL, NULL, 0, 0, 1, 1},
+    /* multistage upgrade (docs/provisioning.md 4.2) */
     {"($SWVER ge sip78xx.11-0-0MPP-7)? http://S/sip78xx.11-2-1MES-3.loads | http://S/sip78xx.11-0-0MPP-7.loads",
-     RULE_UPGRADE, "", "sip78xx.10-3-1MPP-2", 1, 1, "http://S:80/sip78xx.11-0-0MPP-7.loads", NULL, NULL, NULL, NULL, 0, 0, 0, 0},
+     RULE_UPGRADE, "", "sip78xx.10-3-1MPP-2", 1, 1, "http://S:80/sip78xx.11-0-0MPP-7.loads", NULL,
+     NULL, NULL, NULL, 0, 0, 0, 0},
     {"($SWVER ge sip78xx.11-0-0MPP-7)? http://S/sip78xx.11-2-1MES-3.loads | http://S/sip78xx.11-0-0MPP-7.loads",
-     RULE_UPGRADE, "", "sip78xx.11-0-0MPP-7", 1, 0, "http://S:80/sip78xx.11-2-1MES-3.loads", NULL, NULL, NULL, NULL, 0, 0, 0, 0},
+     RULE_UPGRADE, "", "sip78xx.11-0-0MPP-7", 1, 0, "http://S:80/sip78xx.11-2-1MES-3.loads", NULL,
+     NULL, NULL, NULL, 0, 0, 0, 0},
     {"( $SWVER != 7.6.2 ) ? tftp://10.0.0.1/spa50x-30x-762f.bin", RULE_UPGRADE, "", "7.5.0", 1, 0,
      "tftp://10.0.0.1:69/spa50x-30x-762f.bin", NULL, NULL, NULL, NULL, 0, 0, 0, 0},
-    /* issue 6: Upgrade_Rule takes Profile_Rule's options (credentials for the firmware server) */
-    {"( $SWVER ne 2.0.0 )? [--uid fw --pwd $SB] https://fw.example/cat.json#2.0.0", RULE_UPGRADE, "", "1.0.0", 1, 0,
-     "https://fw.example:443/cat.json#2.0.0", NULL, NULL, "fw", "pw", 0, 0, 0, 0},
-    {"( $SWVER != 7.6.2 ) ? tftp://10.0.0.1/spa50x-30x-762f.bin", RULE_UPGRADE, "", "7.6.2", 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
+    /* our extension: Upgrade_Rule takes Profile_Rule's options (credentials for the firmware server) */
+    {"( $SWVER ne 2.0.0 )? [--uid fw --pwd $SB] https://fw.example/cat.json#2.0.0", RULE_UPGRADE,
+     "", "1.0.0", 1, 0, "https://fw.example:443/cat.json#2.0.0", NULL, NULL, "fw", "pw", 0, 0, 0,
+     0},
+    {"( $SWVER != 7.6.2 ) ? tftp://10.0.0.1/spa50x-30x-762f.bin", RULE_UPGRADE, "", "7.6.2", 0, 0,
+     NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
     /* three alternatives, the middle one taken */
-    {"( \"$A\" eq \"1\" )? /one | ( \"$A\" eq \"2\" )? (b = \"two\"; GPP_C=\"$MA\")! /two | /three", RULE_PROFILE, "2", "1.0", 1, 1,
-     "tftp://10.1.1.1:69/two", "GPP_B=two;GPP_C=000e08aabbcc;", NULL, NULL, NULL, 0, 0, 0, 0},
-    {"( \"$A\" eq \"1\" )? /one | ( \"$A\" eq \"2\" )? /two | /three", RULE_PROFILE, "9", "1.0", 1, 2,
-     "tftp://10.1.1.1:69/three", NULL, NULL, NULL, NULL, 0, 0, 0, 0},
+    {"( \"$A\" eq \"1\" )? /one | ( \"$A\" eq \"2\" )? (b = \"two\"; GPP_C=\"$MA\")! /two | /three",
+     RULE_PROFILE, "2", "1.0", 1, 1, "tftp://10.1.1.1:69/two", "GPP_B=two;GPP_C=000e08aabbcc;",
+     NULL, NULL, NULL, 0, 0, 0, 0},
+    {"( \"$A\" eq \"1\" )? /one | ( \"$A\" eq \"2\" )? /two | /three", RULE_PROFILE, "9", "1.0", 1,
+     2, "tftp://10.1.1.1:69/three", NULL, NULL, NULL, NULL, 0, 0, 0, 0},
     /* no alternative holds, and empty rules: skipped, not an error */
-    {"( 1 eq 2 )? /a | ( 2 eq 3 )? /b", RULE_PROFILE, "", "1.0", 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
+    {"( 1 eq 2 )? /a | ( 2 eq 3 )? /b", RULE_PROFILE, "", "1.0", 0, 0, NULL, NULL, NULL, NULL, NULL,
+     0, 0, 0, 0},
     {"", RULE_PROFILE, "", "1.0", 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
     {"   ", RULE_UPGRADE, "", "1.0", 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
     /* assignments alone; a..p are GPP_A..GPP_P; '|' and ')' inside quotes are text */
-    {"( a = \"x|y\"; p = \"(z)\" )!", RULE_PROFILE, "", "1.0", 1, 0, NULL, "GPP_A=x|y;GPP_P=(z);", NULL, NULL, NULL, 0, 0, 0, 0},
-    {"( 1 eq 1 )? ( Station_Name = \"$SN\" )!", RULE_PROFILE, "", "1.0", 1, 0, NULL, "Station_Name=88012BA01234;", NULL, NULL, NULL, 0, 0, 0, 0},
+    {"( a = \"x|y\"; p = \"(z)\" )!", RULE_PROFILE, "", "1.0", 1, 0, NULL, "GPP_A=x|y;GPP_P=(z);",
+     NULL, NULL, NULL, 0, 0, 0, 0},
+    {"( 1 eq 1 )? ( Station_Name = \"$SN\" )!", RULE_PROFILE, "", "1.0", 1, 0, NULL,
+     "Station_Name=88012BA01234;", NULL, NULL, NULL, 0, 0, 0, 0},
 };
 
 static void check_case(const struct rule_case *c)
@@ -97,21 +123,24 @@ static void check_case(const struct rule_case *c)
     if (rc != UG_OK)
         fail_msg("'%s': %s", c->rule, err);
     if (r.matched != c->matched || (c->matched && r.alternative != c->alternative))
-        fail_msg("'%s': matched %d alternative %d, expected %d %d", c->rule, r.matched, r.alternative,
-                 c->matched, c->alternative);
+        fail_msg("'%s': matched %d alternative %d, expected %d %d", c->rule, r.matched,
+                 r.alternative, c->matched, c->alternative);
     if (!c->url != !r.has_url || (c->url && strcmp(r.url.text, c->url) != 0))
-        fail_msg("'%s': url '%s', expected '%s'", c->rule, r.has_url ? r.url.text : "(none)", c->url ? c->url : "(none)");
+        fail_msg("'%s': url '%s', expected '%s'", c->rule, r.has_url ? r.url.text : "(none)",
+                 c->url ? c->url : "(none)");
     struct buf assigned = {0};
     buf_append(&assigned, "", 0);
     for (size_t k = 0; k < r.nassign; k++)
         buf_printf(&assigned, "%s=%s;", r.assign[k].name, r.assign[k].value);
     if (strcmp(assigned.data, c->assign ? c->assign : "") != 0)
-        fail_msg("'%s': assignments '%s', expected '%s'", c->rule, assigned.data, c->assign ? c->assign : "");
+        fail_msg("'%s': assignments '%s', expected '%s'", c->rule, assigned.data,
+                 c->assign ? c->assign : "");
     buf_free(&assigned);
     const char *got[3] = {r.key, r.uid, r.pwd}, *want[3] = {c->key, c->uid, c->pwd};
     for (int k = 0; k < 3; k++)
         if (!got[k] != !want[k] || (got[k] && strcmp(got[k], want[k]) != 0))
-            fail_msg("'%s': option %d '%s', expected '%s'", c->rule, k, got[k] ? got[k] : "(none)", want[k] ? want[k] : "(none)");
+            fail_msg("'%s': option %d '%s', expected '%s'", c->rule, k, got[k] ? got[k] : "(none)",
+                     want[k] ? want[k] : "(none)");
     assert_int_equal(r.post, c->post);
     assert_int_equal(r.alias, c->alias);
     assert_int_equal(r.delta, c->delta);
@@ -133,7 +162,8 @@ static void test_url_parts(void **state)
     (void)state;
     struct rule_url u;
     char err[UG_ERRBUF];
-    assert_int_equal(rule_parse_url("https://prov.example.com:8443/cfg/$MA.xml?x=1", NULL, 1, &u, err), UG_OK);
+    assert_int_equal(
+        rule_parse_url("https://prov.example.com:8443/cfg/$MA.xml?x=1", NULL, 1, &u, err), UG_OK);
     assert_string_equal(u.scheme, "https");
     assert_string_equal(u.host, "prov.example.com");
     assert_int_equal(u.port, 8443);
@@ -144,10 +174,13 @@ static void test_url_parts(void **state)
     assert_int_equal(u.port, 69);
     rule_url_free(&u);
     /* Credentials in the URL are refused, and the message never repeats the password. */
-    assert_int_equal(rule_parse_url("http://admin:s3cret@prov.example/p.xml", NULL, 1, &u, err), UG_ERR_USAGE);
+    assert_int_equal(rule_parse_url("http://admin:s3cret@prov.example/p.xml", NULL, 1, &u, err),
+                     UG_ERR_USAGE);
     assert_null(strstr(err, "s3cret"));
     assert_non_null(strstr(err, "--uid"));
-    assert_int_equal(rule_parse_url("http://admin:s3cret@prov.example:99999/p.xml", NULL, 1, &u, err), UG_ERR_USAGE);
+    assert_int_equal(
+        rule_parse_url("http://admin:s3cret@prov.example:99999/p.xml", NULL, 1, &u, err),
+        UG_ERR_USAGE);
     assert_null(strstr(err, "s3cret"));
 }
 
@@ -159,47 +192,70 @@ struct bad_case {
 };
 
 static const struct bad_case bad[] = {
-    {"( 1 eq 1 )? /a | /b | /c", RULE_PROFILE, "h", "column 18: alternative 2 has no condition; only the last alternative may be unconditional"},
-    {"/a /b", RULE_PROFILE, "h", "column 4: unexpected '/b' after the URL (alternatives are separated by '|')"},
-    {"( 1 eq 1 ) /a", RULE_PROFILE, "h", "column 12: expected '?' or '!' after ')' (a condition is '( ... )?', an assignment '( ... )!')"},
+    {"( 1 eq 1 )? /a | /b | /c", RULE_PROFILE, "h",
+     "column 18: alternative 2 has no condition; only the last alternative may be unconditional"},
+    {"/a /b", RULE_PROFILE, "h",
+     "column 4: unexpected '/b' after the URL (alternatives are separated by '|')"},
+    {"( 1 eq 1 ) /a", RULE_PROFILE, "h",
+     "column 12: expected '?' or '!' after ')' (a condition is '( ... )?', an assignment '( ... )!')"},
     {"( 1 eq 1 /a", RULE_PROFILE, "h", "column 1: '(' is not closed by ')'"},
     {"[--key k /a", RULE_PROFILE, "h", "column 1: '[' is not closed by ']'"},
-    {"[--bogus] /a", RULE_PROFILE, "h", "column 2: unknown option '--bogus' (known: --key --uid --pwd --post --alias)"},
-    {"[--delta] /a", RULE_PROFILE, "h", "column 2: unknown option '--delta' (known: --key --uid --pwd --post --alias)"},
+    {"[--bogus] /a", RULE_PROFILE, "h",
+     "column 2: unknown option '--bogus' (known: --key --uid --pwd --post --alias)"},
+    {"[--delta] /a", RULE_PROFILE, "h",
+     "column 2: unknown option '--delta' (known: --key --uid --pwd --post --alias)"},
     {"[--key] /a", RULE_PROFILE, "h", "column 7: option --key needs an argument"},
     {"[--key \"abc] /a", RULE_PROFILE, "h", "column 1: '[' is not closed by ']'"},
-    {"[--post z] http://h/a", RULE_PROFILE, "h", "column 9: --post takes a GPP letter a..p, not 'z'"},
-    {"[--alias ab] http://h/a", RULE_PROFILE, "h", "column 10: --alias takes a GPP letter a..p, not 'ab'"},
-    {"[--delta] http://h/a", RULE_UPGRADE, "h", "column 2: unknown option '--delta' (known: --key --uid --pwd --post --alias)"},
+    {"[--post z] http://h/a", RULE_PROFILE, "h",
+     "column 9: --post takes a GPP letter a..p, not 'z'"},
+    {"[--alias ab] http://h/a", RULE_PROFILE, "h",
+     "column 10: --alias takes a GPP letter a..p, not 'ab'"},
+    {"[--delta] http://h/a", RULE_UPGRADE, "h",
+     "column 2: unknown option '--delta' (known: --key --uid --pwd --post --alias)"},
     {"[--key k]", RULE_PROFILE, "h", "column 1: [options] without a URL"},
     {"/a.xml", RULE_UPGRADE, "h", "column 1: URL '/a.xml': Upgrade_Rule URLs must name the server"},
-    {"( 1 eq 1 )? /a.xml | http://h/b", RULE_UPGRADE, "h", "column 13: URL '/a.xml': Upgrade_Rule URLs must name the server"},
-    {"/a.xml", RULE_PROFILE, NULL, "column 1: URL '/a.xml' names no server and no default (DHCP) server is known"},
-    {"ftp://h/a", RULE_PROFILE, "h", "column 1: URL 'ftp://h/a': unknown scheme 'ftp' (tftp, http or https)"},
-    {"http://h", RULE_PROFILE, "h", "column 1: URL 'http://h': no file path (it must be absolute: /...)"},
-    {"profile.xml", RULE_PROFILE, "h", "column 1: URL 'profile.xml': no file path (it must be absolute: /...)"},
+    {"( 1 eq 1 )? /a.xml | http://h/b", RULE_UPGRADE, "h",
+     "column 13: URL '/a.xml': Upgrade_Rule URLs must name the server"},
+    {"/a.xml", RULE_PROFILE, NULL,
+     "column 1: URL '/a.xml' names no server and no default (DHCP) server is known"},
+    {"ftp://h/a", RULE_PROFILE, "h",
+     "column 1: URL 'ftp://h/a': unknown scheme 'ftp' (tftp, http or https)"},
+    {"http://h", RULE_PROFILE, "h",
+     "column 1: URL 'http://h': no file path (it must be absolute: /...)"},
+    {"profile.xml", RULE_PROFILE, "h",
+     "column 1: URL 'profile.xml': no file path (it must be absolute: /...)"},
     {"http://h:0/a", RULE_PROFILE, "h", "column 1: URL 'http://h:0/a': port '0' is not 1..65535"},
-    {"http://h:65536/a", RULE_PROFILE, "h", "column 1: URL 'http://h:65536/a': port '65536' is not 1..65535"},
-    {"http://h:8x/a", RULE_PROFILE, "h", "column 1: URL 'http://h:8x/a': port '8x' is not 1..65535"},
-    {"http://h$STRANGE/a", RULE_PROFILE, "h", "column 1: URL 'http://h$STRANGE/a': 'h$STRANGE' is not a server name"},
-    {"http://[::1/a", RULE_PROFILE, "h", "column 1: URL 'http://[::1/a': '[' of an IPv6 address is not closed"},
+    {"http://h:65536/a", RULE_PROFILE, "h",
+     "column 1: URL 'http://h:65536/a': port '65536' is not 1..65535"},
+    {"http://h:8x/a", RULE_PROFILE, "h",
+     "column 1: URL 'http://h:8x/a': port '8x' is not 1..65535"},
+    {"http://h$STRANGE/a", RULE_PROFILE, "h",
+     "column 1: URL 'http://h$STRANGE/a': 'h$STRANGE' is not a server name"},
+    {"http://[::1/a", RULE_PROFILE, "h",
+     "column 1: URL 'http://[::1/a': '[' of an IPv6 address is not closed"},
     {"( x = 1; )!", RULE_PROFILE, "h", "column 7: the value of 'x' must be double-quoted"},
     {"( x \"1\" )!", RULE_PROFILE, "h", "column 5: expected '=' after 'x'"},
     {"( = \"1\" )!", RULE_PROFILE, "h", "column 3: expected a parameter name in the assignment"},
     {"( x = \"1\" y = \"2\" )!", RULE_PROFILE, "h", "column 11: expected ';' after the value"},
     {"( 1 eq )? /a", RULE_PROFILE, "h", "column 8: expected a value after 'eq'"},
-    {"( $A eq 1 or 1 eq 1 )? /a | /b", RULE_PROFILE, "h", "column 11: expected 'and' or the end of the condition, found 'or'"},
-    {"( a = \"1\" )! ( 1 eq 1 )? /a", RULE_PROFILE, "h", "column 14: one condition per alternative, before any assignment"},
-    {"( a = \"1\" )! ( b = \"2\" )! /a", RULE_PROFILE, "h", "column 14: one assignment list per alternative"},
+    {"( $A eq 1 or 1 eq 1 )? /a | /b", RULE_PROFILE, "h",
+     "column 11: expected 'and' or the end of the condition, found 'or'"},
+    {"( a = \"1\" )! ( 1 eq 1 )? /a", RULE_PROFILE, "h",
+     "column 14: one condition per alternative, before any assignment"},
+    {"( a = \"1\" )! ( b = \"2\" )! /a", RULE_PROFILE, "h",
+     "column 14: one assignment list per alternative"},
     {"/a | | /b", RULE_PROFILE, "h", "column 6: empty alternative"},
     {"( 1 eq 1 )? /a |", RULE_PROFILE, "h", "column 17: empty alternative"},
-    {"( \"$A\" lt \"b\" )? /a | /b", RULE_PROFILE, "h", "column 8: quoted strings compare only with eq/= or ne/!="},
-    {"( $SWVER ge 11.0.0 )? /a | /b", RULE_UPGRADE, "h", "column 10: format parsing error: 'sip88xx.11-0-1MPP-477' and '11.0.0' are versions of different formats"},
-    {"( 1 eq 1 )? http://h/$(A:x)", RULE_PROFILE, "h", "column 26: expected an offset after ':' in $(A"},
+    {"( \"$A\" lt \"b\" )? /a | /b", RULE_PROFILE, "h",
+     "column 8: quoted strings compare only with eq/= or ne/!="},
+    {"( $SWVER ge 11.0.0 )? /a | /b", RULE_UPGRADE, "h",
+     "column 10: format parsing error: 'sip88xx.11-0-1MPP-477' and '11.0.0' are versions of different formats"},
+    {"( 1 eq 1 )? http://h/$(A:x)", RULE_PROFILE, "h",
+     "column 26: expected an offset after ':' in $(A"},
 };
 
 /* Whether the alternative taken carries a condition: an unconditional rule is not
- * re-attempted once acted on (provisioning.md 4.2), a conditional one is re-evaluated. */
+ * re-attempted once acted on (docs/provisioning.md 4.2), a conditional one is re-evaluated. */
 static void test_conditional(void **state)
 {
     (void)state;
@@ -224,7 +280,8 @@ static void test_conditional(void **state)
             fail_msg("'%s': %s", cases[i].rule, err);
         assert_int_equal(r.matched, 1);
         if (r.conditional != cases[i].conditional)
-            fail_msg("'%s' with $SWVER %s: conditional %d", cases[i].rule, cases[i].swver, r.conditional);
+            fail_msg("'%s' with $SWVER %s: conditional %d", cases[i].rule, cases[i].swver,
+                     r.conditional);
         rule_result_free(&r);
         macro_free(&ctx);
     }
@@ -249,7 +306,8 @@ static void test_malformed(void **state)
         assert_null(r.assign);
     }
     /* The syntax check finds the structural errors without evaluating anything. */
-    assert_int_equal(rule_check_syntax("( 1 eq 1 )? /a | /b | /c", RULE_PROFILE, err), UG_ERR_USAGE);
+    assert_int_equal(rule_check_syntax("( 1 eq 1 )? /a | /b | /c", RULE_PROFILE, err),
+                     UG_ERR_USAGE);
     assert_int_equal(rule_check_syntax("/a.xml", RULE_UPGRADE, err), UG_ERR_USAGE);
     assert_int_equal(rule_check_syntax("/a.xml", RULE_PROFILE, err), UG_OK);
     assert_int_equal(rule_check_syntax("( \"$A\" lt \"b\" )? /a | /b", RULE_PROFILE, err), UG_OK);

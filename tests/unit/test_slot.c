@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the slot writers (slot.c): write from offset 0, flush, read back, the
  * slot's size as a hard limit, clear errors, and dispatch through the ops table. */
 #include <setjmp.h>
@@ -12,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "slot.h"
+#include "upgrade/slot.h"
 
 #define SLOT_SIZE 65536
 
@@ -58,7 +59,9 @@ static void test_write_flush_read_back(void **state)
 {
     struct tmp *t = *state;
     char err[UG_ERRBUF];
-    enum { IMAGE = 40000 };
+    enum {
+        IMAGE = 40000
+    };
     static uint8_t image[IMAGE], back[SLOT_SIZE];
     pattern(image, sizeof image, 7);
 
@@ -167,12 +170,16 @@ static ug_err mem_flush(void *handle, char *err)
     mem_flushes++;
     return UG_OK;
 }
-static void mem_close(void *handle) { (void)handle; }
+static void mem_close(void *handle)
+{
+    (void)handle;
+}
 
 static void test_other_backend(void **unused)
 {
     (void)unused;
-    static const struct slot_backend mem = {"mem", mem_open, mem_write, mem_read, mem_flush, mem_close, NULL};
+    static const struct slot_backend mem = {"mem",     mem_open,  mem_write, mem_read,
+                                            mem_flush, mem_close, NULL};
     char err[UG_ERRBUF];
     struct slot s;
     assert_int_equal(slot_open_write(&s, &mem, "mem0", err), UG_OK);

@@ -1,5 +1,8 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the syslog datagrams (syslog_udp.c): RFC 3164 and RFC 5424 layouts, field
  * clean-up and truncation, and one real datagram over a loopback UDP socket. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,24 +10,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "syslog_udp.h"
+#include "net/syslog_udp.h"
 
 static void test_rfc5424(void **state)
 {
     (void)state;
     char out[SYSLOG_MAX_DATAGRAM + 1];
     /* 2024-03-05T06:07:08Z */
-    size_t n = syslog_format(SYSLOG_RFC5424, SYSLOG_FACILITY_LOCAL0, SYSLOG_SEVERITY_INFO, 1709618828,
-                             "phone-1", "upgrader", "CP-8841 -- Requesting resync", out, sizeof out);
-    assert_string_equal(out, "<134>1 2024-03-05T06:07:08Z phone-1 upgrader - - - CP-8841 -- Requesting resync");
+    size_t n =
+        syslog_format(SYSLOG_RFC5424, SYSLOG_FACILITY_LOCAL0, SYSLOG_SEVERITY_INFO, 1709618828,
+                      "phone-1", "upgrader", "CP-8841 -- Requesting resync", out, sizeof out);
+    assert_string_equal(
+        out, "<134>1 2024-03-05T06:07:08Z phone-1 upgrader - - - CP-8841 -- Requesting resync");
     assert_int_equal(n, strlen(out));
-    syslog_format(SYSLOG_RFC5424, SYSLOG_FACILITY_LOCAL0, SYSLOG_SEVERITY_ERR, 0, "", "", "a\nb\tc", out, sizeof out);
+    syslog_format(SYSLOG_RFC5424, SYSLOG_FACILITY_LOCAL0, SYSLOG_SEVERITY_ERR, 0, "", "", "a\nb\tc",
+                  out, sizeof out);
     assert_string_equal(out, "<131>1 1970-01-01T00:00:00Z - - - - - a b c");
 }
 
@@ -34,11 +38,12 @@ static void test_rfc3164(void **state)
     char out[SYSLOG_MAX_DATAGRAM + 1];
     setenv("TZ", "UTC", 1);
     tzset();
-    syslog_format(SYSLOG_RFC3164, SYSLOG_FACILITY_LOCAL0, SYSLOG_SEVERITY_INFO, 1709618828, "my host",
-                  "upgrader", "msg", out, sizeof out);
+    syslog_format(SYSLOG_RFC3164, SYSLOG_FACILITY_LOCAL0, SYSLOG_SEVERITY_INFO, 1709618828,
+                  "my host", "upgrader", "msg", out, sizeof out);
     /* Day padded with a space, not a zero; spaces in the host field would split it. */
     assert_string_equal(out, "<134>Mar  5 06:07:08 my_host upgrader: msg");
-    syslog_format(SYSLOG_RFC3164, 1, SYSLOG_SEVERITY_NOTICE, 1700000000, "h", "a", "", out, sizeof out);
+    syslog_format(SYSLOG_RFC3164, 1, SYSLOG_SEVERITY_NOTICE, 1700000000, "h", "a", "", out,
+                  sizeof out);
     assert_string_equal(out, "<13>Nov 14 22:13:20 h a: ");
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the upgrade's pure decisions (upgrade_state.c): what `upgrader boot` does for
  * each boot state and pending record, when a slot is reused, retry delays, the acted-on memory. */
 #include <setjmp.h>
@@ -10,7 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "upgrade_state.h"
+#include "upgrade/upgrade_state.h"
 
 /* A boot state in a few words: per slot priority, tries, successful, version; booted; fallback. */
 struct slot_spec {
@@ -35,7 +36,8 @@ static struct bootstate make_bs(struct slot_spec a, struct slot_spec b, int boot
     return bs;
 }
 
-static struct upgrade_pending pending(enum upgrade_pending_state state, char slot, const char *version)
+static struct upgrade_pending pending(enum upgrade_pending_state state, char slot,
+                                      const char *version)
 {
     struct upgrade_pending p;
     memset(&p, 0, sizeof p);
@@ -46,10 +48,22 @@ static struct upgrade_pending pending(enum upgrade_pending_state state, char slo
     return p;
 }
 
-#define GOOD(v)     {15, 0, 1, v}
-#define OLD_GOOD(v) {14, 0, 1, v}
-#define BAD(v)      {0, 0, 0, v}
-#define NEW(v, t)   {15, t, 0, v}
+#define GOOD(v)     \
+    {               \
+        15, 0, 1, v \
+    }
+#define OLD_GOOD(v) \
+    {               \
+        14, 0, 1, v \
+    }
+#define BAD(v)     \
+    {              \
+        0, 0, 0, v \
+    }
+#define NEW(v, t)   \
+    {               \
+        15, t, 0, v \
+    }
 
 static void test_decide_boot(void **state)
 {
@@ -63,21 +77,36 @@ static void test_decide_boot(void **state)
         const char *pversion;
         enum upgrade_boot_action want;
     } cases[] = {
-        {"nothing pending, good slot", GOOD("1.0"), BAD(""), 0, 0, PENDING_NONE, 0, "", BOOT_ACTION_NONE},
-        {"nothing pending, unconfirmed slot", OLD_GOOD("1.0"), NEW("2.0", 2), 1, 0, PENDING_NONE, 0, "", BOOT_ACTION_MARK_GOOD},
-        {"switched slot booted: confirm", OLD_GOOD("1.0"), NEW("2.0", 2), 1, 0, PENDING_SWITCHED, 'B', "2.0", BOOT_ACTION_CONFIRM_NEW},
-        {"switched slot booted, other version in it", OLD_GOOD("1.0"), NEW("2.1", 2), 1, 0, PENDING_SWITCHED, 'B', "2.0", BOOT_ACTION_STALE_PENDING},
-        {"killed after set-active, before recording it", OLD_GOOD("1.0"), NEW("2.0", 2), 1, 0, PENDING_VERIFIED, 'B', "2.0", BOOT_ACTION_CONFIRM_NEW},
-        {"out of tries: fallback to A", OLD_GOOD("1.0"), NEW("2.0", 0), 0, 1, PENDING_SWITCHED, 'B', "2.0", BOOT_ACTION_ROLLBACK},
-        {"switched slot made unbootable", GOOD("1.0"), BAD("2.0"), 0, 0, PENDING_SWITCHED, 'B', "2.0", BOOT_ACTION_ROLLBACK},
-        {"switched, reboot not yet happened", OLD_GOOD("1.0"), NEW("2.0", 3), 0, 0, PENDING_SWITCHED, 'B', "2.0", BOOT_ACTION_KEEP_PENDING},
-        {"verified, deferred by a call", GOOD("1.0"), BAD("2.0"), 0, 0, PENDING_VERIFIED, 'B', "2.0", BOOT_ACTION_KEEP_PENDING},
-        {"verified, but version cleared since", GOOD("1.0"), BAD(""), 0, 0, PENDING_VERIFIED, 'B', "2.0", BOOT_ACTION_STALE_PENDING},
-        {"verified, but someone made it bootable", GOOD("1.0"), OLD_GOOD("2.0"), 0, 0, PENDING_VERIFIED, 'B', "2.0", BOOT_ACTION_STALE_PENDING},
-        {"power cut while writing", GOOD("1.0"), BAD(""), 0, 0, PENDING_WRITING, 'B', "2.0", BOOT_ACTION_KEEP_PENDING},
-        {"writing record names the booted slot", GOOD("1.0"), BAD(""), 0, 0, PENDING_WRITING, 'A', "2.0", BOOT_ACTION_STALE_PENDING},
-        {"B to A: confirm", NEW("3.0", 1), OLD_GOOD("2.0"), 0, 0, PENDING_SWITCHED, 'A', "3.0", BOOT_ACTION_CONFIRM_NEW},
-        {"B to A: rollback", NEW("3.0", 0), OLD_GOOD("2.0"), 1, 1, PENDING_SWITCHED, 'A', "3.0", BOOT_ACTION_ROLLBACK},
+        {"nothing pending, good slot", GOOD("1.0"), BAD(""), 0, 0, PENDING_NONE, 0, "",
+         BOOT_ACTION_NONE},
+        {"nothing pending, unconfirmed slot", OLD_GOOD("1.0"), NEW("2.0", 2), 1, 0, PENDING_NONE, 0,
+         "", BOOT_ACTION_MARK_GOOD},
+        {"switched slot booted: confirm", OLD_GOOD("1.0"), NEW("2.0", 2), 1, 0, PENDING_SWITCHED,
+         'B', "2.0", BOOT_ACTION_CONFIRM_NEW},
+        {"switched slot booted, other version in it", OLD_GOOD("1.0"), NEW("2.1", 2), 1, 0,
+         PENDING_SWITCHED, 'B', "2.0", BOOT_ACTION_STALE_PENDING},
+        {"killed after set-active, before recording it", OLD_GOOD("1.0"), NEW("2.0", 2), 1, 0,
+         PENDING_VERIFIED, 'B', "2.0", BOOT_ACTION_CONFIRM_NEW},
+        {"out of tries: fallback to A", OLD_GOOD("1.0"), NEW("2.0", 0), 0, 1, PENDING_SWITCHED, 'B',
+         "2.0", BOOT_ACTION_ROLLBACK},
+        {"switched slot made unbootable", GOOD("1.0"), BAD("2.0"), 0, 0, PENDING_SWITCHED, 'B',
+         "2.0", BOOT_ACTION_ROLLBACK},
+        {"switched, reboot not yet happened", OLD_GOOD("1.0"), NEW("2.0", 3), 0, 0,
+         PENDING_SWITCHED, 'B', "2.0", BOOT_ACTION_KEEP_PENDING},
+        {"verified, deferred by a call", GOOD("1.0"), BAD("2.0"), 0, 0, PENDING_VERIFIED, 'B',
+         "2.0", BOOT_ACTION_KEEP_PENDING},
+        {"verified, but version cleared since", GOOD("1.0"), BAD(""), 0, 0, PENDING_VERIFIED, 'B',
+         "2.0", BOOT_ACTION_STALE_PENDING},
+        {"verified, but someone made it bootable", GOOD("1.0"), OLD_GOOD("2.0"), 0, 0,
+         PENDING_VERIFIED, 'B', "2.0", BOOT_ACTION_STALE_PENDING},
+        {"power cut while writing", GOOD("1.0"), BAD(""), 0, 0, PENDING_WRITING, 'B', "2.0",
+         BOOT_ACTION_KEEP_PENDING},
+        {"writing record names the booted slot", GOOD("1.0"), BAD(""), 0, 0, PENDING_WRITING, 'A',
+         "2.0", BOOT_ACTION_STALE_PENDING},
+        {"B to A: confirm", NEW("3.0", 1), OLD_GOOD("2.0"), 0, 0, PENDING_SWITCHED, 'A', "3.0",
+         BOOT_ACTION_CONFIRM_NEW},
+        {"B to A: rollback", NEW("3.0", 0), OLD_GOOD("2.0"), 1, 1, PENDING_SWITCHED, 'A', "3.0",
+         BOOT_ACTION_ROLLBACK},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct bootstate bs = make_bs(cases[i].a, cases[i].b, cases[i].booted, cases[i].fallback);
@@ -101,14 +130,21 @@ static void test_slot_holds(void **state)
         const char *version, *url; /* the hop asked for */
         int want;
     } cases[] = {
-        {"verified, same version", GOOD("1.0"), BAD("2.0"), 0, PENDING_VERIFIED, 'B', "2.0", "2.0", NULL, 1},
-        {"switched, same version", OLD_GOOD("1.0"), NEW("2.0", 3), 0, PENDING_SWITCHED, 'B', "2.0", "2.0", NULL, 1},
-        {"verified, other version asked", GOOD("1.0"), BAD("2.0"), 0, PENDING_VERIFIED, 'B', "3.0", "3.0", NULL, 0},
-        {"boot state disagrees", GOOD("1.0"), BAD(""), 0, PENDING_VERIFIED, 'B', "2.0", "2.0", NULL, 0},
+        {"verified, same version", GOOD("1.0"), BAD("2.0"), 0, PENDING_VERIFIED, 'B', "2.0", "2.0",
+         NULL, 1},
+        {"switched, same version", OLD_GOOD("1.0"), NEW("2.0", 3), 0, PENDING_SWITCHED, 'B', "2.0",
+         "2.0", NULL, 1},
+        {"verified, other version asked", GOOD("1.0"), BAD("2.0"), 0, PENDING_VERIFIED, 'B', "3.0",
+         "3.0", NULL, 0},
+        {"boot state disagrees", GOOD("1.0"), BAD(""), 0, PENDING_VERIFIED, 'B', "2.0", "2.0", NULL,
+         0},
         {"still writing", GOOD("1.0"), BAD(""), 0, PENDING_WRITING, 'B', "2.0", "2.0", NULL, 0},
-        {"pending slot is the running one", GOOD("2.0"), BAD("1.0"), 0, PENDING_VERIFIED, 'A', "2.0", "2.0", NULL, 0},
-        {"bundle rule: same URL", GOOD("1.0"), BAD("2.0"), 0, PENDING_VERIFIED, 'B', "2.0", "", "http://h/2.0.bundle", 1},
-        {"bundle rule: other URL", GOOD("1.0"), BAD("2.0"), 0, PENDING_VERIFIED, 'B', "2.0", "", "http://h/x.bundle", 0},
+        {"pending slot is the running one", GOOD("2.0"), BAD("1.0"), 0, PENDING_VERIFIED, 'A',
+         "2.0", "2.0", NULL, 0},
+        {"bundle rule: same URL", GOOD("1.0"), BAD("2.0"), 0, PENDING_VERIFIED, 'B', "2.0", "",
+         "http://h/2.0.bundle", 1},
+        {"bundle rule: other URL", GOOD("1.0"), BAD("2.0"), 0, PENDING_VERIFIED, 'B', "2.0", "",
+         "http://h/x.bundle", 0},
         {"nothing pending", GOOD("1.0"), BAD("2.0"), 0, PENDING_NONE, 0, "", "2.0", NULL, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -141,9 +177,11 @@ static void test_retry_delay(void **state)
     assert_int_equal(upgrade_find_failure(&st, "2.0", NULL)->count, 2);
     assert_int_equal(upgrade_find_failure(&st, "2.0", NULL)->retry_after, t0 + 100 + 120);
     upgrade_record_failure(&st, "", "http://h/x.bundle", "404", &list, NULL, NULL, t0 + 200);
-    assert_int_equal(upgrade_find_failure(&st, NULL, "http://h/x.bundle")->retry_after, t0 + 200 + 240);
+    assert_int_equal(upgrade_find_failure(&st, NULL, "http://h/x.bundle")->retry_after,
+                     t0 + 200 + 240);
     upgrade_record_failure(&st, "", "http://h/x.bundle", "404", &list, NULL, NULL, t0 + 500);
-    assert_int_equal(upgrade_find_failure(&st, NULL, "http://h/x.bundle")->retry_after, t0 + 500 + 240);
+    assert_int_equal(upgrade_find_failure(&st, NULL, "http://h/x.bundle")->retry_after,
+                     t0 + 500 + 240);
     assert_int_equal(st.nfailures, 2);
     /* Success clears the record and restarts the list. */
     upgrade_record_success(&st, "2.0", "http://h/2.0.bundle");
@@ -238,10 +276,8 @@ static void test_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_decide_boot),
-        cmocka_unit_test(test_slot_holds),
-        cmocka_unit_test(test_retry_delay),
-        cmocka_unit_test(test_rule_acted),
+        cmocka_unit_test(test_decide_boot), cmocka_unit_test(test_slot_holds),
+        cmocka_unit_test(test_retry_delay), cmocka_unit_test(test_rule_acted),
         cmocka_unit_test(test_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

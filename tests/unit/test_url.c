@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the URL policy (url.c): credential stripping, the default tftp scheme,
  * the Restricted_Access_Domains match and the checks of URLs and redirect targets. */
 #include <setjmp.h>
@@ -8,7 +9,7 @@
 
 #include <string.h>
 
-#include "url.h"
+#include "net/url.h"
 
 static void test_display_url(void **state)
 {
@@ -82,9 +83,15 @@ static void test_url_is_tftp(void **state)
         const char *url;
         int tftp;
     } cases[] = {
-        {"tftp://10.0.0.1/a.bundle", 1}, {"TFTP://h/a", 1}, {"10.0.0.1/a.bundle", 1},
-        {"prov.example.com:6969/a/b.cfg", 1}, {"host/path/x://y", 1},
-        {"http://h/a", 0}, {"https://h/a", 0}, {"HTTP://h/a", 0}, {"ftp://h/a", 0},
+        {"tftp://10.0.0.1/a.bundle", 1},
+        {"TFTP://h/a", 1},
+        {"10.0.0.1/a.bundle", 1},
+        {"prov.example.com:6969/a/b.cfg", 1},
+        {"host/path/x://y", 1},
+        {"http://h/a", 0},
+        {"https://h/a", 0},
+        {"HTTP://h/a", 0},
+        {"ftp://h/a", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         if (url_is_tftp(cases[i].url) != cases[i].tftp)
@@ -122,8 +129,7 @@ static void test_check_url(void **state)
         if (rc != cases[i].rc)
             fail_msg("check(%s) = %d (%s), expected %d", cases[i].url, rc, err, cases[i].rc);
         if (rc == UG_OK && cases[i].normalized && strcmp(out, cases[i].normalized) != 0)
-            fail_msg("check(%s) wrote '%s', expected '%s'", cases[i].url, out,
-                     cases[i].normalized);
+            fail_msg("check(%s) wrote '%s', expected '%s'", cases[i].url, out, cases[i].normalized);
         if (rc != UG_OK && strstr(err, "pw@"))
             fail_msg("message shows credentials: %s", err);
     }

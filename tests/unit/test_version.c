@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unit tests of the version order (version.c): dotted versions, SPA suffixes and Cisco
  * load names, table-driven, including the examples of docs/provisioning.md section 1.6. */
 #include <setjmp.h>
@@ -6,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "version.h"
+#include "common/version.h"
 
 struct order_case {
     const char *a, *b;
@@ -67,8 +68,8 @@ static void test_invalid(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "", "abc", "1..2", "1.2.", ".1", "1.2 3", "1/2", "v1.2", "1.2.3(b", "1.2(b).3",
-        "sip88xx.", "1.2.3.4.5.6.7.8.9.10.11.12.13",
+        "",    "abc",  "1..2",    "1.2.",     ".1",       "1.2 3",
+        "1/2", "v1.2", "1.2.3(b", "1.2(b).3", "sip88xx.", "1.2.3.4.5.6.7.8.9.10.11.12.13",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct version v;

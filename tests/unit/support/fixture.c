@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The signing fixture: keys made by the same script the demo uses, so the tests exercise
  * certificates exactly like the ones an operator makes. */
 #include "fixture.h"
@@ -6,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "fsutil.h"
+#include "common/error.h"
+#include "common/fsutil.h"
 
 void fixture_path(const struct fixture *f, const char *name, char *out, size_t n)
 {
@@ -24,7 +25,8 @@ int fixture_make(struct fixture *f, const char *tag, size_t image_size, size_t r
     if (!mkdtemp(f->dir))
         return -1;
     char cmd[1200];
-    snprintf(cmd, sizeof cmd, "'%s/images/make-keys.sh' '%s/a' test-a && '%s/images/make-keys.sh' '%s/b' test-b",
+    snprintf(cmd, sizeof cmd,
+             "'%s/images/make-keys.sh' '%s/a' test-a && '%s/images/make-keys.sh' '%s/b' test-b",
              top, f->dir, top, f->dir);
     if (system(cmd) != 0)
         return -1;
@@ -42,7 +44,9 @@ int fixture_make(struct fixture *f, const char *tag, size_t image_size, size_t r
             return -1;
     }
     char err[UG_ERRBUF];
-    return fs_write_atomic(f->image, f->image_data.data, f->image_data.len, 0644, err) == UG_OK ? 0 : -1;
+    return fs_write_atomic(f->image, f->image_data.data, f->image_data.len, 0644, err) == UG_OK
+               ? 0
+               : -1;
 }
 
 int fixture_remove(struct fixture *f)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Test fixture shared by the unit tests that sign things: a scratch folder with two
  * independent signing CAs and a generated firmware image. */
 #ifndef TESTS_FIXTURE_H
@@ -5,11 +6,11 @@
 
 #include <stddef.h>
 
-#include "buf.h"
+#include "common/buf.h"
 
 struct fixture {
-    char dir[256];          /* the scratch folder */
-    char image[300];        /* dir/image.img, holding image_data */
+    char dir[256];   /* the scratch folder */
+    char image[300]; /* dir/image.img, holding image_data */
     struct buf image_data;
     /* CA a signs, CA b is the stranger: dir/a/ca.pem, dir/b/ca.pem, dir/a/signer.key ... */
     char keyring[300], other_keyring[300], key[300], cert[300], tls_key[300], tls_cert[300];

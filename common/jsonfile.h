@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* JSON state files in the state folder (resync.json, upgrade.json, ...): load one as a
+ * json-c object, save one atomically. Each concern keeps its own file. */
+#ifndef UPGRADER_JSONFILE_H
+#define UPGRADER_JSONFILE_H
+
+#include <json-c/json.h>
+
+#include "common/error.h"
+
+/* Loads path into *out (a new reference). A missing file gives an empty object; a file
+ * that is not a JSON object is an error (UG_ERR_OTHER) naming it. */
+ug_err jsonfile_load(const char *path, json_object **out, char *err) UG_MUST_CHECK;
+/* Writes obj to path atomically (temp, fsync, rename, fsync folder), pretty-printed. */
+ug_err jsonfile_save(const char *path, json_object *obj, char *err) UG_MUST_CHECK;
+/* Small typed getters that tolerate a missing or mistyped key by returning the fallback. */
+const char *jsonfile_get_string(json_object *obj, const char *key, const char *fallback);
+long long jsonfile_get_int(json_object *obj, const char *key, long long fallback);
+/* Sets key to a string (NULL removes it) or an integer. */
+void jsonfile_set_string(json_object *obj, const char *key, const char *value);
+void jsonfile_set_int(json_object *obj, const char *key, long long value);
+
+#endif

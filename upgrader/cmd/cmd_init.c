@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/* `upgrader init`: creates a simulated device in the state folder, the embedded default
+ * that the demo and the tests use: identity, trust anchors and two file-backed slots. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bootctl/bootstate.h"
+#include "cmd/commands.h"
+#include "common/fsutil.h"
+#include "common/units.h"
+#include "device/devconf.h"
+#include "device/device.h"
+#include "lang/params.h"
+
+static ug_err create_slot(const struct device *dev, const char *name, uint64_t size, char *err)
+{
+    char path[1100];
+    device_path(dev, name, path, sizeof path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return ug_fail(err, UG_ERR_OTHER, "%s: cannot create slot: %s", path, strerror(errno));
+    /* Sparse: a simulated slot costs no disk until an image is written into it. */
+    int rc = ftruncate(fd, (off_t)size);
+    int saved = errno;
+    close(fd);
+    if (rc != 0)
+        return ug_fail(err, UG_ERR_OTHER, "%s: cannot size slot: %s", path, strerror(saved));
+    return UG_OK;
+}
+
+static ug_err install_file(const struct device *dev, const char *from, const char *name, int mode,
+                           char *err)
+{
+    if (!from)
+        return UG_OK;
+    char path[1100];
+    device_path(dev, name, path, sizeof path);
+    return fs_copy_file(from, path, mode, err);
+}
+
+ug_err cmd_init(const char *root, int argc, char **argv, char *err)
+{
+    static const struct option options[] = {
+        {"mac", required_argument, NULL, 'm'},        {"serial", required_argument, NULL, 's'},
+        {"product", required_argument, NULL, 'p'},    {"psn", required_argument, NULL, 'n'},
+        {"hwver", required_argument, NULL, 'H'},      {"version", required_argument, NULL, 'v'},
+        {"slot-size", required_argument, NULL, 'z'},  {"keyring", required_argument, NULL, 'k'},
+        {"ca", required_argument, NULL, 'c'},         {"client-cert", required_argument, NULL, 'C'},
+        {"client-key", required_argument, NULL, 'K'}, {NULL, 0, NULL, 0},
+    };
+    struct device dev = {0};
+    const char *mac = "000e08aabbcc", *version = "1.0.0";
+    const char *keyring = NULL, *ca = NULL, *client_cert = NULL, *client_key = NULL;
+    uint64_t slot_size = 64ull << 20;
+    snprintf(dev.serial, sizeof dev.serial, "SIM00000001");
+    snprintf(dev.product, sizeof dev.product, "UG-PHONE-1");
+    snprintf(dev.psn, sizeof dev.psn, "1");
+    snprintf(dev.hwver, sizeof dev.hwver, "1.0");
+
+    opterr = 0;
+    optind = 1;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (opt) {
+        case 'm':
+            mac = optarg;
+            break;
+        case 's':
+            snprintf(dev.serial, sizeof dev.serial, "%s", optarg);
+            break;
+        case 'p':
+            snprintf(dev.product, sizeof dev.product, "%s", optarg);
+            break;
+        case 'n':
+            snprintf(dev.psn, sizeof dev.psn, "%s", optarg);
+            break;
+        case 'H':
+            snprintf(dev.hwver, sizeof dev.hwver, "%s", optarg);
+            break;
+        case 'v':
+            version = optarg;
+            break;
+        case 'z':
+            if (units_parse_size(optarg, &slot_size) != 0)
+                return ug_fail(err, UG_ERR_USAGE, "--slot-size '%s' is not a size (e.g. 64M)",
+                               optarg);
+            break;
+        case 'k':
+            keyring = optarg;
+            break;
+        case 'c':
+            ca = optarg;
+            break;
+        case 'C':
+            client_cert = optarg;
+            break;
+        case 'K':
+            client_key = optarg;
+            break;
+        default:
+            return ug_fail(err, UG_ERR_USAGE, "unknown or incomplete option '%s'",
+                           argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return ug_fail(err, UG_ERR_USAGE, "unexpected argument '%s'", argv[optind]);
+    if (device_parse_mac(mac, dev.mac) != 0)
+        return ug_fail(err, UG_ERR_USAGE, "--mac '%s' is not a MAC address", mac);
+    if (!client_cert != !client_key)
+        return ug_fail(err, UG_ERR_USAGE, "--client-cert and --client-key go together");
+    if (!bootstate_version_valid(version))
+        return ug_fail(err, UG_ERR_USAGE, "--version '%s' cannot be recorded in the boot state",
+                       version);
+
+    if (snprintf(dev.root, sizeof dev.root, "%s", root) >= (int)sizeof dev.root)
+        return ug_fail(err, UG_ERR_USAGE, "%s: path too long", root);
+    char identity[1100], bootenv[1100];
+    device_path(&dev, DEVICE_IDENTITY_FILE, identity, sizeof identity);
+    device_path(&dev, DEVICE_BOOTENV_FILE, bootenv, sizeof bootenv);
+    if (fs_exists(identity))
+        return ug_fail(err, UG_ERR_OTHER, "%s already holds a device; remove the folder first",
+                       root);
+
+    ug_err rc = fs_mkdir_p(root, err);
+    if (rc == UG_OK)
+        rc = install_file(&dev, keyring, DEVICE_KEYRING_FILE, 0644, err);
+    if (rc == UG_OK)
+        rc = install_file(&dev, ca, DEVICE_CA_FILE, 0644, err);
+    if (rc == UG_OK)
+        rc = install_file(&dev, client_cert, DEVICE_CLIENT_CERT, 0644, err);
+    if (rc == UG_OK)
+        rc = install_file(&dev, client_key, DEVICE_CLIENT_KEY, 0600, err);
+    if (rc == UG_OK)
+        rc = create_slot(&dev, DEVICE_SLOT_A_FILE, slot_size, err);
+    if (rc == UG_OK)
+        rc = create_slot(&dev, DEVICE_SLOT_B_FILE, slot_size, err);
+    /* The boot state: slot A holds `version` and is the slot that boots. */
+    if (rc == UG_OK)
+        rc = bootstate_create(bootenv, version, err);
+    if (rc == UG_OK)
+        rc = params_create_defaults(root, err);
+    /* The simulated device's reboot only records that one is due (docs/design.md). */
+    if (rc == UG_OK)
+        rc = devconf_write_simulated(root, err);
+    /* The identity is written last: its presence is what makes the folder a device,
+     * so an init cut short can simply be run again. */
+    if (rc == UG_OK)
+        rc = device_save_identity(&dev, err);
+    if (rc == UG_OK)
+        printf("initialised device %s in %s\n", dev.mac, root);
+    return rc;
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/* `upgrader upgrade [RULE] [--no-reboot] [--force]`: one upgrade pass now, with a progress
+ * line when stderr is a terminal. The pass itself is upgrade.c. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd/commands.h"
+#include "upgrade/upgrade.h"
+
+struct progress_line {
+    int drawn;
+    double last;
+    char last_state[32];
+};
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Redraws at most ten times a second, and at every change of state. */
+static void draw_progress(void *ctx, const struct upgrade_status *s)
+{
+    struct progress_line *line = ctx;
+    double t = now_seconds();
+    int state_changed = strcmp(line->last_state, s->state) != 0;
+    if (!state_changed && t - line->last < 0.1 && s->bytes_done != s->bytes_total)
+        return;
+    line->last = t;
+    snprintf(line->last_state, sizeof line->last_state, "%s", s->state);
+    unsigned pct = s->bytes_total ? (unsigned)(s->bytes_done * 100 / s->bytes_total) : 0;
+    fprintf(stderr, "\r\033[Kupgrade: hop %d/%d %s  %s  %.1f/%.1f MiB  %u%%", s->hop, s->hops,
+            s->version[0] ? s->version : "?", s->state, (double)s->bytes_done / 1048576.0,
+            (double)s->bytes_total / 1048576.0, pct);
+    fflush(stderr);
+    line->drawn = 1;
+}
+
+ug_err cmd_upgrade(const char *root, int argc, char **argv, char *err)
+{
+    static const struct option options[] = {
+        {"no-reboot", no_argument, NULL, 'n'},
+        {"force", no_argument, NULL, 'f'},
+        {NULL, 0, NULL, 0},
+    };
+    struct upgrade_options o = {0};
+    opterr = 0;
+    optind = 1;
+    int opt;
+    /* "+": a rule may contain words that look like options ([--uid u]); stop at the first operand. */
+    while ((opt = getopt_long(argc, argv, "+", options, NULL)) != -1) {
+        switch (opt) {
+        case 'n':
+            o.no_reboot = 1;
+            break;
+        case 'f':
+            o.force = 1;
+            break;
+        default:
+            return ug_fail(err, UG_ERR_USAGE, "unknown or incomplete option '%s'",
+                           argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        o.rule = argv[optind++];
+    for (; optind < argc; optind++) {
+        if (strcmp(argv[optind], "--no-reboot") == 0)
+            o.no_reboot = 1;
+        else if (strcmp(argv[optind], "--force") == 0)
+            o.force = 1;
+        else
+            return ug_fail(err, UG_ERR_USAGE, "unexpected argument '%s' (quote a RULE with spaces)",
+                           argv[optind]);
+    }
+    struct progress_line line = {0};
+    if (isatty(STDERR_FILENO)) {
+        o.progress = draw_progress;
+        o.progress_ctx = &line;
+    }
+    struct upgrade_outcome out;
+    ug_err rc = upgrade_pass(root, &o, &out, err);
+    if (line.drawn)
+        fputc('\n', stderr);
+    /* A failure's one line is printed by main(); the summary would only repeat it. */
+    if (rc == UG_OK && out.summary[0])
+        printf("upgrade: %s\n", out.summary);
+    return rc;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/* Identity of the device and the layout of its state folder. The identity file is plain
+ * key=value lines so a factory script can write it without this program. */
+#include "device/device.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/fsutil.h"
+
+int device_parse_mac(const char *text, char out[13])
+{
+    int n = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p == ':' || *p == '-')
+            continue;
+        if (!isxdigit((unsigned char)*p) || n == 12)
+            return -1;
+        out[n++] = (char)tolower((unsigned char)*p);
+    }
+    out[n] = '\0';
+    return n == 12 ? 0 : -1;
+}
+
+int device_path(const struct device *dev, const char *name, char *out, size_t outsz)
+{
+    return fs_join(out, outsz, dev->root, name);
+}
+
+static void copy_field(char *dst, const char *src)
+{
+    snprintf(dst, DEVICE_FIELD_MAX, "%s", src);
+}
+
+ug_err device_load(const char *root, struct device *dev, char *err)
+{
+    memset(dev, 0, sizeof *dev);
+    if (snprintf(dev->root, sizeof dev->root, "%s", root) >= (int)sizeof dev->root)
+        return ug_fail(err, UG_ERR_USAGE, "%s: state folder path too long", root);
+    char path[1100];
+    device_path(dev, DEVICE_IDENTITY_FILE, path, sizeof path);
+    struct buf text = {0};
+    ug_err rc = fs_read_file(path, 65536, &text, err);
+    if (rc != UG_OK) {
+        buf_free(&text);
+        return ug_fail(err, UG_ERR_OTHER,
+                       "%s is not a device state folder (no readable %s); "
+                       "create one with 'upgrader --root %s init'",
+                       root, DEVICE_IDENTITY_FILE, root);
+    }
+    char *save = NULL;
+    for (char *line = strtok_r(text.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *eq = strchr(line, '=');
+        if (!eq || line[0] == '#')
+            continue;
+        *eq = '\0';
+        const char *key = line, *value = eq + 1;
+        if (strcmp(key, "mac") == 0) {
+            if (device_parse_mac(value, dev->mac) != 0) {
+                rc = ug_fail(err, UG_ERR_OTHER, "%s: invalid mac '%s'", path, value);
+                break;
+            }
+        } else if (strcmp(key, "serial") == 0) {
+            copy_field(dev->serial, value);
+        } else if (strcmp(key, "product") == 0) {
+            copy_field(dev->product, value);
+        } else if (strcmp(key, "psn") == 0) {
+            copy_field(dev->psn, value);
+        } else if (strcmp(key, "hwver") == 0) {
+            copy_field(dev->hwver, value);
+        }
+    }
+    buf_free(&text);
+    if (rc == UG_OK && !dev->mac[0])
+        rc = ug_fail(err, UG_ERR_OTHER, "%s: no mac= line", path);
+    return rc;
+}
+
+ug_err device_save_identity(const struct device *dev, char *err)
+{
+    char path[1100];
+    if (device_path(dev, DEVICE_IDENTITY_FILE, path, sizeof path) != 0)
+        return ug_fail(err, UG_ERR_OTHER, "%s: path too long", dev->root);
+    struct buf text = {0};
+    ug_err rc = UG_OK;
+    if (buf_printf(&text, "mac=%s\nserial=%s\nproduct=%s\npsn=%s\nhwver=%s\n", dev->mac,
+                   dev->serial, dev->product, dev->psn, dev->hwver) != 0)
+        rc = ug_oom(err);
+    else
+        rc = fs_write_atomic(path, text.data, text.len, 0644, err);
+    buf_free(&text);
+    return rc;
+}

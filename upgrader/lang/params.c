@@ -1,0 +1,474 @@
+/* SPDX-License-Identifier: MIT */
+/* The parameter store. The file holds every parameter as one escaped line and ends with a
+ * count line, so a reader can tell a whole file from a damaged one; it is only ever
+ * replaced by fs_write_atomic, so a crash leaves the old set or the new one. */
+#include "lang/params.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "common/fsutil.h"
+#include "device/device.h"
+
+#define SECRET_MASK "********"
+
+static void free_values(char **v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void params_close(struct param_store *s)
+{
+    free_values(s->value, s->table.n);
+    free(s->access);
+    paramdefs_free(&s->table);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd); /* releases the flock */
+    memset(s, 0, sizeof *s);
+    s->lock_fd = -1;
+}
+
+/* Undoes the escaping of a stored value in place; -1 on a bad escape. */
+static int unescape(char *v)
+{
+    size_t w = 0;
+    for (size_t r = 0; v[r]; r++) {
+        if (v[r] != '\\') {
+            v[w++] = v[r];
+            continue;
+        }
+        char c = v[++r];
+        if (c == 'n')
+            v[w++] = '\n';
+        else if (c == 't')
+            v[w++] = '\t';
+        else if (c == 'r')
+            v[w++] = '\r';
+        else if (c == '\\')
+            v[w++] = '\\';
+        else
+            return -1;
+    }
+    v[w] = '\0';
+    return 0;
+}
+
+static int escape_into(struct buf *out, const char *v)
+{
+    for (; *v; v++) {
+        const char *e = *v == '\n'   ? "\\n"
+                        : *v == '\t' ? "\\t"
+                        : *v == '\r' ? "\\r"
+                        : *v == '\\' ? "\\\\"
+                                     : NULL;
+        if (e ? buf_append_str(out, e) : buf_append(out, v, 1))
+            return -1;
+    }
+    return 0;
+}
+
+static ug_err load_file(struct param_store *s, char *err)
+{
+    struct buf text = {0};
+    ug_err rc = fs_read_file(s->path, 256u << 20, &text, err);
+    if (rc != UG_OK) {
+        buf_free(&text);
+        return rc;
+    }
+    size_t count = 0;
+    unsigned lineno = 0;
+    int ended = 0;
+    char *line = text.data, *next;
+    for (; line && *line; line = next) {
+        lineno++;
+        next = strchr(line, '\n');
+        if (!next) {
+            rc = ug_fail(err, UG_ERR_OTHER, "%s line %u: incomplete last line (damaged store)",
+                         s->path, lineno);
+            break;
+        }
+        *next++ = '\0';
+        if (ended) {
+            rc = ug_fail(err, UG_ERR_OTHER, "%s line %u: text after the end line (damaged store)",
+                         s->path, lineno);
+            break;
+        }
+        if (lineno == 1) {
+            if (strcmp(line, PARAMS_FILE_HEADER) != 0) {
+                rc = ug_fail(err, UG_ERR_OTHER, "%s: not a parameter store (no '%s' header)",
+                             s->path, PARAMS_FILE_HEADER);
+                break;
+            }
+            continue;
+        }
+        if (strncmp(line, "# end ", 6) == 0) {
+            char *end = NULL;
+            unsigned long n = strtoul(line + 6, &end, 10);
+            if (*end || n != count) {
+                rc = ug_fail(err, UG_ERR_OTHER,
+                             "%s: end line says %s entries, found %zu (damaged store)", s->path,
+                             line + 6, count);
+                break;
+            }
+            ended = 1;
+            continue;
+        }
+        char *tab1 = strchr(line, '\t'), *tab2 = tab1 ? strchr(tab1 + 1, '\t') : NULL;
+        if (!tab2) {
+            rc = ug_fail(err, UG_ERR_OTHER, "%s line %u: expected NAME<TAB>ACCESS<TAB>VALUE",
+                         s->path, lineno);
+            break;
+        }
+        *tab1 = *tab2 = '\0';
+        int access = paramdefs_parse_access(tab1 + 1);
+        if (access < 0 || unescape(tab2 + 1) != 0) {
+            rc = ug_fail(err, UG_ERR_OTHER, "%s line %u: bad access or escape", s->path, lineno);
+            break;
+        }
+        count++;
+        long idx = paramdefs_find(&s->table, line);
+        if (idx < 0)
+            continue; /* a parameter the schema no longer declares */
+        char *v = strdup(tab2 + 1);
+        if (!v) {
+            rc = ug_oom(err);
+            break;
+        }
+        free(s->value[idx]);
+        s->value[idx] = v;
+        s->access[idx] = (unsigned char)access;
+    }
+    if (rc == UG_OK && !ended)
+        rc = ug_fail(err, UG_ERR_OTHER, "%s: no end line (damaged store)", s->path);
+    buf_free(&text);
+    return rc;
+}
+
+ug_err params_open(const char *root, int for_update, struct param_store *s, char *err)
+{
+    memset(s, 0, sizeof *s);
+    s->lock_fd = -1;
+    char schema[1100], lock[1100];
+    if (fs_join(s->path, sizeof s->path, root, DEVICE_PARAMS_FILE) != 0 ||
+        fs_join(schema, sizeof schema, root, DEVICE_SCHEMA_FILE) != 0 ||
+        fs_join(lock, sizeof lock, root, DEVICE_PARAMS_FILE ".lock") != 0)
+        return ug_fail(err, UG_ERR_USAGE, "%s: path too long", root);
+    ug_err rc = UG_OK;
+    if (for_update) {
+        s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX) != 0) {
+            rc = ug_fail(err, UG_ERR_OTHER, "%s: cannot lock: %s", lock, strerror(errno));
+            goto out;
+        }
+    }
+    if ((rc = paramdefs_load(&s->table, schema, err)) != UG_OK)
+        goto out;
+    s->value = calloc(s->table.n ? s->table.n : 1, sizeof *s->value);
+    s->access = calloc(s->table.n ? s->table.n : 1, 1);
+    if (!s->value || !s->access) {
+        rc = ug_oom(err);
+        goto out;
+    }
+    for (size_t i = 0; i < s->table.n; i++) {
+        s->value[i] = strdup(s->table.defs[i].def);
+        s->access[i] = (unsigned char)s->table.defs[i].access;
+        if (!s->value[i]) {
+            rc = ug_oom(err);
+            goto out;
+        }
+    }
+    if (fs_exists(s->path))
+        rc = load_file(s, err);
+out:
+    if (rc != UG_OK)
+        params_close(s);
+    return rc;
+}
+
+static ug_err serialise(const struct param_store *s, char *const *value,
+                        const unsigned char *access, struct buf *out, char *err)
+{
+    int rc = buf_printf(out, "%s\n", PARAMS_FILE_HEADER);
+    for (size_t i = 0; rc == 0 && i < s->table.n; i++) {
+        rc |= buf_printf(out, "%s\t%s\t", s->table.defs[i].name, paramdefs_access_name(access[i]));
+        rc |= escape_into(out, value[i]);
+        rc |= buf_append(out, "\n", 1);
+    }
+    if (rc == 0)
+        rc = buf_printf(out, "# end %zu\n", s->table.n);
+    return rc == 0 ? UG_OK : ug_oom(err);
+}
+
+/* Temp files of writers killed mid-write: safe to remove while the lock is held. */
+static void remove_stale_temps(const struct param_store *s)
+{
+    if (s->lock_fd < 0)
+        return;
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s", s->path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return;
+    *slash = '\0';
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, DEVICE_PARAMS_FILE ".tmp.", sizeof DEVICE_PARAMS_FILE ".tmp." - 1) ==
+            0)
+            unlinkat(dirfd(d), e->d_name, 0);
+    }
+    closedir(d);
+}
+
+static ug_err write_values(const struct param_store *s, char *const *value,
+                           const unsigned char *access, char *err)
+{
+    struct buf text = {0};
+    ug_err rc = serialise(s, value, access, &text, err);
+    remove_stale_temps(s);
+    /* 0600: the store holds passwords and keys. */
+    if (rc == UG_OK)
+        rc = fs_write_atomic(s->path, text.data, text.len, 0600, err);
+    buf_free(&text);
+    return rc;
+}
+
+ug_err params_save(struct param_store *s, char *err)
+{
+    return write_values(s, s->value, s->access, err);
+}
+
+ug_err params_create_defaults(const char *root, char *err)
+{
+    struct param_store s;
+    ug_err rc = params_open(root, 1, &s, err);
+    if (rc != UG_OK)
+        return rc;
+    for (size_t i = 0; i < s.table.n; i++) {
+        char *v = strdup(s.table.defs[i].def);
+        if (!v) {
+            params_close(&s);
+            return ug_oom(err);
+        }
+        free(s.value[i]);
+        s.value[i] = v;
+        s.access[i] = (unsigned char)s.table.defs[i].access;
+    }
+    rc = params_save(&s, err);
+    params_close(&s);
+    return rc;
+}
+
+const char *params_value(const struct param_store *s, const char *name)
+{
+    long idx = paramdefs_find(&s->table, name);
+    return idx < 0 ? NULL : s->value[idx];
+}
+
+const char *params_macro_lookup(void *store, const char *name)
+{
+    return params_value(store, name);
+}
+
+ug_err params_get(const struct param_store *s, const char *name, enum param_role role,
+                  int show_secret, const char **value, char *err)
+{
+    long idx = paramdefs_find(&s->table, name);
+    if (idx < 0)
+        return ug_fail(err, UG_ERR_USAGE, "%s: no such parameter", name);
+    const struct param_def *d = &s->table.defs[idx];
+    if (role == PARAM_ROLE_USER && s->access[idx] == PARAM_NA)
+        return ug_fail(err, UG_ERR_OTHER, "%s: the user has no access to this parameter", d->name);
+    if (d->flags & PARAM_SECRET) {
+        if (role == PARAM_ROLE_USER)
+            return ug_fail(err, UG_ERR_OTHER, "%s is secret and can only be set by the user",
+                           d->name);
+        if (!show_secret)
+            return ug_fail(err, UG_ERR_OTHER, "%s is secret; add --show-secrets to print it",
+                           d->name);
+    }
+    *value = s->value[idx];
+    return UG_OK;
+}
+
+ug_err params_set(struct param_store *s, const char *name, const char *value, enum param_role role,
+                  char *err)
+{
+    long idx = paramdefs_find(&s->table, name);
+    if (idx < 0)
+        return ug_fail(err, UG_ERR_USAGE, "%s: no such parameter", name);
+    const struct param_def *d = &s->table.defs[idx];
+    if (role == PARAM_ROLE_USER && s->access[idx] != PARAM_RW)
+        return ug_fail(err, UG_ERR_OTHER, "%s: the user may not change it (access %s)", d->name,
+                       paramdefs_access_name(s->access[idx]));
+    char *norm = NULL;
+    ug_err rc = paramdefs_validate(d, value, &norm, err);
+    if (rc != UG_OK)
+        return rc;
+    free(s->value[idx]);
+    s->value[idx] = norm;
+    return UG_OK;
+}
+
+void params_apply_result_free(struct params_apply_result *res)
+{
+    for (size_t i = 0; i < res->n_unknown_names; i++)
+        free(res->unknown_names[i]);
+    free(res->unknown_names);
+    memset(res, 0, sizeof *res);
+}
+
+ug_err params_apply(struct param_store *s, const struct profile *p, const char *source,
+                    struct params_apply_result *res, char *err)
+{
+    struct params_apply_result local = {0};
+    size_t n = s->table.n;
+    char **staged = calloc(n ? n : 1, sizeof *staged);
+    unsigned char *access = malloc(n ? n : 1);
+    char **next = NULL;
+    ug_err rc = UG_OK;
+    if (!staged || !access) {
+        rc = ug_oom(err);
+        goto out;
+    }
+    memcpy(access, s->access, n);
+    /* Pass 1: validate everything; nothing is changed until every entry is good. */
+    for (size_t k = 0; k < p->n; k++) {
+        const struct profile_entry *e = &p->entries[k];
+        long idx = paramdefs_find(&s->table, e->name);
+        if (idx < 0) {
+            local.unknown++;
+            if (local.n_unknown_names < PARAMS_MAX_UNKNOWN_NAMES) {
+                char **v = realloc(local.unknown_names, (local.n_unknown_names + 1) * sizeof *v);
+                if (v)
+                    local.unknown_names = v;
+                if (!v || !(v[local.n_unknown_names] = strdup(e->name))) {
+                    rc = ug_oom(err);
+                    goto out;
+                }
+                local.n_unknown_names++;
+            }
+            continue;
+        }
+        if (e->value) {
+            char *norm = NULL;
+            rc = paramdefs_validate(&s->table.defs[idx], e->value, &norm, err);
+            if (rc != UG_OK) {
+                ug_prefix(err, "%s line %u: ", source, e->line);
+                rc = rc == UG_ERR_OTHER ? rc : UG_ERR_UNUSABLE;
+                goto out;
+            }
+            free(staged[idx]); /* an alias and its name both set: the later one wins */
+            staged[idx] = norm;
+        }
+        if (e->access != PROFILE_ACCESS_KEEP)
+            access[idx] = (unsigned char)e->access;
+    }
+    /* Pass 2: the new set, written in one atomic replace before memory changes. */
+    next = calloc(n ? n : 1, sizeof *next);
+    if (!next) {
+        rc = ug_oom(err);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        next[i] = staged[i] ? staged[i] : s->value[i];
+        if ((staged[i] && strcmp(staged[i], s->value[i]) != 0) || access[i] != s->access[i])
+            local.changed++;
+    }
+    rc = write_values(s, next, access, err);
+    if (rc != UG_OK)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        if (staged[i]) {
+            free(s->value[i]);
+            s->value[i] = staged[i];
+            staged[i] = NULL;
+        }
+    }
+    memcpy(s->access, access, n);
+out:
+    free(next);
+    free_values(staged, n);
+    free(access);
+    if (rc == UG_OK && res)
+        *res = local;
+    else
+        params_apply_result_free(&local);
+    return rc;
+}
+
+static int xml_escape_into(struct buf *out, const char *v)
+{
+    for (; *v; v++) {
+        const char *e = *v == '&'    ? "&amp;"
+                        : *v == '<'  ? "&lt;"
+                        : *v == '>'  ? "&gt;"
+                        : *v == '"'  ? "&quot;"
+                        : *v == '\n' ? "&#10;"
+                        : *v == '\t' ? "&#9;"
+                        : *v == '\r' ? "&#13;"
+                                     : NULL;
+        if (e ? buf_append_str(out, e) : buf_append(out, v, 1))
+            return -1;
+    }
+    return 0;
+}
+
+static int visible(const struct param_store *s, size_t i, enum param_role role)
+{
+    return role == PARAM_ROLE_ADMIN || s->access[i] != PARAM_NA;
+}
+
+ug_err params_export_xml(const struct param_store *s, enum param_role role, int show_secrets,
+                         struct buf *out, char *err)
+{
+    if (show_secrets && role != PARAM_ROLE_ADMIN)
+        return ug_fail(err, UG_ERR_OTHER, "only the admin may export secrets");
+    int rc = buf_append_str(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<flat-profile>\n");
+    if (!show_secrets)
+        rc |= buf_append_str(
+            out, "  <!-- secrets are not shown: preserve-value=\"y\" keeps their values "
+                 "when this profile is applied again -->\n");
+    for (size_t i = 0; rc == 0 && i < s->table.n; i++) {
+        const struct param_def *d = &s->table.defs[i];
+        if (!visible(s, i, role))
+            continue;
+        const char *ua = paramdefs_access_name(s->access[i]);
+        if ((d->flags & PARAM_SECRET) && !show_secrets) {
+            rc |= buf_printf(out, "  <%s ua=\"%s\" preserve-value=\"y\"/>\n", d->name, ua);
+            continue;
+        }
+        rc |= buf_printf(out, "  <%s ua=\"%s\">", d->name, ua);
+        rc |= xml_escape_into(out, s->value[i]);
+        rc |= buf_printf(out, "</%s>\n", d->name);
+    }
+    rc |= buf_append_str(out, "</flat-profile>\n");
+    return rc == 0 ? UG_OK : ug_oom(err);
+}
+
+ug_err params_list(const struct param_store *s, enum param_role role, struct buf *out, char *err)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < s->table.n; i++) {
+        const struct param_def *d = &s->table.defs[i];
+        if (!visible(s, i, role))
+            continue;
+        const char *v = (d->flags & PARAM_SECRET) && s->value[i][0] ? SECRET_MASK : s->value[i];
+        rc |= buf_printf(out, "%s\t%s\t", d->name, paramdefs_access_name(s->access[i]));
+        rc |= escape_into(out, v);
+        rc |= buf_append(out, "\n", 1);
+    }
+    return rc == 0 ? UG_OK : ug_oom(err);
+}

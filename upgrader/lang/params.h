@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/* The persistent parameter store DIR/params: every parameter's value and user access,
+ * replaced atomically, read by the agent and by the phone's own programs. */
+#ifndef UPGRADER_PARAMS_H
+#define UPGRADER_PARAMS_H
+
+#include <stddef.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "lang/paramdefs.h"
+#include "lang/profile.h"
+
+#define PARAMS_FILE_HEADER "# upgrader parameter store v1"
+
+/* Whose rights apply: the admin may do everything, the user what each `ua` allows. */
+enum param_role {
+    PARAM_ROLE_ADMIN,
+    PARAM_ROLE_USER
+};
+
+struct param_store {
+    char path[1100];
+    struct param_table table; /* built-ins + DIR/schema.conf */
+    char **value;             /* per table row, never NULL once open */
+    unsigned char *access;    /* per table row, enum param_access */
+    int lock_fd;              /* held while open for update, else -1 */
+};
+
+/* What an applied profile did. */
+struct params_apply_result {
+    size_t changed; /* values or access levels that differ from before */
+    size_t unknown; /* names not in the table, ignored */
+    char **unknown_names;
+    size_t n_unknown_names; /* the first PARAMS_MAX_UNKNOWN_NAMES of them */
+};
+#define PARAMS_MAX_UNKNOWN_NAMES 20
+
+/* Opens DIR's store (defaults where DIR/params does not exist yet). for_update takes
+ * DIR/params.lock exclusively until params_close, so concurrent writers queue. */
+ug_err params_open(const char *root, int for_update, struct param_store *s,
+                   char *err) UG_MUST_CHECK;
+/* Frees the store and releases the lock. */
+void params_close(struct param_store *s);
+/* Writes DIR/params with every default (init, factory reset). */
+ug_err params_create_defaults(const char *root, char *err) UG_MUST_CHECK;
+/* The stored value of name (aliases resolved), or NULL if unknown; no access check. */
+const char *params_value(const struct param_store *s, const char *name);
+/* macro_param_fn over a struct param_store (opaque), for struct macro_context. */
+const char *params_macro_lookup(void *store, const char *name);
+/* The value for role: the user needs ro or rw; a secret needs show_secret and the admin.
+ * UG_ERR_USAGE for an unknown name, UG_ERR_OTHER when refused. */
+ug_err params_get(const struct param_store *s, const char *name, enum param_role role,
+                  int show_secret, const char **value, char *err) UG_MUST_CHECK;
+/* Validates and sets one value in memory (the user needs rw); params_save makes it durable. */
+ug_err params_set(struct param_store *s, const char *name, const char *value, enum param_role role,
+                  char *err) UG_MUST_CHECK;
+/* Writes the store atomically (temp file, fsync, rename, fsync of the folder). */
+ug_err params_save(struct param_store *s, char *err) UG_MUST_CHECK;
+/* Validates every entry of p, then commits them all in one atomic save, or nothing:
+ * UG_ERR_UNUSABLE "SOURCE line N: NAME: why" for an invalid value. res may be NULL. */
+ug_err params_apply(struct param_store *s, const struct profile *p, const char *source,
+                    struct params_apply_result *res, char *err) UG_MUST_CHECK;
+/* Frees the names in res. */
+void params_apply_result_free(struct params_apply_result *res);
+/* Appends the store as an XML flat-profile that params_apply takes back unchanged;
+ * secrets appear as preserve-value="y" without a value unless show_secrets (admin only);
+ * for the user only the parameters the user can see. */
+ug_err params_export_xml(const struct param_store *s, enum param_role role, int show_secrets,
+                         struct buf *out, char *err) UG_MUST_CHECK;
+/* Appends "NAME<TAB>ACCESS<TAB>VALUE" lines (secrets as ********) for role. */
+ug_err params_list(const struct param_store *s, enum param_role role, struct buf *out,
+                   char *err) UG_MUST_CHECK;
+
+#endif

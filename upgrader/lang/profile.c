@@ -1,0 +1,503 @@
+/* SPDX-License-Identifier: MIT */
+/* Profile reading. XML goes through expat (entities, encodings and malformed markup are
+ * its job); the SPA plain-text form is small enough to scan by hand. Both produce the
+ * same entry list, de-duplicated so the last setting of a name wins. */
+#include "lang/profile.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <expat.h>
+#include <zlib.h>
+
+#include "lang/crypt.h"
+#include "lang/paramdefs.h"
+
+int profile_is_gzip(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    return len >= 2 && p[0] == 0x1f && p[1] == 0x8b;
+}
+
+ug_err profile_gunzip(const void *data, size_t len, size_t max_out, struct buf *out, char *err)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+        return ug_fail(err, UG_ERR_OTHER, "cannot start gzip inflate");
+    unsigned char chunk[65536];
+    ug_err rc = UG_OK;
+    size_t total = 0;
+    zs.next_in = (unsigned char *)data;
+    zs.avail_in = (uInt)len;
+    for (;;) {
+        zs.next_out = chunk;
+        zs.avail_out = sizeof chunk;
+        int z = inflate(&zs, Z_NO_FLUSH);
+        size_t got = sizeof chunk - zs.avail_out;
+        total += got;
+        if (total > max_out) {
+            rc =
+                ug_fail(err, UG_ERR_UNUSABLE, "gzip data inflates to more than %zu bytes", max_out);
+            break;
+        }
+        if (got && buf_append(out, chunk, got) != 0) {
+            rc = ug_oom(err);
+            break;
+        }
+        if (z == Z_STREAM_END) {
+            /* gzip allows several members one after the other (cat a.gz b.gz). */
+            if (zs.avail_in > 0 && profile_is_gzip(zs.next_in, zs.avail_in) &&
+                inflateReset(&zs) == Z_OK)
+                continue;
+            if (zs.avail_in > 0)
+                rc = ug_fail(err, UG_ERR_UNUSABLE, "%u bytes of garbage after the gzip data",
+                             zs.avail_in);
+            break;
+        }
+        if (z == Z_BUF_ERROR && zs.avail_in == 0) {
+            rc = ug_fail(err, UG_ERR_UNUSABLE, "gzip data is truncated");
+            break;
+        }
+        if (z != Z_OK && z != Z_BUF_ERROR) {
+            rc = ug_fail(err, UG_ERR_UNUSABLE, "gzip data is corrupt (%s)",
+                         zs.msg ? zs.msg : "inflate error");
+            break;
+        }
+    }
+    inflateEnd(&zs);
+    if (rc == UG_OK && buf_append(out, "", 0) != 0)
+        rc = ug_oom(err);
+    return rc;
+}
+
+void profile_free(struct profile *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->entries[i].name);
+        free(p->entries[i].value);
+    }
+    free(p->entries);
+    memset(p, 0, sizeof *p);
+}
+
+struct entry_list {
+    struct profile_entry *v;
+    size_t n, cap;
+};
+
+/* Takes ownership of name and value (freed on failure). */
+static int add_entry(struct entry_list *l, char *name, char *value, int access, unsigned line)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct profile_entry *v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            free(name);
+            free(value);
+            return -1;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = (struct profile_entry){name, value, access, line};
+    return 0;
+}
+
+static const struct profile_entry *sort_base;
+
+static int by_name_then_position(const void *a, const void *b)
+{
+    size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+    int c = strcmp(sort_base[ia].name, sort_base[ib].name);
+    return c ? c : (ia < ib ? -1 : ia > ib);
+}
+
+/* Keeps the last setting of every name, in document order. */
+static int drop_duplicates(struct entry_list *l)
+{
+    if (l->n < 2)
+        return 0;
+    size_t *order = malloc(l->n * sizeof *order);
+    if (!order)
+        return -1;
+    for (size_t i = 0; i < l->n; i++)
+        order[i] = i;
+    sort_base = l->v;
+    qsort(order, l->n, sizeof *order, by_name_then_position);
+    for (size_t k = 0; k + 1 < l->n; k++) {
+        struct profile_entry *e = &l->v[order[k]];
+        if (strcmp(e->name, l->v[order[k + 1]].name) == 0) {
+            free(e->name);
+            free(e->value);
+            e->name = NULL;
+        }
+    }
+    free(order);
+    size_t w = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i].name)
+            l->v[w++] = l->v[i];
+    l->n = w;
+    return 0;
+}
+
+/* Trims and turns each line break into one space, in place. */
+static void clean_value(char *s)
+{
+    size_t w = 0;
+    for (size_t r = 0; s[r]; r++) {
+        if (s[r] == '\r' && s[r + 1] == '\n')
+            continue;
+        s[w++] = (s[r] == '\n' || s[r] == '\r') ? ' ' : s[r];
+    }
+    s[w] = '\0';
+    size_t start = 0;
+    while (isspace((unsigned char)s[start]))
+        start++;
+    size_t end = w;
+    while (end > start && isspace((unsigned char)s[end - 1]))
+        end--;
+    memmove(s, s + start, end - start);
+    s[end - start] = '\0';
+}
+
+/* ---- XML flat-profile ---- */
+
+struct xml_state {
+    XML_Parser parser;
+    struct entry_list list;
+    int depth;         /* current element depth, root = 1 */
+    int profile_depth; /* depth of the open <flat-profile>, 0 if none */
+    int seen_profile;
+    char *param; /* the open parameter element, or NULL */
+    int param_access;
+    int preserve;
+    unsigned param_line;
+    struct buf text;
+    char err[UG_ERRBUF];
+    ug_err rc;
+};
+
+static void xml_stop(struct xml_state *st, ug_err code, const char *fmt, const char *a,
+                     const char *b)
+{
+    if (st->rc != UG_OK)
+        return;
+    char msg[UG_ERRBUF / 2];
+    snprintf(msg, sizeof msg, fmt, a, b);
+    st->rc = ug_fail(st->err, code, "line %lu: %s",
+                     (unsigned long)XML_GetCurrentLineNumber(st->parser), msg);
+    XML_StopParser(st->parser, XML_FALSE);
+}
+
+static void XMLCALL xml_start(void *data, const XML_Char *name, const XML_Char **attrs)
+{
+    struct xml_state *st = data;
+    st->depth++;
+    if (st->rc != UG_OK)
+        return;
+    if (st->param) {
+        xml_stop(st, UG_ERR_UNUSABLE,
+                 "unexpected element <%s> inside <%s> (a flat profile has one "
+                 "level of parameters)",
+                 name, st->param);
+        return;
+    }
+    if (!st->profile_depth) {
+        if (strcmp(name, "flat-profile") == 0) {
+            st->profile_depth = st->depth;
+            st->seen_profile = 1;
+        }
+        return; /* anything outside <flat-profile> is not ours */
+    }
+    st->param_access = PROFILE_ACCESS_KEEP;
+    st->preserve = 0;
+    for (int i = 0; attrs[i]; i += 2) {
+        if (strcmp(attrs[i], "ua") == 0) {
+            st->param_access = paramdefs_parse_access(attrs[i + 1]);
+            if (st->param_access < 0) {
+                xml_stop(st, UG_ERR_UNUSABLE, "<%s ua=\"%s\">: ua must be na, ro or rw", name,
+                         attrs[i + 1]);
+                return;
+            }
+        } else if (strcmp(attrs[i], "preserve-value") == 0) {
+            const char *v = attrs[i + 1];
+            if (strcmp(v, "y") == 0 || strcmp(v, "Y") == 0)
+                st->preserve = 1;
+            else if (strcmp(v, "n") != 0 && strcmp(v, "N") != 0) {
+                xml_stop(st, UG_ERR_UNUSABLE, "<%s preserve-value=\"%s\">: must be y or n", name,
+                         v);
+                return;
+            }
+        }
+    }
+    st->param = strdup(name);
+    st->param_line = (unsigned)XML_GetCurrentLineNumber(st->parser);
+    buf_reset(&st->text);
+    if (!st->param)
+        xml_stop(st, UG_ERR_OTHER, "out of memory%s%s", "", "");
+}
+
+static void XMLCALL xml_end(void *data, const XML_Char *name)
+{
+    struct xml_state *st = data;
+    (void)name;
+    if (st->rc == UG_OK && st->param && st->depth == st->profile_depth + 1) {
+        char *value = NULL;
+        /* <X ua="rw"/> is how the guides change access without overwriting the user's
+         * value; an empty element without ua sets the value empty. */
+        if (st->param_access != PROFILE_ACCESS_KEEP && st->text.len == 0)
+            st->preserve = 1;
+        if (!st->preserve) {
+            value = strdup(st->text.data ? st->text.data : "");
+            if (value)
+                clean_value(value);
+        }
+        if ((!st->preserve && !value) ||
+            add_entry(&st->list, st->param, value, st->param_access, st->param_line) != 0)
+            xml_stop(st, UG_ERR_OTHER, "out of memory%s%s", "", "");
+        st->param = NULL;
+    } else if (st->depth == st->profile_depth) {
+        st->profile_depth = 0;
+    }
+    st->depth--;
+}
+
+static void XMLCALL xml_text(void *data, const XML_Char *s, int len)
+{
+    struct xml_state *st = data;
+    if (st->rc == UG_OK && st->param && buf_append(&st->text, s, (size_t)len) != 0)
+        xml_stop(st, UG_ERR_OTHER, "out of memory%s%s", "", "");
+}
+
+static ug_err parse_xml(const char *data, size_t len, const char *source, struct entry_list *list,
+                        char *err)
+{
+    struct xml_state st;
+    memset(&st, 0, sizeof st);
+    st.parser = XML_ParserCreate(NULL);
+    if (!st.parser)
+        return ug_oom(err);
+    XML_SetUserData(st.parser, &st);
+    XML_SetElementHandler(st.parser, xml_start, xml_end);
+    XML_SetCharacterDataHandler(st.parser, xml_text);
+    ug_err rc = UG_OK;
+    if (XML_Parse(st.parser, data, (int)len, XML_TRUE) != XML_STATUS_OK && st.rc == UG_OK)
+        rc = ug_fail(err, UG_ERR_UNUSABLE, "%s line %lu: not well-formed XML: %s", source,
+                     (unsigned long)XML_GetCurrentLineNumber(st.parser),
+                     XML_ErrorString(XML_GetErrorCode(st.parser)));
+    else if (st.rc != UG_OK)
+        rc = ug_fail(err, st.rc, "%s %s", source, st.err);
+    else if (!st.seen_profile)
+        rc = ug_fail(err, UG_ERR_UNUSABLE,
+                     "%s: XML without a <flat-profile> element is not a profile", source);
+    free(st.param);
+    buf_free(&st.text);
+    XML_ParserFree(st.parser);
+    *list = st.list;
+    return rc;
+}
+
+/* ---- plain-text form: Name [!|?] ["value"] ; ---- */
+
+static int is_name_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.';
+}
+
+static ug_err parse_text(const char *s, size_t len, const char *source, struct entry_list *list,
+                         char *err)
+{
+    size_t i = 0;
+    unsigned line = 1;
+    struct buf name = {0}, value = {0};
+    ug_err rc = UG_OK;
+#define SKIP_BLANKS()                                                  \
+    while (i < len && (isspace((unsigned char)s[i]) || s[i] == '#')) { \
+        if (s[i] == '#')                                               \
+            while (i < len && s[i] != '\n')                            \
+                i++;                                                   \
+        else if (s[i++] == '\n')                                       \
+            line++;                                                    \
+    }
+    for (;;) {
+        SKIP_BLANKS();
+        if (i >= len)
+            break;
+        unsigned name_line = line;
+        buf_reset(&name);
+        buf_reset(&value);
+        size_t n0 = i;
+        while (i < len && is_name_char(s[i]))
+            i++;
+        if (i == n0) {
+            rc = ug_fail(err, UG_ERR_UNUSABLE, "%s line %u: expected a parameter name, found '%c'",
+                         source, line, isprint((unsigned char)s[i]) ? s[i] : '?');
+            goto out;
+        }
+        if (buf_append(&name, s + n0, i - n0) != 0)
+            goto oom;
+        if (strcmp(name.data, "import") == 0) {
+            rc = ug_fail(err, UG_ERR_UNUSABLE,
+                         "%s line %u: 'import' of other files is not supported", source, line);
+            goto out;
+        }
+        /* Line_Enable[1] is Line_Enable_1_; Speed_Dial[2][2] is Speed_Dial_2_2_. */
+        while (i < len && s[i] == '[') {
+            size_t d0 = ++i;
+            while (i < len && isdigit((unsigned char)s[i]))
+                i++;
+            if (i == d0 || i >= len || s[i] != ']') {
+                rc = ug_fail(err, UG_ERR_UNUSABLE,
+                             "%s line %u: '%s[' must be followed by a number and ']'", source, line,
+                             name.data);
+                goto out;
+            }
+            if (buf_printf(&name, "%s%.*s_", name.data[name.len - 1] == '_' ? "" : "_",
+                           (int)(i - d0), s + d0) != 0)
+                goto oom;
+            i++;
+        }
+        while (i < len && (s[i] == ' ' || s[i] == '\t'))
+            i++;
+        int access = PARAM_NA; /* the text form's default: no user access */
+        if (i < len && (s[i] == '!' || s[i] == '?')) {
+            access = s[i] == '!' ? PARAM_RW : PARAM_RO;
+            i++;
+        }
+        SKIP_BLANKS();
+        int has_value = 1;
+        if (i < len && s[i] == '"') {
+            unsigned open_line = line;
+            for (i++; i < len && s[i] != '"'; i++) {
+                char c = s[i];
+                if (c == '\\' && i + 1 < len && (s[i + 1] == '"' || s[i + 1] == '\\'))
+                    c = s[++i];
+                if (c == '\n')
+                    line++;
+                if (buf_append(&value, c == '\n' || c == '\r' ? " " : &c, 1) != 0)
+                    goto oom;
+            }
+            if (i >= len) {
+                rc = ug_fail(err, UG_ERR_UNUSABLE,
+                             "%s line %u: the quoted value of %s is not closed", source, open_line,
+                             name.data);
+                goto out;
+            }
+            i++;
+        } else if (i < len && s[i] != ';') {
+            size_t v0 = i;
+            while (i < len && s[i] != ';' && s[i] != '\n')
+                i++;
+            if (i >= len || s[i] != ';') {
+                rc = ug_fail(err, UG_ERR_UNUSABLE, "%s line %u: missing ';' after the value of %s",
+                             source, name_line, name.data);
+                goto out;
+            }
+            if (buf_append(&value, s + v0, i - v0) != 0)
+                goto oom;
+            clean_value(value.data);
+        } else {
+            has_value = 0;
+        }
+        SKIP_BLANKS();
+        if (i >= len || s[i] != ';') {
+            rc = ug_fail(err, UG_ERR_UNUSABLE, "%s line %u: missing ';' after %s", source, line,
+                         name.data);
+            goto out;
+        }
+        i++;
+        char *nm = strdup(name.data),
+             *val = has_value ? strdup(value.data ? value.data : "") : NULL;
+        if (!nm || (has_value && !val)) {
+            free(nm);
+            free(val);
+            goto oom;
+        }
+        if (add_entry(list, nm, val, access, name_line) != 0)
+            goto oom;
+    }
+    goto out;
+#undef SKIP_BLANKS
+oom:
+    rc = ug_oom(err);
+out:
+    buf_free(&name);
+    buf_free(&value);
+    return rc;
+}
+
+ug_err profile_parse(const char *data, size_t len, const char *source, struct profile *out,
+                     char *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t i = 0;
+    if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
+        i = 3; /* UTF-8 byte-order mark */
+    while (i < len && isspace((unsigned char)data[i]))
+        i++;
+    if (i == len)
+        return ug_fail(err, UG_ERR_UNUSABLE, "%s: empty profile", source);
+    if (memchr(data, '\0', len))
+        return ug_fail(err, UG_ERR_UNUSABLE, "%s: binary data, not a profile", source);
+    struct entry_list list = {0};
+    ug_err rc;
+    if (data[i] == '<') {
+        out->format = PROFILE_XML;
+        rc = parse_xml(data, len, source, &list, err);
+    } else {
+        out->format = PROFILE_TEXT;
+        rc = parse_text(data + i, len - i, source, &list, err);
+    }
+    if (rc == UG_OK && drop_duplicates(&list) != 0)
+        rc = ug_oom(err);
+    out->entries = list.v;
+    out->n = list.n;
+    if (rc != UG_OK)
+        profile_free(out);
+    return rc;
+}
+
+ug_err profile_read(const void *data, size_t len, const char *key, const char *source,
+                    struct profile *out, char *err)
+{
+    struct buf plain = {0}, inflated = {0};
+    const char *p = data;
+    size_t n = len;
+    ug_err rc = UG_OK;
+    int was_encrypted = 0, was_gzip = 0;
+    memset(out, 0, sizeof *out);
+    if (key) {
+        /* Decryption comes first: the phones compress before they encrypt. */
+        rc = crypt_decrypt(p, n, key, &plain, NULL, err);
+        if (rc != UG_OK)
+            goto out;
+        p = plain.data;
+        n = plain.len;
+        was_encrypted = 1;
+    } else if (crypt_is_encrypted(p, n)) {
+        rc =
+            ug_fail(err, UG_ERR_UNUSABLE, "%s: profile is encrypted; give its key (--key)", source);
+        goto out;
+    }
+    if (profile_is_gzip(p, n)) {
+        rc = profile_gunzip(p, n, PROFILE_MAX_SIZE, &inflated, err);
+        if (rc != UG_OK)
+            goto out;
+        p = inflated.data;
+        n = inflated.len;
+        was_gzip = 1;
+    }
+    rc = profile_parse(p, n, source, out, err);
+    out->was_encrypted = was_encrypted;
+    out->was_gzip = was_gzip;
+out:
+    if (rc != UG_OK && rc != UG_ERR_OTHER && strncmp(err, source, strlen(source)) != 0)
+        ug_prefix(err, "%s: ", source);
+    buf_free(&plain);
+    buf_free(&inflated);
+    return rc;
+}

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/* The one transport of the agent: TFTP, HTTP and HTTPS through a single libcurl code path,
+ * with outcomes classified once here into the exit codes of docs/design.md (docs/transport.md). */
+#ifndef UPGRADER_FETCH_H
+#define UPGRADER_FETCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "net/url.h" /* URL_MAX bounds the URLs in the results */
+
+/* Defaults that fetch_options_init() sets; docs/transport.md explains each. */
+#define FETCH_DEFAULT_CONNECT_TIMEOUT_MS 10000L
+#define FETCH_DEFAULT_LOW_SPEED_LIMIT    1L  /* bytes per second ... */
+#define FETCH_DEFAULT_LOW_SPEED_TIME_S   30L /* ... below which, this long, means stalled */
+#define FETCH_DEFAULT_MAX_REDIRECTS      5
+
+/* Short $ERR reasons, and the effective URL, are bounded so results can live on the stack. */
+#define FETCH_REASON_MAX 64
+#define FETCH_URL_MAX    URL_MAX
+
+enum fetch_method {
+    FETCH_GET = 0,
+    FETCH_POST,
+    FETCH_PUT
+};
+
+/* Every pointer is borrowed and must stay valid until the call (or fetch_close) returns. */
+struct fetch_options {
+    const char *url;      /* tftp://, http://, https://; no scheme means tftp */
+    const char *username; /* answered to Basic or Digest challenges (HTTP only) */
+    const char *password;
+    enum fetch_method method; /* POST and PUT are HTTP(S) only */
+    const void *body;         /* POST/PUT body, body_len bytes */
+    size_t body_len;
+    const char *content_type;       /* of the body; NULL: application/x-www-form-urlencoded */
+    const char *ca_file;            /* PEM trust anchors; NULL: the system bundle */
+    const char *extra_ca_file;      /* trusted in addition (Custom_CA_Rule), or NULL */
+    const char *client_cert;        /* PEM certificate the device presents, or NULL */
+    const char *client_key;         /* its PEM key */
+    const char *user_agent;         /* see fetch_user_agent(); NULL: "upgrader" */
+    const char *restricted_domains; /* comma list (Restricted_Access_Domains); NULL/"": any */
+    uint64_t max_size;              /* body bytes allowed; 0: no limit */
+    long connect_timeout_ms;        /* 0: no limit */
+    long timeout_ms;                /* whole transfer; 0: no limit */
+    long low_speed_limit;           /* bytes/s ... */
+    long low_speed_time_s;          /* ... for this long aborts as a stall; 0: never */
+    int max_redirects;              /* HTTP(S) redirects followed, only to http/https */
+    int tftp_blksize;               /* RFC 2348 block size asked for; 0: 512, no option */
+    uint64_t resume_from;           /* HTTP Range start; TFTP always starts at 0 */
+    const char *if_none_match;      /* ETag of the copy we hold, or NULL */
+    const char *if_modified_since;  /* Last-Modified of the copy we hold, or NULL */
+    int pin_transfer;               /* 1: fetch_open's transfer thread runs on transfer_cpu only */
+    int transfer_cpu;
+};
+
+struct fetch_result {
+    long status;           /* HTTP status of the final answer; 0 for TFTP */
+    uint64_t start_offset; /* file offset of the first body byte delivered */
+    uint64_t bytes;        /* body bytes delivered */
+    int resumed;           /* 1: the server honoured resume_from (206) */
+    int not_modified;      /* 1: 304, the held copy is current; no body */
+    int not_found;         /* on failure: HTTP 404/410 or TFTP error 1 */
+    char etag[128];        /* response headers, "" when absent */
+    char last_modified[64];
+    char content_encoding[32];         /* curl does not decode: the bytes are as sent */
+    char effective_url[FETCH_URL_MAX]; /* after redirects, credentials removed */
+    char server_ip[64];
+    long server_port;
+    char reason[FETCH_REASON_MAX]; /* short $ERR text: "ok", "file not found", ... */
+    int transfer_cpu;              /* the CPU the transfer thread was kept on; -1: any */
+};
+
+/* Receives each block of the body in order; offset is its position in the file. A
+ * non-UG_OK return aborts the transfer and becomes the fetch's result and message. */
+typedef ug_err (*fetch_sink_fn)(void *ctx, const void *data, size_t len, uint64_t offset,
+                                char *err);
+
+struct fetch_reader;
+
+/* Fills o with the defaults above (GET, 5 redirects, 10 s connect, 30 s stall abort). */
+void fetch_options_init(struct fetch_options *o);
+/* Streams the body to sink, never holding the whole file; fills res (may be NULL). */
+ug_err fetch_to_sink(const struct fetch_options *o, fetch_sink_fn sink, void *ctx,
+                     struct fetch_result *res, char *err) UG_MUST_CHECK;
+/* Appends the body to out, refusing more than max_size bytes (and o->max_size). */
+ug_err fetch_to_buffer(const struct fetch_options *o, size_t max_size, struct buf *out,
+                       struct fetch_result *res, char *err) UG_MUST_CHECK;
+/* Starts a pulled transfer; returns once the body starts or the transfer has ended, so
+ * unreachable servers and HTTP errors fail here, with res (may be NULL) filled. */
+ug_err fetch_open(const struct fetch_options *o, struct fetch_reader **reader,
+                  struct fetch_result *res, char *err) UG_MUST_CHECK;
+/* Reads up to len (> 0) body bytes into buf; *got == 0 means the end of a good transfer. */
+ug_err fetch_read(struct fetch_reader *reader, void *buf, size_t len, size_t *got,
+                  char *err) UG_MUST_CHECK;
+/* The result so far (headers at open, totals once fetch_read reported the end). */
+const struct fetch_result *fetch_reader_result(const struct fetch_reader *reader);
+/* Ends the transfer (aborting it if unfinished) and frees the reader; NULL is fine. */
+void fetch_close(struct fetch_reader *reader);
+/* Releases libcurl's global state; call once at the end of main, after all transfers. */
+void fetch_global_cleanup(void);
+
+/* Builds "upgrader/VERSION (PRODUCT; SERIAL; MAC)" into out; missing fields become "-". */
+void fetch_user_agent(char *out, size_t outsz, const char *product, const char *version,
+                      const char *serial, const char *mac);
+/* Maps a libcurl result (CURLcode as int) and the HTTP status to the agent's class, the
+ * file-not-found flag and the short $ERR reason. */
+ug_err fetch_classify(int curl_code, long http_status, int *not_found, char *reason,
+                      size_t reason_size);
+
+#endif

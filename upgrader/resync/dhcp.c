@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/* DHCP-provided provisioning servers. The hooks pass values the way their client reports
+ * them (udhcpc gives unknown options as hex), so decoding lives here, tested, not in shell. */
+#include "resync/dhcp.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "common/fsutil.h"
+#include "common/jsonfile.h"
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)tolower((unsigned char)c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Decodes hex digits (':' and spaces between bytes allowed) into out; byte count or -1. */
+static long decode_hex(const char *text, unsigned char *out, size_t outsz)
+{
+    size_t n = 0;
+    for (const char *p = text; *p;) {
+        if (*p == ':' || *p == ' ') {
+            p++;
+            continue;
+        }
+        int hi = hex_value(p[0]), lo = p[1] ? hex_value(p[1]) : -1;
+        if (hi < 0 || lo < 0 || n == outsz)
+            return -1;
+        out[n++] = (unsigned char)(hi << 4 | lo);
+        p += 2;
+    }
+    return (long)n;
+}
+
+static int server_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '.' || c == '-' || c == '_' || c == ':' || c == '[' ||
+           c == ']';
+}
+
+ug_err dhcp_normalise(int option, const char *value, char *out, size_t outsz, char *err)
+{
+    char text[DHCP_SERVER_MAX * 2];
+    out[0] = '\0';
+    if (!*value)
+        return UG_OK; /* the lease has no such option */
+    if (strncasecmp(value, "hex:", 4) == 0) {
+        unsigned char bytes[DHCP_SERVER_MAX];
+        long n = decode_hex(value + 4, bytes, sizeof bytes);
+        if (n < 0)
+            return ug_fail(err, UG_ERR_USAGE, "option %d: '%s' is not hex", option, value);
+        if (option == 150) {
+            /* A list of IPv4 addresses, 4 bytes each: the first is the server. */
+            if (n == 0)
+                return UG_OK;
+            if (n % 4 != 0)
+                return ug_fail(err, UG_ERR_USAGE,
+                               "option 150: %ld bytes is not a list of IPv4 addresses", n);
+            snprintf(text, sizeof text, "%u.%u.%u.%u", bytes[0], bytes[1], bytes[2], bytes[3]);
+        } else {
+            while (n > 0 && bytes[n - 1] == '\0') /* some servers NUL-terminate strings */
+                n--;
+            for (long i = 0; i < n; i++)
+                if (bytes[i] < ' ' || bytes[i] >= 0x7f)
+                    return ug_fail(err, UG_ERR_USAGE,
+                                   "option %d: value holds a control or non-ASCII byte", option);
+            memcpy(text, bytes, (size_t)n);
+            text[n] = '\0';
+        }
+    } else if (snprintf(text, sizeof text, "%s", value) >= (int)sizeof text) {
+        return ug_fail(err, UG_ERR_USAGE, "option %d: value too long", option);
+    }
+
+    /* The first entry of a list; a URL's server; no path. */
+    char *p = text;
+    while (*p == ' ' || *p == '\t' || *p == ',')
+        p++;
+    size_t len = strcspn(p, ", \t\r\n");
+    p[len] = '\0';
+    char *scheme = strstr(p, "://");
+    if (scheme)
+        p = scheme + 3;
+    p[strcspn(p, "/")] = '\0';
+    if (!*p)
+        return ug_fail(err, UG_ERR_USAGE, "option %d: '%s' names no server", option, value);
+    for (const char *c = p; *c; c++)
+        if (!server_char(*c))
+            return ug_fail(err, UG_ERR_USAGE, "option %d: '%s' is not a server name", option,
+                           value);
+    char host[DHCP_SERVER_MAX];
+    int port;
+    if (dhcp_split_server(p, host, sizeof host, &port) != 0)
+        return ug_fail(err, UG_ERR_USAGE, "option %d: '%s' is not host[:port]", option, value);
+    if (snprintf(out, outsz, "%s", p) >= (int)outsz) {
+        out[0] = '\0';
+        return ug_fail(err, UG_ERR_USAGE, "option %d: server name too long", option);
+    }
+    return UG_OK;
+}
+
+int dhcp_split_server(const char *server, char *host, size_t hostsz, int *port)
+{
+    const char *h = server, *hend, *colon = NULL;
+    *port = 0;
+    if (*h == '[') {
+        const char *rb = strchr(h, ']');
+        if (!rb)
+            return -1;
+        h++;
+        hend = rb;
+        if (rb[1] == ':')
+            colon = rb + 1;
+        else if (rb[1])
+            return -1;
+    } else {
+        colon = strchr(h, ':');
+        if (colon && strchr(colon + 1, ':'))
+            return -1; /* a bare IPv6 address needs brackets to carry a port */
+        hend = colon ? colon : h + strlen(h);
+    }
+    size_t hl = (size_t)(hend - h);
+    if (hl == 0 || hl >= hostsz)
+        return -1;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    if (colon) {
+        char *end = NULL;
+        long v = strtol(colon + 1, &end, 10);
+        if (end == colon + 1 || *end || v < 1 || v > 65535)
+            return -1;
+        *port = (int)v;
+    }
+    return 0;
+}
+
+static const char *server_of(const struct dhcp_servers *s, long option)
+{
+    switch (option) {
+    case 66:
+        return s->option66;
+    case 150:
+        return s->option150;
+    case 159:
+        return s->option159;
+    case 160:
+        return s->option160;
+    default:
+        return "";
+    }
+}
+
+int dhcp_choose(const struct dhcp_servers *s, const char *order, char *out, size_t outsz)
+{
+    if (!order || !*order)
+        order = DHCP_DEFAULT_ORDER;
+    out[0] = '\0';
+    for (const char *p = order; *p;) {
+        char *end = NULL;
+        long option = strtol(p, &end, 10);
+        if (end == p) {
+            p++;
+            continue;
+        }
+        const char *v = server_of(s, option);
+        if (*v) {
+            snprintf(out, outsz, "%s", v);
+            return (int)option;
+        }
+        p = end;
+    }
+    return 0;
+}
+
+static ug_err state_path(const char *root, char *out, size_t outsz, char *err)
+{
+    if (fs_join(out, outsz, root, DHCP_STATE_FILE) != 0)
+        return ug_fail(err, UG_ERR_USAGE, "%s: path too long", root);
+    return UG_OK;
+}
+
+ug_err dhcp_record(const char *root, const struct dhcp_servers *s, char *err)
+{
+    char path[1100];
+    ug_err rc = state_path(root, path, sizeof path, err);
+    if (rc != UG_OK)
+        return rc;
+    json_object *obj = json_object_new_object();
+    if (!obj)
+        return ug_oom(err);
+    static const int options[] = {66, 150, 159, 160};
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "option%d", options[i]);
+        const char *v = server_of(s, options[i]);
+        if (*v)
+            jsonfile_set_string(obj, key, v);
+    }
+    jsonfile_set_int(obj, "time", (long long)time(NULL));
+    rc = jsonfile_save(path, obj, err);
+    json_object_put(obj);
+    return rc;
+}
+
+ug_err dhcp_load(const char *root, struct dhcp_servers *s, char *err)
+{
+    memset(s, 0, sizeof *s);
+    char path[1100];
+    ug_err rc = state_path(root, path, sizeof path, err);
+    json_object *obj = NULL;
+    if (rc == UG_OK)
+        rc = jsonfile_load(path, &obj, err);
+    if (rc != UG_OK)
+        return rc;
+    snprintf(s->option66, sizeof s->option66, "%s", jsonfile_get_string(obj, "option66", ""));
+    snprintf(s->option150, sizeof s->option150, "%s", jsonfile_get_string(obj, "option150", ""));
+    snprintf(s->option159, sizeof s->option159, "%s", jsonfile_get_string(obj, "option159", ""));
+    snprintf(s->option160, sizeof s->option160, "%s", jsonfile_get_string(obj, "option160", ""));
+    json_object_put(obj);
+    return UG_OK;
+}

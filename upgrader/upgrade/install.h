@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* The streaming install: one bundle from a URL (or a local file) into one slot, in a
+ * single pass of network, tar, inflate, SHA-256 and slot write, in bounded memory. */
+#ifndef UPGRADER_INSTALL_H
+#define UPGRADER_INSTALL_H
+
+#include <stdint.h>
+
+#include "common/error.h"
+#include "net/fetch.h"
+
+/* Called as bytes of the image reach the slot (done of total plain bytes). */
+typedef void (*install_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+struct install_request {
+    const char *url;                   /* bundle: tftp://, http://, https:// or a local path */
+    const struct fetch_options *fetch; /* transport settings (CA, client cert, UA, domains,
+                                          timeouts); its url is ignored; NULL: defaults */
+    const char *keyring;               /* CA PEM the bundle manifest must be signed under */
+    const char *slot_path;             /* the inactive slot to write (file backend) */
+    const char *product;               /* the device's: the bundle must be for it */
+    const char *hardware;              /* the device's hardware revision: the bundle must fit */
+    const char *running_version;       /* with downgrade_limit: refuse what may not be installed */
+    const char *downgrade_limit;       /* Downgrade_Rev_Limit; NULL or "": no limit */
+    const char *expected_version;      /* the plan's target for this hop; NULL: any */
+    const char *resume_file;           /* progress kept here lets a cut transfer resume at a
+                                          chunk boundary; NULL: always start over */
+    install_progress_fn progress;      /* may be NULL */
+    void *progress_ctx;
+    uint64_t checkpoint_bytes; /* resume granularity: at the first chunk end after this
+                                          many image bytes, the slot is fsynced and the resume
+                                          file saved; 0: INSTALL_CHECKPOINT_BYTES */
+};
+
+#define INSTALL_CHECKPOINT_BYTES (32u << 20)
+
+struct install_result {
+    char version[64];       /* the installed release, from its verified manifest */
+    uint64_t image_size;    /* plain bytes written to the slot */
+    uint64_t bytes_fetched; /* bundle bytes transferred by this call (less when resumed) */
+    int resumed;            /* 1: continued a transfer cut off before */
+    uint64_t resume_offset; /* when resumed: image bytes already in the slot, not fetched again */
+    int transfer_cpu; /* TFTP: the CPU kept for the transfer thread; -1: none (HTTP, one CPU) */
+};
+
+/* Streams the bundle into the slot and verifies every byte (docs/install.md).
+ * Contract: the caller must have made the slot unbootable before the call, and may make it
+ * bootable only when this returns UG_OK, at which point the whole image is verified and
+ * fsynced. On any failure the slot's content is garbage (part old, part new, possibly
+ * unverified bytes) and must stay unbootable; only the resume file may reuse it.
+ * A url starting with '/', '.' or file:// is a local file; anything else goes to fetch.h.
+ * Refusals before any payload byte is written: UG_ERR_VERIFY (signature, product,
+ * hardware, downgrade below downgrade_limit, version other than expected, image larger
+ * than the slot). Transport errors as fetch.h; UG_ERR_UNUSABLE for a truncated bundle. */
+ug_err install_bundle(const struct install_request *req, struct install_result *out,
+                      char *err) UG_MUST_CHECK;
+
+#endif
