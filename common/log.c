@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* Log sinks: a message is formatted once here; a sink only places the finished line. */
+#include "common/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#define LOG_LINE_MAX 1024
+
+static void write_stderr(void *ctx, enum log_level level, const char *message)
+{
+    (void)ctx;
+    if (level == LOG_LEVEL_INFO)
+        fprintf(stderr, "upgrader: %s\n", message);
+    else
+        fprintf(stderr, "upgrader: %s: %s\n", log_level_name(level), message);
+}
+
+const struct log_sink log_stderr = {write_stderr, NULL};
+
+const char *log_level_name(enum log_level level)
+{
+    switch (level) {
+    case LOG_LEVEL_ERROR:
+        return "error";
+    case LOG_LEVEL_WARNING:
+        return "warning";
+    case LOG_LEVEL_INFO:
+        return "info";
+    }
+    return "?";
+}
+
+void log_msg(const struct log_sink *sink, enum log_level level, const char *fmt, ...)
+{
+    char line[LOG_LINE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (!sink)
+        sink = &log_stderr;
+    sink->write(sink->ctx, level, line);
+}
