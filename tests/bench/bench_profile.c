@@ -74,8 +74,10 @@ int main(void)
     struct buf doc = {0}, schema = {0};
     buf_printf(&schema, "Bench_Param_{1..%d}_ \"\" rw text\n", NPARAMS);
     snprintf(path, sizeof path, "%s/schema.conf", root);
+    struct state_folder folder = {0};
     if (fs_write_atomic(path, schema.data, schema.len, 0644, err) != UG_OK ||
-        params_create_defaults(root, err) != UG_OK) {
+        state_folder_open(root, &folder, err) != UG_OK ||
+        params_create_defaults(&folder, err) != UG_OK) {
         fprintf(stderr, "setup: %s\n", err);
         goto out;
     }
@@ -99,7 +101,7 @@ int main(void)
         struct param_store s;
         t0 = now();
         /* Open, validate all, one atomic durable write: what `upgrader apply` does. */
-        if (params_open(root, 1, &s, err) != UG_OK ||
+        if (params_open(&folder, &s, err) != UG_OK ||
             params_apply(&s, &p, "bench.xml", NULL, err) != UG_OK) {
             fprintf(stderr, "apply: %s\n", err);
             profile_free(&p);
@@ -120,8 +122,7 @@ int main(void)
         "( $SWVER lt sip88xx.11-0-1MPP-477 and \"$A\" eq \"Provisioned\" )? [--key $SA] "
         "http://prov.example.com/stone/$PSN/$MA.xml | ( $PRVST ge 1 )? (b = \"$MAU\"; GPP_C = \"$(MA:6)\")! "
         "[--key $SA --uid $MA] https://prov.example.com/$PN/$MA.xml | /fallback/$PSN.xml";
-    struct device dev = {.root = "/nonexistent",
-                         .mac = "000e08aabbcc",
+    struct device dev = {.mac = "000e08aabbcc",
                          .serial = "SN1",
                          .product = "CP-8841-3PCC",
                          .psn = "8841",

@@ -129,6 +129,7 @@ pki_make() {
 # Every port serves the same locations:
 #   /FILE            DOCROOT/FILE (ETag and Last-Modified as nginx sends them; Range works)
 #   /slow/FILE       the same at 4 MB/s a connection, for tests that act in mid-transfer
+#   /crawl/FILE      the same at 256 kB/s, for tests that act while a transfer runs for seconds
 #   /private/FILE    DOCROOT/FILE behind Basic auth (BASIC_USER / BASIC_PASS)
 #   /upload/FILE     PUT stores into NGINX_UPLOAD_DIR/FILE (dav module)
 #   /post            POST: logs "METHOD URI CONTENT-TYPE BODY" to NGINX_POST_LOG, answers "ok"
@@ -161,6 +162,10 @@ location / { }
 location /slow/ {
     alias $docroot/;
     limit_rate 4m;
+}
+location /crawl/ {
+    alias $docroot/;
+    limit_rate 256k;
 }
 location /private/ {
     auth_basic "upgrader test";
@@ -260,6 +265,23 @@ tftpd_start() {
 digest_server_start() {
     DIGEST_LOG=$(mktemp "$WORK/digest.XXXXXX")
     _spawn DIGEST_PORT DIGEST_PID "$DIGEST_LOG" t "$TOOLS/digest_server" @PORT@ "$@"
+}
+
+# transferring_from PID PORT: true while process PID has a TCP connection to 127.0.0.1:PORT
+# established (a transfer of it is under way).
+transferring_from() {
+    ss -Htnp state established "dport = :$2" 2>/dev/null | grep -q "pid=$1,"
+}
+
+# wait_transferring PID PORT: waits up to 10 s until PID's transfer from PORT has begun.
+wait_transferring() {
+    local i
+    for i in $(seq 1 200); do
+        transferring_from "$1" "$2" && return 0
+        kill -0 "$1" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
 }
 
 # stall_server_start: accepts TCP connections and never answers. Sets STALL_PORT, STALL_PID.

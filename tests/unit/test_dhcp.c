@@ -112,31 +112,33 @@ static void test_record_and_load(void **state)
     char dir[] = "/tmp/test_dhcp.XXXXXX", err[UG_ERRBUF];
     assert_non_null(mkdtemp(dir));
     struct dhcp_servers s, back;
-    assert_int_equal(dhcp_load(dir, &back, err), UG_OK); /* no file: nothing known */
+    struct state_folder folder;
+    assert_int_equal(state_folder_open(dir, &folder, err), UG_OK);
+    assert_int_equal(dhcp_load(&folder, &back, err), UG_OK); /* no file: nothing known */
     assert_string_equal(back.option66, "");
     memset(&s, 0, sizeof s);
     snprintf(s.option66, sizeof s.option66, "10.0.0.66");
     snprintf(s.option159, sizeof s.option159, "prov:8080");
-    assert_int_equal(dhcp_record(dir, &s, err), UG_OK);
-    assert_int_equal(dhcp_load(dir, &back, err), UG_OK);
+    assert_int_equal(dhcp_record(&folder, &s, err), UG_OK);
+    assert_int_equal(dhcp_load(&folder, &back, err), UG_OK);
     assert_string_equal(back.option66, "10.0.0.66");
     assert_string_equal(back.option150, "");
     assert_string_equal(back.option159, "prov:8080");
     /* A new lease replaces the record as a whole. */
     memset(&s, 0, sizeof s);
     snprintf(s.option150, sizeof s.option150, "10.0.0.150");
-    assert_int_equal(dhcp_record(dir, &s, err), UG_OK);
-    assert_int_equal(dhcp_load(dir, &back, err), UG_OK);
+    assert_int_equal(dhcp_record(&folder, &s, err), UG_OK);
+    assert_int_equal(dhcp_load(&folder, &back, err), UG_OK);
     assert_string_equal(back.option66, "");
     assert_string_equal(back.option150, "10.0.0.150");
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, DHCP_STATE_FILE);
+    const char *path = state_path(&folder, STATE_DHCP);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs("[1, 2]", f);
     fclose(f);
-    assert_int_equal(dhcp_load(dir, &back, err), UG_ERR_OTHER); /* damaged: said, not guessed */
+    assert_int_equal(dhcp_load(&folder, &back, err), UG_ERR_OTHER); /* damaged: said, not guessed */
     unlink(path);
+    state_folder_close(&folder);
     rmdir(dir);
 }
 

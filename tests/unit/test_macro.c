@@ -103,7 +103,6 @@ static const struct expand_case cases[] = {
 };
 
 static struct device dev = {
-    .root = "/nonexistent-device",
     .mac = "000e08aabbcc",
     .serial = "88012BA01234",
     .product = "CP-8841-3PCC",

@@ -17,6 +17,7 @@
 struct fixture {
     char root[64];
     char path[128];
+    struct state_folder folder;
 };
 
 static int setup(void **state)
@@ -27,7 +28,8 @@ static int setup(void **state)
         return -1;
     snprintf(f->path, sizeof f->path, "%s/params", f->root);
     char err[UG_ERRBUF];
-    if (params_create_defaults(f->root, err) != UG_OK)
+    if (state_folder_open(f->root, &f->folder, err) != UG_OK ||
+        params_create_defaults(&f->folder, err) != UG_OK)
         return -1;
     *state = f;
     return 0;
@@ -39,6 +41,7 @@ static int teardown(void **state)
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->root);
     int rc = system(cmd);
+    state_folder_close(&f->folder);
     free(f);
     return rc == 0 ? 0 : -1;
 }
@@ -69,7 +72,7 @@ static void test_defaults_and_access(void **state)
     struct param_store s;
     char err[UG_ERRBUF];
     const char *v;
-    assert_int_equal(params_open(f->root, 1, &s, err), UG_OK);
+    assert_int_equal(params_open(&f->folder, &s, err), UG_OK);
     assert_string_equal(params_value(&s, "Profile_Rule"), "/$PSN.xml");
     assert_string_equal(params_value(&s, "Resync_At"), ""); /* alias */
     assert_null(params_value(&s, "Nope"));
@@ -98,10 +101,9 @@ static void test_defaults_and_access(void **state)
     assert_string_equal(params_value(&s, "Provision_Enable"), "No");
     assert_int_equal(
         params_set(&s, "GPP_A", "tab\there\nnewline \\ backslash", PARAM_ROLE_ADMIN, err), UG_OK);
-    assert_int_equal(params_save(&s, err), UG_OK);
     params_close(&s);
     /* what was saved comes back */
-    assert_int_equal(params_open(f->root, 0, &s, err), UG_OK);
+    assert_int_equal(params_open(&f->folder, &s, err), UG_OK);
     assert_string_equal(params_value(&s, "Provision_Enable"), "No");
     assert_string_equal(params_value(&s, "User_Password"), "hunter22");
     assert_string_equal(params_value(&s, "GPP_A"), "tab\there\nnewline \\ backslash");
@@ -115,7 +117,7 @@ static void test_apply_all_or_nothing(void **state)
     struct param_store s;
     char err[UG_ERRBUF];
     struct buf before = {0}, after = {0};
-    assert_int_equal(params_open(f->root, 1, &s, err), UG_OK);
+    assert_int_equal(params_open(&f->folder, &s, err), UG_OK);
     apply_text(
         &s,
         "<flat-profile><GPP_A>one</GPP_A><Enable_Web_Server ua=\"rw\">No</Enable_Web_Server>"
@@ -159,7 +161,7 @@ static void test_apply_all_or_nothing(void **state)
     params_apply_result_free(&res);
     profile_free(&p);
     params_close(&s);
-    assert_int_equal(params_open(f->root, 0, &s, err), UG_OK);
+    assert_int_equal(params_open(&f->folder, &s, err), UG_OK);
     assert_string_equal(params_value(&s, "GPP_B"), "b2");
     params_close(&s);
     buf_free(&before);
@@ -171,7 +173,7 @@ static void test_export_round_trip(void **state)
     struct fixture *f = *state;
     struct param_store s;
     char err[UG_ERRBUF];
-    assert_int_equal(params_open(f->root, 1, &s, err), UG_OK);
+    assert_int_equal(params_open(&f->folder, &s, err), UG_OK);
     apply_text(
         &s,
         "<flat-profile><GPP_A>&lt;a&gt; &amp; \"b\"</GPP_A><GPP_SA>top-secret</GPP_SA>"
@@ -249,7 +251,7 @@ static void test_damaged_and_schema(void **state)
     for (size_t i = 0; i < sizeof damaged / sizeof damaged[0]; i++) {
         write_text(f->path, damaged[i].text);
         err[0] = '\0';
-        assert_int_equal(params_open(f->root, 0, &s, err), UG_ERR_OTHER);
+        assert_int_equal(params_open(&f->folder, &s, err), UG_ERR_OTHER);
         if (!strstr(err, damaged[i].why) || !strstr(err, f->path))
             fail_msg("case %zu: '%s' does not say '%s'", i, err, damaged[i].why);
     }
@@ -258,7 +260,7 @@ static void test_damaged_and_schema(void **state)
                PARAMS_FILE_HEADER "\nOld_Program_Param\trw\tx\nGPP_A\tro\tkept\n# end 2\n");
     snprintf(schema, sizeof schema, "%s/schema.conf", f->root);
     write_text(schema, "Line_Enable_{1..2}_ \"Yes\" rw bool\nDisplay_Name_1_ \"\" rw text\n");
-    assert_int_equal(params_open(f->root, 1, &s, err), UG_OK);
+    assert_int_equal(params_open(&f->folder, &s, err), UG_OK);
     assert_null(params_value(&s, "Old_Program_Param"));
     assert_string_equal(params_value(&s, "GPP_A"), "kept");
     assert_int_equal(s.access[paramdefs_find(&s.table, "GPP_A")], PARAM_RO);
@@ -271,11 +273,31 @@ static void test_damaged_and_schema(void **state)
     params_close(&s);
     /* A broken schema is reported with its line. */
     write_text(schema, "Ok \"\" rw text\nBad \"\" rw float\n");
-    assert_int_equal(params_open(f->root, 0, &s, err), UG_ERR_USAGE);
+    assert_int_equal(params_open(&f->folder, &s, err), UG_ERR_USAGE);
     assert_non_null(strstr(err, "schema.conf line 2: unknown type 'float'"));
     unlink(schema);
     write_text(f->path, good.data);
     buf_free(&good);
+}
+
+/* A change starts from the file as it is, not from what a store read earlier: two stores
+ * opened at once (an admin page, a resync) each keep the other's change. */
+static void test_changes_do_not_undo_each_other(void **state)
+{
+    struct fixture *f = *state;
+    struct param_store first, second;
+    char err[UG_ERRBUF];
+    assert_int_equal(params_open(&f->folder, &first, err), UG_OK);
+    assert_int_equal(params_open(&f->folder, &second, err), UG_OK);
+    assert_int_equal(params_set(&first, "GPP_A", "from the first", PARAM_ROLE_ADMIN, err), UG_OK);
+    apply_text(&second, "<flat-profile><GPP_B>from the second</GPP_B></flat-profile>", UG_OK, NULL);
+    assert_string_equal(params_value(&second, "GPP_A"), "from the first");
+    params_close(&first);
+    params_close(&second);
+    assert_int_equal(params_open(&f->folder, &first, err), UG_OK);
+    assert_string_equal(params_value(&first, "GPP_A"), "from the first");
+    assert_string_equal(params_value(&first, "GPP_B"), "from the second");
+    params_close(&first);
 }
 
 int main(void)
@@ -285,6 +307,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_apply_all_or_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_and_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changes_do_not_undo_each_other, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

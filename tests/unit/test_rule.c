@@ -25,7 +25,6 @@ static const char *fake_param(void *opaque, const char *name)
 }
 
 static struct device dev = {
-    .root = "/nonexistent-device",
     .mac = "000e08aabbcc",
     .serial = "88012BA01234",
     .product = "CP-8841-3PCC",

@@ -224,12 +224,13 @@ static void test_round_trip(void **state)
     (void)state;
     char dir[] = "/tmp/upgrade-state-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    char err[UG_ERRBUF];
+    char err[UG_ERRBUF], path[256];
+    snprintf(path, sizeof path, "%s/upgrade.json", dir);
     struct upgrade_state st, back;
-    assert_int_equal(upgrade_state_load(dir, &st, err), UG_OK);
-    assert_string_equal(st.status.state, UPGRADE_IDLE);
+    assert_int_equal(upgrade_state_load(path, &st, err), UG_OK);
+    assert_int_equal(st.status.state, UPGRADE_IDLE);
     assert_int_equal(st.pending.state, PENDING_NONE);
-    snprintf(st.status.state, sizeof st.status.state, "%s", UPGRADE_VERIFIED);
+    st.status.state = UPGRADE_VERIFIED;
     st.status.hop = 2;
     st.status.hops = 3;
     st.status.bytes_done = 5000000000ull;
@@ -242,9 +243,9 @@ static void test_round_trip(void **state)
     assert_int_equal(upgrade_state_set_acted(&st, "http://h/b", "http://h:80/b"), 0);
     struct delay_list list = {0};
     upgrade_record_failure(&st, "1.9", "http://h/1.9.bundle", "digest", &list, NULL, NULL, 7);
-    assert_int_equal(upgrade_state_save(dir, &st, err), UG_OK);
-    assert_int_equal(upgrade_state_load(dir, &back, err), UG_OK);
-    assert_string_equal(back.status.state, UPGRADE_VERIFIED);
+    assert_int_equal(upgrade_state_save(path, &st, err), UG_OK);
+    assert_int_equal(upgrade_state_load(path, &back, err), UG_OK);
+    assert_int_equal(back.status.state, UPGRADE_VERIFIED);
     assert_int_equal(back.status.hop, 2);
     assert_true(back.status.bytes_done == 5000000000ull);
     assert_int_equal(back.pending.state, PENDING_VERIFIED);
@@ -260,17 +261,27 @@ static void test_round_trip(void **state)
     upgrade_state_free(&st);
     upgrade_state_free(&back);
     /* A damaged file is an error naming it, not an idle state. */
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, UPGRADE_STATE_FILE);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs("{ not json", f);
     fclose(f);
-    assert_int_equal(upgrade_state_load(dir, &back, err), UG_ERR_OTHER);
-    assert_non_null(strstr(err, UPGRADE_STATE_FILE));
+    assert_int_equal(upgrade_state_load(path, &back, err), UG_ERR_OTHER);
+    assert_non_null(strstr(err, "upgrade.json"));
     upgrade_state_free(&back);
     unlink(path);
     rmdir(dir);
+}
+
+/* Every phase has a name that reads back as itself; an unknown name is no phase. */
+static void test_phase_names(void **state)
+{
+    (void)state;
+    for (int ph = UPGRADE_IDLE; ph <= UPGRADE_CANCELLED; ph++)
+        assert_int_equal(upgrade_phase_parse(upgrade_phase_name((enum upgrade_phase)ph)), ph);
+    assert_string_equal(upgrade_phase_name(UPGRADE_VERIFIED), "verified-pending-switch");
+    assert_string_equal(upgrade_phase_name(UPGRADE_DEFERRED), "deferred-call-active");
+    assert_int_equal(upgrade_phase_parse("sleeping"), -1);
+    assert_int_equal(upgrade_phase_parse(NULL), -1);
 }
 
 int main(void)
@@ -278,7 +289,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decide_boot), cmocka_unit_test(test_slot_holds),
         cmocka_unit_test(test_retry_delay), cmocka_unit_test(test_rule_acted),
-        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_round_trip),  cmocka_unit_test(test_phase_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

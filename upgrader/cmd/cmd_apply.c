@@ -6,9 +6,8 @@
 
 #include "cmd/commands.h"
 #include "common/fsutil.h"
-#include "device/device.h"
-#include "lang/params.h"
 #include "lang/profile.h"
+#include "session/session.h"
 
 ug_err cmd_apply(const char *root, int argc, char **argv, char *err)
 {
@@ -28,22 +27,18 @@ ug_err cmd_apply(const char *root, int argc, char **argv, char *err)
     if (!file)
         return ug_fail(err, UG_ERR_USAGE, "usage: upgrader apply FILE [--key K]");
 
-    struct device dev;
-    ug_err rc = device_load(root, &dev, err);
+    struct session s;
+    ug_err rc = session_open(root, NULL, &s, err);
     if (rc != UG_OK)
         return rc;
     struct buf data = {0};
     struct profile profile = {0};
-    struct param_store store;
     struct params_apply_result result = {0};
-    int open = 0;
     rc = fs_read_file(file, PROFILE_MAX_SIZE, &data, err);
     if (rc == UG_OK)
         rc = profile_read(data.data, data.len, key, file, &profile, err);
-    if (rc == UG_OK && (rc = params_open(root, 1, &store, err)) == UG_OK)
-        open = 1;
     if (rc == UG_OK)
-        rc = params_apply(&store, &profile, file, &result, err);
+        rc = params_apply(&s.params, &profile, file, &result, err);
     if (rc == UG_OK) {
         printf("applied %s: %zu parameters, %zu changed", file, profile.n - result.unknown,
                result.changed);
@@ -57,8 +52,7 @@ ug_err cmd_apply(const char *root, int argc, char **argv, char *err)
         printf("\n");
     }
     params_apply_result_free(&result);
-    if (open)
-        params_close(&store);
+    session_close(&s);
     profile_free(&profile);
     buf_free(&data);
     return rc;

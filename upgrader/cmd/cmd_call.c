@@ -6,26 +6,28 @@
 
 #include "cmd/commands.h"
 #include "device/call.h"
-#include "device/device.h"
+#include "session/session.h"
 
 ug_err cmd_call(const char *root, int argc, char **argv, char *err)
 {
     if (argc != 2)
         return ug_fail(err, UG_ERR_USAGE, "usage: upgrader call start|end|status");
-    struct device dev;
-    ug_err rc = device_load(root, &dev, err);
+    const char *action = argv[1];
+    if (strcmp(action, "start") != 0 && strcmp(action, "end") != 0 && strcmp(action, "status") != 0)
+        return ug_fail(err, UG_ERR_USAGE, "unknown call action '%s' (start, end or status)",
+                       action);
+    struct session s;
+    ug_err rc = session_open(root, NULL, &s, err);
     if (rc != UG_OK)
         return rc;
     int active = 0;
-    if (strcmp(argv[1], "start") == 0)
-        rc = call_start(root, &active, err);
-    else if (strcmp(argv[1], "end") == 0)
-        rc = call_end(root, &active, err);
-    else if (strcmp(argv[1], "status") == 0)
-        rc = call_active_count(root, &active, err);
+    if (strcmp(action, "start") == 0)
+        rc = call_start(&s.folder, &active, err);
+    else if (strcmp(action, "end") == 0)
+        rc = call_end(&s.folder, &active, err);
     else
-        return ug_fail(err, UG_ERR_USAGE, "unknown call action '%s' (start, end or status)",
-                       argv[1]);
+        rc = call_active_count(&s.folder, &active, err);
+    session_close(&s);
     if (rc == UG_OK)
         printf("%d call%s active\n", active, active == 1 ? "" : "s");
     return rc;

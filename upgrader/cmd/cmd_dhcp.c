@@ -6,9 +6,8 @@
 #include <string.h>
 
 #include "cmd/commands.h"
-#include "device/device.h"
-#include "lang/params.h"
 #include "resync/dhcp.h"
+#include "session/session.h"
 
 ug_err cmd_dhcp(const char *root, int argc, char **argv, char *err)
 {
@@ -39,15 +38,16 @@ ug_err cmd_dhcp(const char *root, int argc, char **argv, char *err)
     }
     if (optind < argc)
         return ug_fail(err, UG_ERR_USAGE, "unexpected argument '%s'", argv[optind]);
-    struct device dev;
-    if ((rc = device_load(root, &dev, err)) != UG_OK || (rc = dhcp_record(root, &s, err)) != UG_OK)
+    struct session session;
+    if ((rc = session_open(root, NULL, &session, err)) != UG_OK)
         return rc;
-    struct param_store store;
-    if ((rc = params_open(root, 0, &store, err)) != UG_OK)
-        return rc;
+    rc = dhcp_record(&session.folder, &s, err);
     char chosen[DHCP_SERVER_MAX];
-    int option = dhcp_choose(&s, params_value(&store, "DHCP_Option_To_Use"), chosen, sizeof chosen);
-    params_close(&store);
+    int option =
+        dhcp_choose(&s, params_value(&session.params, "DHCP_Option_To_Use"), chosen, sizeof chosen);
+    session_close(&session);
+    if (rc != UG_OK)
+        return rc;
     if (option)
         printf("default provisioning server: %s (DHCP option %d)\n", chosen, option);
     else

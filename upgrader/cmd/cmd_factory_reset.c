@@ -4,17 +4,19 @@
 #include <stdio.h>
 
 #include "cmd/commands.h"
-#include "device/device.h"
-#include "resync/resync.h"
+#include "resync/factory_reset.h"
+#include "session/session.h"
 
 ug_err cmd_factory_reset(const char *root, int argc, char **argv, char *err)
 {
     if (argc > 1)
         return ug_fail(err, UG_ERR_USAGE, "factory-reset takes no arguments (got '%s')", argv[1]);
-    struct device dev;
-    ug_err rc = device_load(root, &dev, err);
-    if (rc == UG_OK)
-        rc = resync_factory_reset(root, err);
+    struct session s;
+    ug_err rc = session_open(root, NULL, &s, err);
+    if (rc != UG_OK)
+        return rc;
+    rc = factory_reset(&s, err);
+    session_close(&s);
     if (rc == UG_OK)
         printf("factory reset: every parameter at its default, state MFG-RESET\n");
     return rc;

@@ -18,10 +18,8 @@
 #include "device/device.h"
 #include "lang/params.h"
 
-static ug_err create_slot(const struct device *dev, const char *name, uint64_t size, char *err)
+static ug_err create_slot(const char *path, uint64_t size, char *err)
 {
-    char path[1100];
-    device_path(dev, name, path, sizeof path);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return ug_fail(err, UG_ERR_OTHER, "%s: cannot create slot: %s", path, strerror(errno));
@@ -34,14 +32,47 @@ static ug_err create_slot(const struct device *dev, const char *name, uint64_t s
     return UG_OK;
 }
 
-static ug_err install_file(const struct device *dev, const char *from, const char *name, int mode,
-                           char *err)
+static ug_err install_file(const char *from, const struct state_folder *f, enum state_file to,
+                           int mode, char *err)
 {
-    if (!from)
-        return UG_OK;
-    char path[1100];
-    device_path(dev, name, path, sizeof path);
-    return fs_copy_file(from, path, mode, err);
+    return from ? fs_copy_file(from, state_path(f, to), mode, err) : UG_OK;
+}
+
+/* What init was asked to put into the device. */
+struct init_files {
+    const char *version, *keyring, *ca, *client_cert, *client_key;
+    uint64_t slot_size;
+};
+
+/* Creates the device's files in the folder, the identity last: its presence is what makes
+ * the folder a device, so an init cut short can simply be run again. */
+static ug_err create_device(const struct state_folder *f, const struct device *dev,
+                            const struct init_files *in, char *err)
+{
+    ug_err rc = fs_mkdir_p(f->root, err);
+    if (rc == UG_OK)
+        rc = install_file(in->keyring, f, STATE_KEYRING, 0644, err);
+    if (rc == UG_OK)
+        rc = install_file(in->ca, f, STATE_CA, 0644, err);
+    if (rc == UG_OK)
+        rc = install_file(in->client_cert, f, STATE_CLIENT_CERT, 0644, err);
+    if (rc == UG_OK)
+        rc = install_file(in->client_key, f, STATE_CLIENT_KEY, 0600, err);
+    if (rc == UG_OK)
+        rc = create_slot(state_path(f, STATE_SLOT_A), in->slot_size, err);
+    if (rc == UG_OK)
+        rc = create_slot(state_path(f, STATE_SLOT_B), in->slot_size, err);
+    /* The boot state: slot A holds `version` and is the slot that boots. */
+    if (rc == UG_OK)
+        rc = bootstate_create(state_path(f, STATE_BOOTENV), in->version, err);
+    if (rc == UG_OK)
+        rc = params_create_defaults(f, err);
+    /* The simulated device's reboot only records that one is due (docs/design.md). */
+    if (rc == UG_OK)
+        rc = devconf_write_simulated(f->root, err);
+    if (rc == UG_OK)
+        rc = device_save_identity(f, dev, err);
+    return rc;
 }
 
 ug_err cmd_init(const char *root, int argc, char **argv, char *err)
@@ -118,40 +149,16 @@ ug_err cmd_init(const char *root, int argc, char **argv, char *err)
         return ug_fail(err, UG_ERR_USAGE, "--version '%s' cannot be recorded in the boot state",
                        version);
 
-    if (snprintf(dev.root, sizeof dev.root, "%s", root) >= (int)sizeof dev.root)
-        return ug_fail(err, UG_ERR_USAGE, "%s: path too long", root);
-    char identity[1100], bootenv[1100];
-    device_path(&dev, DEVICE_IDENTITY_FILE, identity, sizeof identity);
-    device_path(&dev, DEVICE_BOOTENV_FILE, bootenv, sizeof bootenv);
-    if (fs_exists(identity))
-        return ug_fail(err, UG_ERR_OTHER, "%s already holds a device; remove the folder first",
-                       root);
-
-    ug_err rc = fs_mkdir_p(root, err);
-    if (rc == UG_OK)
-        rc = install_file(&dev, keyring, DEVICE_KEYRING_FILE, 0644, err);
-    if (rc == UG_OK)
-        rc = install_file(&dev, ca, DEVICE_CA_FILE, 0644, err);
-    if (rc == UG_OK)
-        rc = install_file(&dev, client_cert, DEVICE_CLIENT_CERT, 0644, err);
-    if (rc == UG_OK)
-        rc = install_file(&dev, client_key, DEVICE_CLIENT_KEY, 0600, err);
-    if (rc == UG_OK)
-        rc = create_slot(&dev, DEVICE_SLOT_A_FILE, slot_size, err);
-    if (rc == UG_OK)
-        rc = create_slot(&dev, DEVICE_SLOT_B_FILE, slot_size, err);
-    /* The boot state: slot A holds `version` and is the slot that boots. */
-    if (rc == UG_OK)
-        rc = bootstate_create(bootenv, version, err);
-    if (rc == UG_OK)
-        rc = params_create_defaults(root, err);
-    /* The simulated device's reboot only records that one is due (docs/design.md). */
-    if (rc == UG_OK)
-        rc = devconf_write_simulated(root, err);
-    /* The identity is written last: its presence is what makes the folder a device,
-     * so an init cut short can simply be run again. */
-    if (rc == UG_OK)
-        rc = device_save_identity(&dev, err);
+    struct state_folder f;
+    ug_err rc = state_folder_open(root, &f, err);
+    if (rc != UG_OK)
+        return rc;
+    struct init_files in = {version, keyring, ca, client_cert, client_key, slot_size};
+    if (fs_exists(state_path(&f, STATE_IDENTITY)))
+        rc = ug_fail(err, UG_ERR_OTHER, "%s already holds a device; remove the folder first", root);
+    else
+        rc = create_device(&f, &dev, &in, err);
+    state_folder_close(&f);
     if (rc == UG_OK)
         printf("initialised device %s in %s\n", dev.mac, root);
     return rc;

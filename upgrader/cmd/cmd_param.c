@@ -5,8 +5,7 @@
 #include <string.h>
 
 #include "cmd/commands.h"
-#include "device/device.h"
-#include "lang/params.h"
+#include "session/session.h"
 
 struct param_args {
     const char *positional[3];
@@ -97,31 +96,27 @@ ug_err cmd_param(const char *root, int argc, char **argv, char *err)
     if (rc != UG_OK)
         return rc;
 
-    struct device dev;
-    if ((rc = device_load(root, &dev, err)) != UG_OK)
+    struct session s;
+    if ((rc = session_open(root, NULL, &s, err)) != UG_OK)
         return rc;
-    struct param_store store;
-    if ((rc = params_open(root, is_set, &store, err)) != UG_OK)
-        return rc;
+    struct param_store *store = &s.params;
     if (is_get) {
         const char *value = NULL;
-        rc = params_get(&store, a.positional[0], a.role, a.show_secrets, &value, err);
+        rc = params_get(store, a.positional[0], a.role, a.show_secrets, &value, err);
         if (rc == UG_OK)
             printf("%s\n", value);
     } else if (is_set) {
-        rc = params_set(&store, a.positional[0], a.positional[1], a.role, err);
-        if (rc == UG_OK)
-            rc = params_save(&store, err);
+        rc = params_set(store, a.positional[0], a.positional[1], a.role, err);
     } else if (is_list) {
-        rc = params_list(&store, a.role, &out, err);
+        rc = params_list(store, a.role, &out, err);
         if (rc == UG_OK)
             fputs(out.data ? out.data : "", stdout);
     } else {
-        rc = params_export_xml(&store, a.role, a.show_secrets, &out, err);
+        rc = params_export_xml(store, a.role, a.show_secrets, &out, err);
         if (rc == UG_OK)
             fputs(out.data, stdout);
     }
     buf_free(&out);
-    params_close(&store);
+    session_close(&s);
     return rc;
 }

@@ -7,11 +7,9 @@
 #include <string.h>
 
 #include "cmd/commands.h"
-#include "device/device.h"
-#include "session/agent.h"
+#include "session/session.h"
 #include "upgrade/catalog.h"
 #include "upgrade/planner.h"
-#include "upgrade/upgrade.h"
 
 static void print_json(const struct catalog *c, const struct plan_request *req,
                        const struct plan *p)
@@ -88,18 +86,18 @@ ug_err cmd_plan(const char *root, int argc, char **argv, char *err)
 
     /* The device, when --root holds one, supplies the product, the hardware revision, the
      * running version (its booted slot's), Downgrade_Rev_Limit and the transport settings. */
-    struct agent a;
+    struct session s;
     char derr[UG_ERRBUF];
-    int have_device = agent_open(root, 0, &a, derr) == UG_OK;
+    int have_device = session_open(root, NULL, &s, derr) == UG_OK;
     struct catalog c = {0};
     struct plan p = {0};
     ug_err rc = UG_OK;
     if (!req.hardware && have_device)
-        req.hardware = a.dev.hwver;
-    if (!req.from && have_device && a.boot_valid && a.running_version[0])
-        req.from = a.running_version;
+        req.hardware = s.dev.hwver;
+    if (!req.from && have_device && s.boot_valid && s.running_version[0])
+        req.from = s.running_version;
     if (!req.downgrade_limit && have_device)
-        req.downgrade_limit = params_value(&a.params, "Downgrade_Rev_Limit");
+        req.downgrade_limit = params_value(&s.params, "Downgrade_Rev_Limit");
     if (!req.hardware)
         rc = ug_fail(err, UG_ERR_USAGE, "--hw is required (%s)", derr);
     else if (!req.from)
@@ -108,21 +106,20 @@ ug_err cmd_plan(const char *root, int argc, char **argv, char *err)
     if (rc != UG_OK)
         goto out;
 
-    char keyring[1100];
-    if (snprintf(keyring, sizeof keyring, "%s/%s", root, DEVICE_KEYRING_FILE) >=
-        (int)sizeof keyring) {
-        rc = ug_fail(err, UG_ERR_USAGE, "%s: path too long", root);
+    /* Without a device, the catalog is checked against DIR/keyring.pem all the same. */
+    struct state_folder folder;
+    if ((rc = state_folder_open(root, &folder, err)) != UG_OK)
         goto out;
-    }
     struct fetch_options fo;
     if (have_device)
-        agent_fetch_options(&a, &fo);
+        session_fetch_options(&s, &fo);
     else
         fetch_options_init(&fo);
-    rc = upgrade_load_catalog(catalog_path, &fo, keyring, &c, err);
-    if (rc == UG_OK && have_device && strcmp(c.product, a.dev.product) != 0)
+    rc = catalog_fetch(catalog_path, &fo, state_path(&folder, STATE_KEYRING), &c, err);
+    state_folder_close(&folder);
+    if (rc == UG_OK && have_device && strcmp(c.product, s.dev.product) != 0)
         rc = ug_fail(err, UG_ERR_VERIFY, "%s: catalog of product %s, this device is %s",
-                     catalog_path, c.product, a.dev.product);
+                     catalog_path, c.product, s.dev.product);
     if (rc == UG_OK)
         rc = planner_plan(&c, &req, &p, err);
     if (rc == UG_OK && json) {
@@ -138,6 +135,6 @@ out:
     plan_free(&p);
     catalog_free(&c);
     if (have_device)
-        agent_close(&a);
+        session_close(&s);
     return rc;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cmd/commands.h"
+#include "cmd/signals.h"
 #include "resync/resync.h"
 
 ug_err cmd_resync(const char *root, int argc, char **argv, char *err)
@@ -30,8 +31,14 @@ ug_err cmd_resync(const char *root, int argc, char **argv, char *err)
             return ug_fail(err, UG_ERR_USAGE, "one RULE only (quote it): unexpected '%s'", argv[i]);
         }
     }
+    struct session_options so = {.cancel = signals_cancel_flag()};
+    struct session s;
+    ug_err rc = session_open(root, &so, &s, err);
+    if (rc != UG_OK)
+        return rc;
     struct resync_report report;
-    ug_err rc = resync_run(root, &o, &report, err);
+    rc = resync_run(&s, &o, &report, err);
+    session_close(&s);
     if (report.log.data)
         fputs(report.log.data, stdout);
     if (report.reason[0]) {

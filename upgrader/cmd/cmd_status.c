@@ -9,10 +9,8 @@
 #include "device/call.h"
 #include "resync/dhcp.h"
 #include "resync/provstate.h"
-#include "resync/resync.h"
-#include "session/agent.h"
-
-#define UPGRADE_STATE_FILE "upgrade.json"
+#include "resync/resync_state.h"
+#include "session/session.h"
 
 static json_object *slot_object(const struct bootstate_slot *s)
 {
@@ -37,13 +35,11 @@ static void copy_member(json_object *dst, const char *dkey, json_object *src, co
 
 /* Builds the whole status object; nothing secret is read into it (no parameter values but
  * Provision_Enable, no rule text, URLs already without credentials). */
-static ug_err build(const char *root, json_object **out, char *err)
+static ug_err build(struct session *a, json_object **out, char *err)
 {
-    struct agent a;
-    json_object *st = NULL, *upgrade = NULL, *dhcp_json = NULL;
-    ug_err rc = agent_open(root, 0, &a, err);
-    if (rc != UG_OK)
-        return rc;
+    struct resync_state st = {0};
+    json_object *upgrade = NULL, *dhcp_json = NULL;
+    ug_err rc = UG_OK;
     json_object *o = json_object_new_object();
     json_object *id = json_object_new_object(), *prov = json_object_new_object();
     if (!o || !id || !prov) {
@@ -54,65 +50,62 @@ static ug_err build(const char *root, json_object **out, char *err)
     }
     json_object_object_add(o, "identity", id);
     json_object_object_add(o, "provisioning", prov);
-    jsonfile_set_string(id, "mac", a.dev.mac);
-    jsonfile_set_string(id, "serial", a.dev.serial);
-    jsonfile_set_string(id, "product", a.dev.product);
-    jsonfile_set_string(id, "psn", a.dev.psn);
-    jsonfile_set_string(id, "hwver", a.dev.hwver);
-    jsonfile_set_string(id, "client_certificate", a.client_cert[0] ? "installed" : "not installed");
+    jsonfile_set_string(id, "mac", a->dev.mac);
+    jsonfile_set_string(id, "serial", a->dev.serial);
+    jsonfile_set_string(id, "product", a->dev.product);
+    jsonfile_set_string(id, "psn", a->dev.psn);
+    jsonfile_set_string(id, "hwver", a->dev.hwver);
+    jsonfile_set_string(id, "client_certificate", a->client_cert ? "installed" : "not installed");
 
-    if ((rc = resync_state_load(root, &st, err)) != UG_OK)
+    if ((rc = resync_state_load(session_path(a, STATE_RESYNC), &st, err)) != UG_OK)
         goto out;
-    int s = provstate_parse(jsonfile_get_string(st, "state", NULL));
-    jsonfile_set_string(prov, "state", provstate_name(s < 0 ? PROV_MFG_RESET : (enum prov_state)s));
-    const char *enable = params_value(&a.params, "Provision_Enable");
+    jsonfile_set_string(prov, "state", provstate_name(resync_state_prov(&st)));
+    const char *enable = params_value(&a->params, "Provision_Enable");
     jsonfile_set_string(prov, "provision_enable", enable ? enable : "");
     struct dhcp_servers servers;
     char chosen[DHCP_SERVER_MAX] = "";
-    if ((rc = dhcp_load(root, &servers, err)) != UG_OK)
+    if ((rc = dhcp_load(&a->folder, &servers, err)) != UG_OK)
         goto out;
-    int option =
-        dhcp_choose(&servers, params_value(&a.params, "DHCP_Option_To_Use"), chosen, sizeof chosen);
+    int option = dhcp_choose(&servers, params_value(&a->params, "DHCP_Option_To_Use"), chosen,
+                             sizeof chosen);
     dhcp_json = json_object_new_object();
     if (dhcp_json) {
         jsonfile_set_string(dhcp_json, "server", chosen);
         jsonfile_set_int(dhcp_json, "option", option);
         json_object_object_add(prov, "dhcp", dhcp_json);
     }
-    jsonfile_set_int(prov, "resyncs", jsonfile_get_int(st, "resyncs", 0));
-    copy_member(prov, "last_resync", st, "last");
-    copy_member(prov, "last_success_time", st, "last_success_time");
-    copy_member(prov, "custom_ca", st, "custom_ca");
+    jsonfile_set_int(prov, "resyncs", jsonfile_get_int(st.doc, "resyncs", 0));
+    copy_member(prov, "last_resync", st.doc, "last");
+    copy_member(prov, "last_success_time", st.doc, "last_success_time");
+    copy_member(prov, "custom_ca", st.doc, "custom_ca");
     json_object *last = NULL;
-    json_object_object_get_ex(st, "last", &last);
+    json_object_object_get_ex(st.doc, "last", &last);
     jsonfile_set_string(o, "led", jsonfile_get_string(last, "led", PROV_LED_OFF));
 
     json_object *running = json_object_new_object();
     if (running) {
-        char slot[2] = {a.running_slot, '\0'};
-        jsonfile_set_string(running, "slot", a.boot_valid ? slot : "");
-        jsonfile_set_string(running, "version", a.running_version);
+        char slot[2] = {a->running_slot, '\0'};
+        jsonfile_set_string(running, "slot", a->boot_valid ? slot : "");
+        jsonfile_set_string(running, "version", a->running_version);
         json_object_object_add(o, "running", running);
     }
-    json_object_object_add(o, "boot_state_valid", json_object_new_boolean(a.boot_valid));
-    if (a.boot_valid) {
+    json_object_object_add(o, "boot_state_valid", json_object_new_boolean(a->boot_valid));
+    if (a->boot_valid) {
         json_object *slots = json_object_new_object();
         if (slots) {
-            json_object_object_add(slots, "A", slot_object(&a.boot.slot[BOOTSTATE_SLOT_A]));
-            json_object_object_add(slots, "B", slot_object(&a.boot.slot[BOOTSTATE_SLOT_B]));
+            json_object_object_add(slots, "A", slot_object(&a->boot.slot[BOOTSTATE_SLOT_A]));
+            json_object_object_add(slots, "B", slot_object(&a->boot.slot[BOOTSTATE_SLOT_B]));
             json_object_object_add(o, "slots", slots);
         }
-        json_object_object_add(o, "fallback", json_object_new_boolean(a.boot.fallback));
+        json_object_object_add(o, "fallback", json_object_new_boolean(a->boot.fallback));
     }
     int calls = 0;
-    if ((rc = call_active_count(root, &calls, err)) != UG_OK)
+    if ((rc = call_active_count(&a->folder, &calls, err)) != UG_OK)
         goto out;
     jsonfile_set_int(o, "calls_active", calls);
 
     /* The upgrade engine owns DIR/upgrade.json; its "status" object is shown as it is. */
-    char path[1100];
-    agent_path(&a, UPGRADE_STATE_FILE, path, sizeof path);
-    if ((rc = jsonfile_load(path, &upgrade, err)) != UG_OK)
+    if ((rc = jsonfile_load(session_path(a, STATE_UPGRADE), &upgrade, err)) != UG_OK)
         goto out;
     json_object *ustatus = NULL;
     if (json_object_object_get_ex(upgrade, "status", &ustatus))
@@ -120,9 +113,8 @@ static ug_err build(const char *root, json_object **out, char *err)
     else
         json_object_object_add(o, "upgrade", NULL);
 out:
-    json_object_put(st);
+    resync_state_free(&st);
     json_object_put(upgrade);
-    agent_close(&a);
     if (rc != UG_OK) {
         json_object_put(o);
         o = NULL;
@@ -209,7 +201,11 @@ ug_err cmd_status(const char *root, int argc, char **argv, char *err)
             return ug_fail(err, UG_ERR_USAGE, "unknown argument '%s' (status [--json])", argv[i]);
     }
     json_object *o = NULL;
-    ug_err rc = build(root, &o, err);
+    struct session s;
+    ug_err rc = session_open(root, NULL, &s, err);
+    if (rc == UG_OK)
+        rc = build(&s, &o, err);
+    session_close(&s);
     if (rc != UG_OK)
         return rc;
     if (as_json)

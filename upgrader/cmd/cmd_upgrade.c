@@ -8,12 +8,13 @@
 #include <unistd.h>
 
 #include "cmd/commands.h"
+#include "cmd/signals.h"
 #include "upgrade/upgrade.h"
 
 struct progress_line {
     int drawn;
     double last;
-    char last_state[32];
+    enum upgrade_phase last_state;
 };
 
 static double now_seconds(void)
@@ -28,15 +29,15 @@ static void draw_progress(void *ctx, const struct upgrade_status *s)
 {
     struct progress_line *line = ctx;
     double t = now_seconds();
-    int state_changed = strcmp(line->last_state, s->state) != 0;
+    int state_changed = !line->drawn || line->last_state != s->state;
     if (!state_changed && t - line->last < 0.1 && s->bytes_done != s->bytes_total)
         return;
     line->last = t;
-    snprintf(line->last_state, sizeof line->last_state, "%s", s->state);
+    line->last_state = s->state;
     unsigned pct = s->bytes_total ? (unsigned)(s->bytes_done * 100 / s->bytes_total) : 0;
     fprintf(stderr, "\r\033[Kupgrade: hop %d/%d %s  %s  %.1f/%.1f MiB  %u%%", s->hop, s->hops,
-            s->version[0] ? s->version : "?", s->state, (double)s->bytes_done / 1048576.0,
-            (double)s->bytes_total / 1048576.0, pct);
+            s->version[0] ? s->version : "?", upgrade_phase_name(s->state),
+            (double)s->bytes_done / 1048576.0, (double)s->bytes_total / 1048576.0, pct);
     fflush(stderr);
     line->drawn = 1;
 }
@@ -82,8 +83,14 @@ ug_err cmd_upgrade(const char *root, int argc, char **argv, char *err)
         o.progress = draw_progress;
         o.progress_ctx = &line;
     }
+    struct session_options so = {.cancel = signals_cancel_flag()};
+    struct session s;
+    ug_err rc = session_open(root, &so, &s, err);
+    if (rc != UG_OK)
+        return rc;
     struct upgrade_outcome out;
-    ug_err rc = upgrade_pass(root, &o, &out, err);
+    rc = upgrade_pass(&s, &o, &out, err);
+    session_close(&s);
     if (line.drawn)
         fputc('\n', stderr);
     /* A failure's one line is printed by main(); the summary would only repeat it. */

@@ -1,18 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* Call counter in DIR/calls, changed under an exclusive flock on DIR/calls.lock so that two
+/* Call counter in the folder's calls file, changed under the lock of calls.lock so that two
  * overlapping `call start` from the SIP stack never lose an increment. */
 #include "device/call.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/fsutil.h"
+#include "common/lock.h"
 
 static ug_err read_count(const char *path, int *count, char *err)
 {
@@ -34,51 +31,41 @@ static ug_err read_count(const char *path, int *count, char *err)
     return rc;
 }
 
-static ug_err change_count(const char *root, int delta, int *active_now, char *err)
+static ug_err change_count(const struct state_folder *f, int delta, int *active_now, char *err)
 {
-    char path[1100], lock[1100];
-    if (fs_join(path, sizeof path, root, CALL_STATE_FILE) != 0 ||
-        snprintf(lock, sizeof lock, "%s.lock", path) >= (int)sizeof lock)
-        return ug_fail(err, UG_ERR_OTHER, "%s: path too long", root);
-    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return ug_fail(err, UG_ERR_OTHER, "%s: cannot open: %s", lock, strerror(errno));
-    ug_err rc = UG_OK;
-    if (flock(fd, LOCK_EX) != 0) {
-        rc = ug_fail(err, UG_ERR_OTHER, "%s: cannot lock: %s", lock, strerror(errno));
-        goto out;
-    }
+    const char *path = state_path(f, STATE_CALLS);
+    int lock_fd = -1;
+    ug_err rc = lock_take(state_path(f, STATE_CALLS_LOCK), CALL_LOCK_WAIT_MS, "the call counter",
+                          &lock_fd, err);
+    if (rc != UG_OK)
+        return rc;
     int count = 0;
     rc = read_count(path, &count, err);
-    if (rc != UG_OK)
-        goto out;
-    count += delta;
-    if (count < 0)
-        count = 0;
-    char text[32];
-    int n = snprintf(text, sizeof text, "%d\n", count);
-    rc = fs_write_atomic(path, text, (size_t)n, 0644, err);
+    if (rc == UG_OK) {
+        count += delta;
+        if (count < 0)
+            count = 0;
+        char text[32];
+        int n = snprintf(text, sizeof text, "%d\n", count);
+        rc = fs_write_atomic(path, text, (size_t)n, 0644, err);
+    }
     if (rc == UG_OK && active_now)
         *active_now = count;
-out:
-    close(fd); /* releases the lock */
+    lock_release(&lock_fd);
     return rc;
 }
 
-ug_err call_start(const char *root, int *active_now, char *err)
+ug_err call_start(const struct state_folder *f, int *active_now, char *err)
 {
-    return change_count(root, +1, active_now, err);
+    return change_count(f, +1, active_now, err);
 }
 
-ug_err call_end(const char *root, int *active_now, char *err)
+ug_err call_end(const struct state_folder *f, int *active_now, char *err)
 {
-    return change_count(root, -1, active_now, err);
+    return change_count(f, -1, active_now, err);
 }
 
-ug_err call_active_count(const char *root, int *active, char *err)
+ug_err call_active_count(const struct state_folder *f, int *active, char *err)
 {
-    char path[1100];
-    if (fs_join(path, sizeof path, root, CALL_STATE_FILE) != 0)
-        return ug_fail(err, UG_ERR_OTHER, "%s: path too long", root);
-    return read_count(path, active, err);
+    return read_count(state_path(f, STATE_CALLS), active, err);
 }

@@ -5,14 +5,16 @@
 #define UPGRADER_CALL_H
 
 #include "common/error.h"
+#include "device/folder.h"
 
-#define CALL_STATE_FILE "calls"
+/* A change of the counter holds its lock for a read and a write (milliseconds). */
+#define CALL_LOCK_WAIT_MS 5000
 
 /* One more call is active. Safe against concurrent callers (calls may overlap). */
-ug_err call_start(const char *root, int *active_now, char *err) UG_MUST_CHECK;
+ug_err call_start(const struct state_folder *f, int *active_now, char *err) UG_MUST_CHECK;
 /* One call fewer; never goes below zero (an extra end is harmless and reported as 0). */
-ug_err call_end(const char *root, int *active_now, char *err) UG_MUST_CHECK;
+ug_err call_end(const struct state_folder *f, int *active_now, char *err) UG_MUST_CHECK;
 /* The number of calls active now (0 = idle). A missing file means idle. */
-ug_err call_active_count(const char *root, int *active, char *err) UG_MUST_CHECK;
+ug_err call_active_count(const struct state_folder *f, int *active, char *err) UG_MUST_CHECK;
 
 #endif

@@ -24,23 +24,15 @@ int device_parse_mac(const char *text, char out[13])
     return n == 12 ? 0 : -1;
 }
 
-int device_path(const struct device *dev, const char *name, char *out, size_t outsz)
-{
-    return fs_join(out, outsz, dev->root, name);
-}
-
 static void copy_field(char *dst, const char *src)
 {
     snprintf(dst, DEVICE_FIELD_MAX, "%s", src);
 }
 
-ug_err device_load(const char *root, struct device *dev, char *err)
+ug_err device_load(const struct state_folder *f, struct device *dev, char *err)
 {
     memset(dev, 0, sizeof *dev);
-    if (snprintf(dev->root, sizeof dev->root, "%s", root) >= (int)sizeof dev->root)
-        return ug_fail(err, UG_ERR_USAGE, "%s: state folder path too long", root);
-    char path[1100];
-    device_path(dev, DEVICE_IDENTITY_FILE, path, sizeof path);
+    const char *path = state_path(f, STATE_IDENTITY);
     struct buf text = {0};
     ug_err rc = fs_read_file(path, 65536, &text, err);
     if (rc != UG_OK) {
@@ -48,7 +40,7 @@ ug_err device_load(const char *root, struct device *dev, char *err)
         return ug_fail(err, UG_ERR_OTHER,
                        "%s is not a device state folder (no readable %s); "
                        "create one with 'upgrader --root %s init'",
-                       root, DEVICE_IDENTITY_FILE, root);
+                       f->root, state_file_name(STATE_IDENTITY), f->root);
     }
     char *save = NULL;
     for (char *line = strtok_r(text.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -78,11 +70,9 @@ ug_err device_load(const char *root, struct device *dev, char *err)
     return rc;
 }
 
-ug_err device_save_identity(const struct device *dev, char *err)
+ug_err device_save_identity(const struct state_folder *f, const struct device *dev, char *err)
 {
-    char path[1100];
-    if (device_path(dev, DEVICE_IDENTITY_FILE, path, sizeof path) != 0)
-        return ug_fail(err, UG_ERR_OTHER, "%s: path too long", dev->root);
+    const char *path = state_path(f, STATE_IDENTITY);
     struct buf text = {0};
     ug_err rc = UG_OK;
     if (buf_printf(&text, "mac=%s\nserial=%s\nproduct=%s\npsn=%s\nhwver=%s\n", dev->mac,

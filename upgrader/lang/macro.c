@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/fsutil.h"
-
 struct known_macro {
     const char *name;
     int indexed; /* followed by a line/slot number: $UID1, $REGTMR2 */
@@ -212,12 +210,8 @@ static const char *resolve(const struct macro_context *ctx, const char *name, un
             return dev->psn;
         if (strcmp(name, "HWVER") == 0)
             return dev->hwver;
-        if (strcmp(name, "CCERT") == 0) {
-            char path[1100];
-            int have =
-                device_path(dev, DEVICE_CLIENT_CERT, path, sizeof path) == 0 && fs_exists(path);
-            return have ? "Installed" : "Not Installed";
-        }
+        if (strcmp(name, "CCERT") == 0)
+            return "Not Installed"; /* the caller sets "Installed" when the device has one */
     }
     if (strcmp(name, "ISCUST") == 0)
         return "0";

@@ -21,9 +21,9 @@ struct macro_var {
 
 /* What the macros expand to. The caller fills it: identity from device.h, parameters
  * through `param`, and the state macros ($SWVER, $PRVST, $UPGST, $UPGERR, $PRVTMR,
- * $UPGTMR, $SCHEME, $SERV, $SERVIP, $PORT, $PATH, $ERR, $IP, ...) with macro_set(). */
+ * $UPGTMR, $SCHEME, $SERV, $SERVIP, $PORT, $PATH, $ERR, $IP, $CCERT ...) with macro_set(). */
 struct macro_context {
-    const struct device *device; /* $MA $MAU $MAC $SN $PN $PSN $HWVER $CCERT; may be NULL */
+    const struct device *device; /* $MA $MAU $MAC $SN $PN $PSN $HWVER; may be NULL */
     macro_param_fn param;        /* $A..$P, $SA..$SD, $UIDn; may be NULL */
     void *param_opaque;
     int nvars;

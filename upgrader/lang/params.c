@@ -10,11 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "common/fsutil.h"
-#include "device/device.h"
+#include "common/lock.h"
 
 #define SECRET_MASK "********"
 
@@ -32,10 +31,9 @@ void params_close(struct param_store *s)
     free_values(s->value, s->table.n);
     free(s->access);
     paramdefs_free(&s->table);
-    if (s->lock_fd >= 0)
-        close(s->lock_fd); /* releases the flock */
+    free(s->path);
+    free(s->lock_path);
     memset(s, 0, sizeof *s);
-    s->lock_fd = -1;
 }
 
 /* Undoes the escaping of a stored value in place; -1 on a bad escape. */
@@ -154,44 +152,75 @@ static ug_err load_file(struct param_store *s, char *err)
     return rc;
 }
 
-ug_err params_open(const char *root, int for_update, struct param_store *s, char *err)
+/* Fresh per-row arrays holding every default. */
+static ug_err defaults(const struct param_store *s, char ***value, unsigned char **access,
+                       char *err)
+{
+    size_t n = s->table.n;
+    *value = calloc(n ? n : 1, sizeof **value);
+    *access = calloc(n ? n : 1, 1);
+    if (!*value || !*access)
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        (*access)[i] = (unsigned char)s->table.defs[i].access;
+        if (!((*value)[i] = strdup(s->table.defs[i].def)))
+            goto oom;
+    }
+    return UG_OK;
+oom:
+    free_values(*value, n);
+    free(*access);
+    *value = NULL;
+    *access = NULL;
+    return ug_oom(err);
+}
+
+/* Reads the file again, over the defaults, in place of what memory holds; on failure memory
+ * keeps what it had. */
+static ug_err reload(struct param_store *s, char *err)
+{
+    char **old_value = s->value;
+    unsigned char *old_access = s->access;
+    ug_err rc = defaults(s, &s->value, &s->access, err);
+    if (rc == UG_OK && fs_exists(s->path))
+        rc = load_file(s, err);
+    if (rc != UG_OK) {
+        free_values(s->value, s->table.n);
+        free(s->access);
+        s->value = old_value;
+        s->access = old_access;
+        return rc;
+    }
+    free_values(old_value, s->table.n);
+    free(old_access);
+    return UG_OK;
+}
+
+ug_err params_open(const struct state_folder *f, struct param_store *s, char *err)
 {
     memset(s, 0, sizeof *s);
-    s->lock_fd = -1;
-    char schema[1100], lock[1100];
-    if (fs_join(s->path, sizeof s->path, root, DEVICE_PARAMS_FILE) != 0 ||
-        fs_join(schema, sizeof schema, root, DEVICE_SCHEMA_FILE) != 0 ||
-        fs_join(lock, sizeof lock, root, DEVICE_PARAMS_FILE ".lock") != 0)
-        return ug_fail(err, UG_ERR_USAGE, "%s: path too long", root);
     ug_err rc = UG_OK;
-    if (for_update) {
-        s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX) != 0) {
-            rc = ug_fail(err, UG_ERR_OTHER, "%s: cannot lock: %s", lock, strerror(errno));
-            goto out;
-        }
-    }
-    if ((rc = paramdefs_load(&s->table, schema, err)) != UG_OK)
-        goto out;
-    s->value = calloc(s->table.n ? s->table.n : 1, sizeof *s->value);
-    s->access = calloc(s->table.n ? s->table.n : 1, 1);
-    if (!s->value || !s->access) {
+    if (!(s->path = strdup(state_path(f, STATE_PARAMS))) ||
+        !(s->lock_path = strdup(state_path(f, STATE_PARAMS_LOCK)))) {
         rc = ug_oom(err);
         goto out;
     }
-    for (size_t i = 0; i < s->table.n; i++) {
-        s->value[i] = strdup(s->table.defs[i].def);
-        s->access[i] = (unsigned char)s->table.defs[i].access;
-        if (!s->value[i]) {
-            rc = ug_oom(err);
-            goto out;
-        }
-    }
-    if (fs_exists(s->path))
-        rc = load_file(s, err);
+    if ((rc = paramdefs_load(&s->table, state_path(f, STATE_SCHEMA), err)) != UG_OK)
+        goto out;
+    rc = reload(s, err);
 out:
     if (rc != UG_OK)
         params_close(s);
+    return rc;
+}
+
+/* A change starts here: under the lock, from the file as it is now (another process may
+ * have changed it since this store was read). */
+static ug_err change_begin(struct param_store *s, int *lock_fd, char *err)
+{
+    ug_err rc = lock_take(s->lock_path, PARAMS_LOCK_WAIT_MS, "the parameter store", lock_fd, err);
+    if (rc == UG_OK && (rc = reload(s, err)) != UG_OK)
+        lock_release(lock_fd);
     return rc;
 }
 
@@ -209,29 +238,32 @@ static ug_err serialise(const struct param_store *s, char *const *value,
     return rc == 0 ? UG_OK : ug_oom(err);
 }
 
-/* Temp files of writers killed mid-write: safe to remove while the lock is held. */
+/* Temp files of writers killed mid-write: safe to remove while the lock is held, which it
+ * is whenever the store is written. */
 static void remove_stale_temps(const struct param_store *s)
 {
-    if (s->lock_fd < 0)
+    char *dir = strdup(s->path);
+    char *slash = dir ? strrchr(dir, '/') : NULL;
+    if (!slash) {
+        free(dir);
         return;
-    char dir[1100];
-    snprintf(dir, sizeof dir, "%s", s->path);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        return;
+    }
+    const char *file = slash + 1;
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%s.tmp.", file);
     *slash = '\0';
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
+    DIR *d = opendir(dir[0] ? dir : "/");
     struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, DEVICE_PARAMS_FILE ".tmp.", sizeof DEVICE_PARAMS_FILE ".tmp." - 1) ==
-            0)
+    while (d && (e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
             unlinkat(dirfd(d), e->d_name, 0);
     }
-    closedir(d);
+    if (d)
+        closedir(d);
+    free(dir);
 }
 
+/* Called with the lock held only. */
 static ug_err write_values(const struct param_store *s, char *const *value,
                            const unsigned char *access, char *err)
 {
@@ -245,28 +277,21 @@ static ug_err write_values(const struct param_store *s, char *const *value,
     return rc;
 }
 
-ug_err params_save(struct param_store *s, char *err)
-{
-    return write_values(s, s->value, s->access, err);
-}
-
-ug_err params_create_defaults(const char *root, char *err)
+ug_err params_create_defaults(const struct state_folder *f, char *err)
 {
     struct param_store s;
-    ug_err rc = params_open(root, 1, &s, err);
+    int lock_fd = -1;
+    ug_err rc = params_open(f, &s, err);
     if (rc != UG_OK)
         return rc;
-    for (size_t i = 0; i < s.table.n; i++) {
-        char *v = strdup(s.table.defs[i].def);
-        if (!v) {
-            params_close(&s);
-            return ug_oom(err);
-        }
-        free(s.value[i]);
-        s.value[i] = v;
-        s.access[i] = (unsigned char)s.table.defs[i].access;
-    }
-    rc = params_save(&s, err);
+    char **value = NULL;
+    unsigned char *access = NULL;
+    if ((rc = change_begin(&s, &lock_fd, err)) == UG_OK &&
+        (rc = defaults(&s, &value, &access, err)) == UG_OK)
+        rc = write_values(&s, value, access, err);
+    lock_release(&lock_fd);
+    free_values(value, s.table.n);
+    free(access);
     params_close(&s);
     return rc;
 }
@@ -317,9 +342,12 @@ ug_err params_set(struct param_store *s, const char *name, const char *value, en
     ug_err rc = paramdefs_validate(d, value, &norm, err);
     if (rc != UG_OK)
         return rc;
-    free(s->value[idx]);
-    s->value[idx] = norm;
-    return UG_OK;
+    struct profile_entry entry = {
+        .name = (char *)d->name, .value = norm, .access = PROFILE_ACCESS_KEEP, .line = 0};
+    struct profile one = {.entries = &entry, .n = 1};
+    rc = params_apply(s, &one, "param set", NULL, err);
+    free(norm);
+    return rc;
 }
 
 void params_apply_result_free(struct params_apply_result *res)
@@ -335,10 +363,14 @@ ug_err params_apply(struct param_store *s, const struct profile *p, const char *
 {
     struct params_apply_result local = {0};
     size_t n = s->table.n;
-    char **staged = calloc(n ? n : 1, sizeof *staged);
-    unsigned char *access = malloc(n ? n : 1);
-    char **next = NULL;
-    ug_err rc = UG_OK;
+    char **staged = NULL, **next = NULL;
+    unsigned char *access = NULL;
+    int lock_fd = -1;
+    ug_err rc = change_begin(s, &lock_fd, err);
+    if (rc != UG_OK)
+        return rc;
+    staged = calloc(n ? n : 1, sizeof *staged);
+    access = malloc(n ? n : 1);
     if (!staged || !access) {
         rc = ug_oom(err);
         goto out;
@@ -399,6 +431,7 @@ ug_err params_apply(struct param_store *s, const struct profile *p, const char *
     }
     memcpy(s->access, access, n);
 out:
+    lock_release(&lock_fd);
     free(next);
     free_values(staged, n);
     free(access);

@@ -8,6 +8,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "device/folder.h"
 #include "lang/paramdefs.h"
 #include "lang/profile.h"
 
@@ -20,12 +21,16 @@ enum param_role {
 };
 
 struct param_store {
-    char path[1100];
-    struct param_table table; /* built-ins + DIR/schema.conf */
+    char *path;               /* the store file */
+    char *lock_path;          /* held only while the store is changed */
+    struct param_table table; /* built-ins + the folder's schema.conf */
     char **value;             /* per table row, never NULL once open */
     unsigned char *access;    /* per table row, enum param_access */
-    int lock_fd;              /* held while open for update, else -1 */
 };
+
+/* The longest a change waits for another writer's; a change holds the lock only while it
+ * re-reads, applies and saves the store (milliseconds), never across the network. */
+#define PARAMS_LOCK_WAIT_MS 5000
 
 /* What an applied profile did. */
 struct params_apply_result {
@@ -36,14 +41,14 @@ struct params_apply_result {
 };
 #define PARAMS_MAX_UNKNOWN_NAMES 20
 
-/* Opens DIR's store (defaults where DIR/params does not exist yet). for_update takes
- * DIR/params.lock exclusively until params_close, so concurrent writers queue. */
-ug_err params_open(const char *root, int for_update, struct param_store *s,
-                   char *err) UG_MUST_CHECK;
+/* Reads the folder's store (defaults where it has no store yet). Reading takes no lock: the
+ * file is only ever replaced whole. Each change below takes the lock, re-reads the file (so
+ * a change made meanwhile by another process is kept), changes and saves it, and lets go. */
+ug_err params_open(const struct state_folder *f, struct param_store *s, char *err) UG_MUST_CHECK;
 /* Frees the store and releases the lock. */
 void params_close(struct param_store *s);
 /* Writes DIR/params with every default (init, factory reset). */
-ug_err params_create_defaults(const char *root, char *err) UG_MUST_CHECK;
+ug_err params_create_defaults(const struct state_folder *f, char *err) UG_MUST_CHECK;
 /* The stored value of name (aliases resolved), or NULL if unknown; no access check. */
 const char *params_value(const struct param_store *s, const char *name);
 /* macro_param_fn over a struct param_store (opaque), for struct macro_context. */
@@ -52,11 +57,9 @@ const char *params_macro_lookup(void *store, const char *name);
  * UG_ERR_USAGE for an unknown name, UG_ERR_OTHER when refused. */
 ug_err params_get(const struct param_store *s, const char *name, enum param_role role,
                   int show_secret, const char **value, char *err) UG_MUST_CHECK;
-/* Validates and sets one value in memory (the user needs rw); params_save makes it durable. */
+/* Validates and sets one value (the user needs rw), durably, as a change of its own. */
 ug_err params_set(struct param_store *s, const char *name, const char *value, enum param_role role,
                   char *err) UG_MUST_CHECK;
-/* Writes the store atomically (temp file, fsync, rename, fsync of the folder). */
-ug_err params_save(struct param_store *s, char *err) UG_MUST_CHECK;
 /* Validates every entry of p, then commits them all in one atomic save, or nothing:
  * UG_ERR_UNUSABLE "SOURCE line N: NAME: why" for an invalid value. res may be NULL. */
 ug_err params_apply(struct param_store *s, const struct profile *p, const char *source,

@@ -178,19 +178,8 @@ int dhcp_choose(const struct dhcp_servers *s, const char *order, char *out, size
     return 0;
 }
 
-static ug_err state_path(const char *root, char *out, size_t outsz, char *err)
+ug_err dhcp_record(const struct state_folder *f, const struct dhcp_servers *s, char *err)
 {
-    if (fs_join(out, outsz, root, DHCP_STATE_FILE) != 0)
-        return ug_fail(err, UG_ERR_USAGE, "%s: path too long", root);
-    return UG_OK;
-}
-
-ug_err dhcp_record(const char *root, const struct dhcp_servers *s, char *err)
-{
-    char path[1100];
-    ug_err rc = state_path(root, path, sizeof path, err);
-    if (rc != UG_OK)
-        return rc;
     json_object *obj = json_object_new_object();
     if (!obj)
         return ug_oom(err);
@@ -203,19 +192,16 @@ ug_err dhcp_record(const char *root, const struct dhcp_servers *s, char *err)
             jsonfile_set_string(obj, key, v);
     }
     jsonfile_set_int(obj, "time", (long long)time(NULL));
-    rc = jsonfile_save(path, obj, err);
+    ug_err rc = jsonfile_save(state_path(f, STATE_DHCP), obj, err);
     json_object_put(obj);
     return rc;
 }
 
-ug_err dhcp_load(const char *root, struct dhcp_servers *s, char *err)
+ug_err dhcp_load(const struct state_folder *f, struct dhcp_servers *s, char *err)
 {
     memset(s, 0, sizeof *s);
-    char path[1100];
-    ug_err rc = state_path(root, path, sizeof path, err);
     json_object *obj = NULL;
-    if (rc == UG_OK)
-        rc = jsonfile_load(path, &obj, err);
+    ug_err rc = jsonfile_load(state_path(f, STATE_DHCP), &obj, err);
     if (rc != UG_OK)
         return rc;
     snprintf(s->option66, sizeof s->option66, "%s", jsonfile_get_string(obj, "option66", ""));

@@ -7,8 +7,8 @@
 #include <stddef.h>
 
 #include "common/error.h"
+#include "device/folder.h"
 
-#define DHCP_STATE_FILE    "dhcp.json"
 #define DHCP_SERVER_MAX    256
 /* The order used when DHCP_Option_To_Use is empty. */
 #define DHCP_DEFAULT_ORDER "66,160,159,150"
@@ -32,8 +32,9 @@ int dhcp_choose(const struct dhcp_servers *s, const char *order, char *out, size
 /* Splits "host", "host:port" or "[v6]:port" into host and *port (0 when absent); -1 if malformed. */
 int dhcp_split_server(const char *server, char *host, size_t hostsz, int *port);
 /* Replaces DIR/dhcp.json with s (the current lease: options it lacks are forgotten). */
-ug_err dhcp_record(const char *root, const struct dhcp_servers *s, char *err) UG_MUST_CHECK;
+ug_err dhcp_record(const struct state_folder *f, const struct dhcp_servers *s,
+                   char *err) UG_MUST_CHECK;
 /* Reads DIR/dhcp.json into s; a missing file leaves every server "". */
-ug_err dhcp_load(const char *root, struct dhcp_servers *s, char *err) UG_MUST_CHECK;
+ug_err dhcp_load(const struct state_folder *f, struct dhcp_servers *s, char *err) UG_MUST_CHECK;
 
 #endif

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The agent's view of its device, opened once per command. Keeping this in one place means
- * resync, upgrade and status agree on the running version and the transport settings. */
-#include "session/agent.h"
+/* The agent's view of its device, opened once per command (and, in a daemon, once for its
+ * life). Keeping this in one place means resync, upgrade and status agree on the running
+ * version and the transport settings. */
+#include "session/session.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -11,84 +13,143 @@
 #include "common/fsutil.h"
 #include "net/syslog_udp.h"
 
-int agent_path(const struct agent *a, const char *name, char *out, size_t outsz)
+static const char *present(const struct session *s, enum state_file which)
 {
-    return device_path(&a->dev, name, out, outsz);
+    const char *path = session_path(s, which);
+    return fs_exists(path) ? path : NULL;
 }
 
-static void optional_file(const struct agent *a, const char *name, char *out, size_t outsz)
+const char *session_path(const struct session *s, enum state_file which)
 {
-    if (agent_path(a, name, out, outsz) != 0 || !fs_exists(out))
-        out[0] = '\0';
+    return state_path(&s->folder, which);
 }
 
-ug_err agent_open(const char *root, int params_for_update, struct agent *a, char *err)
+int session_cancelled(const struct session *s)
 {
-    memset(a, 0, sizeof *a);
-    ug_err rc = device_load(root, &a->dev, err);
-    if (rc != UG_OK)
-        return rc;
-    rc = params_open(root, params_for_update, &a->params, err);
-    if (rc != UG_OK)
-        return rc;
-    a->params_open = 1;
+    return s->cancel && *s->cancel;
+}
 
-    /* A device whose boot state is damaged can still resync; it only cannot tell its
-     * version, which upgrade refuses to guess. */
-    char bootenv[1100], ignored[UG_ERRBUF];
-    agent_path(a, DEVICE_BOOTENV_FILE, bootenv, sizeof bootenv);
-    if (bootstate_load(bootenv, &a->boot, ignored) == UG_OK) {
-        a->boot_valid = 1;
-        a->running_slot = bootstate_slot_letter(a->boot.booted);
-        snprintf(a->running_version, sizeof a->running_version, "%s",
-                 a->boot.slot[a->boot.booted].version);
+/* The boot state, for the running slot and version. A device whose boot state is damaged
+ * can still resync; it only cannot tell its version, which upgrade refuses to guess. */
+static void read_boot_state(struct session *s)
+{
+    char ignored[UG_ERRBUF];
+    s->boot_valid = bootstate_load(session_path(s, STATE_BOOTENV), &s->boot, ignored) == UG_OK;
+    s->running_slot = s->boot_valid ? bootstate_slot_letter(s->boot.booted) : 0;
+    snprintf(s->running_version, sizeof s->running_version, "%s",
+             s->boot_valid ? s->boot.slot[s->boot.booted].version : "");
+    fetch_user_agent(s->user_agent, sizeof s->user_agent, s->dev.product, s->running_version,
+                     s->dev.serial, s->dev.mac);
+}
+
+static void find_files(struct session *s)
+{
+    s->keyring = present(s, STATE_KEYRING);
+    s->ca_file = present(s, STATE_CA);
+    s->client_key = present(s, STATE_CLIENT_KEY);
+    s->client_cert = s->client_key ? present(s, STATE_CLIENT_CERT) : NULL;
+    s->custom_ca = present(s, STATE_CUSTOM_CA);
+}
+
+ug_err session_open(const char *root, const struct session_options *o, struct session *s, char *err)
+{
+    memset(s, 0, sizeof *s);
+    s->log = o && o->log ? o->log : &log_stderr;
+    s->cancel = o ? o->cancel : NULL;
+    ug_err rc = state_folder_open(root, &s->folder, err);
+    if (rc == UG_OK)
+        rc = device_load(&s->folder, &s->dev, err);
+    if (rc == UG_OK)
+        rc = params_open(&s->folder, &s->params, err);
+    if (rc != UG_OK) {
+        session_close(s);
+        return rc;
     }
-    optional_file(a, DEVICE_KEYRING_FILE, a->keyring, sizeof a->keyring);
-    optional_file(a, DEVICE_CA_FILE, a->ca_file, sizeof a->ca_file);
-    optional_file(a, DEVICE_CLIENT_CERT, a->client_cert, sizeof a->client_cert);
-    optional_file(a, DEVICE_CLIENT_KEY, a->client_key, sizeof a->client_key);
-    optional_file(a, DEVICE_CUSTOM_CA_FILE, a->custom_ca, sizeof a->custom_ca);
-    if (!a->client_key[0])
-        a->client_cert[0] = '\0';
-    fetch_user_agent(a->user_agent, sizeof a->user_agent, a->dev.product, a->running_version,
-                     a->dev.serial, a->dev.mac);
+    read_boot_state(s);
+    find_files(s);
     return UG_OK;
 }
 
-void agent_close(struct agent *a)
+void session_close(struct session *s)
 {
-    if (a->params_open)
-        params_close(&a->params);
-    a->params_open = 0;
+    params_close(&s->params);
+    state_folder_close(&s->folder);
 }
 
-void agent_fetch_options(const struct agent *a, struct fetch_options *o)
+ug_err session_reload(struct session *s, char *err)
+{
+    struct param_store fresh;
+    ug_err rc = params_open(&s->folder, &fresh, err);
+    if (rc != UG_OK)
+        return rc;
+    params_close(&s->params);
+    s->params = fresh;
+    read_boot_state(s);
+    find_files(s);
+    return UG_OK;
+}
+
+void session_fetch_options(const struct session *s, struct fetch_options *o)
 {
     fetch_options_init(o);
-    o->ca_file = a->ca_file[0] ? a->ca_file : NULL;
-    o->extra_ca_file = a->custom_ca[0] ? a->custom_ca : NULL;
-    o->client_cert = a->client_cert[0] ? a->client_cert : NULL;
-    o->client_key = a->client_key[0] ? a->client_key : NULL;
-    o->user_agent = a->user_agent;
-    o->restricted_domains = params_value(&a->params, "Restricted_Access_Domains");
+    o->ca_file = s->ca_file;
+    o->extra_ca_file = s->custom_ca;
+    o->client_cert = s->client_cert;
+    o->client_key = s->client_cert ? s->client_key : NULL;
+    o->user_agent = s->user_agent;
+    o->restricted_domains = params_value(&s->params, "Restricted_Access_Domains");
 }
 
-ug_err agent_macro_context(const struct agent *a, struct macro_context *ctx, char *err)
+void session_fetch_options_for(const struct session *s, const struct rule_result *r,
+                               struct fetch_options *o)
 {
-    macro_init(ctx, &a->dev, params_macro_lookup, (void *)&a->params);
-    ug_err rc = macro_set(ctx, "SWVER", a->running_version, err);
+    session_fetch_options(s, o);
+    o->url = r->url.text;
+    o->username = r->uid;
+    o->password = r->pwd;
+}
+
+ug_err session_macro_context(const struct session *s, struct macro_context *ctx, char *err)
+{
+    macro_init(ctx, &s->dev, params_macro_lookup, (void *)&s->params);
+    ug_err rc = macro_set(ctx, "SWVER", s->running_version, err);
     if (rc == UG_OK)
-        rc = macro_set(ctx, "HWVER", a->dev.hwver, err);
+        rc = macro_set(ctx, "HWVER", s->dev.hwver, err);
+    if (rc == UG_OK)
+        rc = macro_set(ctx, "CCERT", s->client_cert ? "Installed" : "Not Installed", err);
     if (rc != UG_OK)
         macro_free(ctx);
     return rc;
 }
 
-ug_err agent_log(const struct agent *a, const struct macro_context *ctx, const char *template_param,
-                 int severity, char *err)
+ug_err session_url_macros(struct macro_context *ctx, const struct rule_url *url, char *err)
 {
-    const char *server = params_value(&a->params, "Syslog_Server");
-    const char *tmpl = params_value(&a->params, template_param);
+    char scheme[sizeof url->scheme], port[16];
+    size_t i = 0;
+    for (; url->scheme[i] && i + 1 < sizeof scheme; i++)
+        scheme[i] = (char)toupper((unsigned char)url->scheme[i]);
+    scheme[i] = '\0';
+    snprintf(port, sizeof port, "%d", url->port);
+    ug_err rc = macro_set(ctx, "SCHEME", scheme, err);
+    if (rc == UG_OK)
+        rc = macro_set(ctx, "METH", scheme, err);
+    if (rc == UG_OK)
+        rc = macro_set(ctx, "SERV", url->host, err);
+    /* The address is known only once the transfer tells it; until then, the name. */
+    if (rc == UG_OK)
+        rc = macro_set(ctx, "SERVIP", url->host, err);
+    if (rc == UG_OK)
+        rc = macro_set(ctx, "PORT", port, err);
+    if (rc == UG_OK)
+        rc = macro_set(ctx, "PATH", url->path ? url->path : "", err);
+    return rc;
+}
+
+ug_err session_syslog(const struct session *s, const struct macro_context *ctx,
+                      const char *template_param, int severity, char *err)
+{
+    const char *server = params_value(&s->params, "Syslog_Server");
+    const char *tmpl = params_value(&s->params, template_param);
     if (!server || !*server || !tmpl || !*tmpl)
         return UG_OK;
     struct buf msg = {0}, ident = {0};
@@ -98,7 +159,7 @@ ug_err agent_log(const struct agent *a, const struct macro_context *ctx, const c
         ug_prefix(err, "%s: ", template_param);
         goto out;
     }
-    const char *id = params_value(&a->params, "Syslog_Identifier");
+    const char *id = params_value(&s->params, "Syslog_Identifier");
     char hostname[256] = "";
     char ignored[UG_ERRBUF];
     if (id && *id && strcmp(id, "None") != 0 &&

@@ -1,50 +1,78 @@
 /* SPDX-License-Identifier: MIT */
-/* What every agent command opens first: the device identity, its parameter store, its boot
- * state, and from them the transport settings and macro values that resync and upgrade share. */
-#ifndef UPGRADER_AGENT_H
-#define UPGRADER_AGENT_H
+/* One device session: the state folder opened once, with the identity, the parameter store,
+ * the boot state and the transport settings that resync, upgrade, boot and status share,
+ * plus where messages go and the flag that asks long work to stop. */
+#ifndef UPGRADER_SESSION_H
+#define UPGRADER_SESSION_H
+
+#include <signal.h>
 
 #include "bootctl/bootstate.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "device/device.h"
+#include "device/folder.h"
 #include "lang/macro.h"
 #include "lang/params.h"
+#include "lang/rule.h"
 #include "net/fetch.h"
 
-struct agent {
+struct session_options {
+    const struct log_sink *log;          /* NULL: stderr */
+    const volatile sig_atomic_t *cancel; /* set (by a signal handler) to stop; NULL: never */
+};
+
+struct session {
+    struct state_folder folder;
     struct device dev;
     struct param_store params;
-    int params_open;
     struct bootstate boot;
     int boot_valid;           /* 0: no valid boot state (running version unknown) */
     char running_slot;        /* 'A' or 'B'; 0 when the boot state is not valid */
     char running_version[64]; /* $SWVER: the booted slot's installed version */
-    /* Files in the state folder, "" when the device has none. */
-    char keyring[1100];
-    char ca_file[1100];
-    char client_cert[1100];
-    char client_key[1100];
-    char custom_ca[1100]; /* installed by Custom_CA_Rule */
+    /* Files of the folder that the device has (paths into `folder`), NULL when absent. */
+    const char *keyring;
+    const char *ca_file;
+    const char *client_cert; /* only with its key */
+    const char *client_key;
+    const char *custom_ca; /* installed by Custom_CA_Rule */
     char user_agent[512];
+    const struct log_sink *log;
+    const volatile sig_atomic_t *cancel;
 };
 
-/* Loads identity, parameters (locked for update when params_for_update) and boot state. */
-ug_err agent_open(const char *root, int params_for_update, struct agent *a,
-                  char *err) UG_MUST_CHECK;
-/* Releases what agent_open took (the parameter lock among it). */
-void agent_close(struct agent *a);
-/* The transport settings of this device: CA (and Custom_CA_Rule's), client certificate, User-Agent,
- * Restricted_Access_Domains, default timeouts. The caller sets the URL. */
-void agent_fetch_options(const struct agent *a, struct fetch_options *o);
-/* A macro context with identity, parameters, $SWVER and $HWVER; free with macro_free. */
-ug_err agent_macro_context(const struct agent *a, struct macro_context *ctx,
-                           char *err) UG_MUST_CHECK;
+/* Opens the state folder at root once: checks its paths, reads the identity (UG_ERR_OTHER
+ * when the folder holds no device), the parameters and the boot state (a damaged boot state
+ * only leaves boot_valid 0: such a device can still resync). o may be NULL. */
+ug_err session_open(const char *root, const struct session_options *o, struct session *s,
+                    char *err) UG_MUST_CHECK;
+/* Releases what session_open took; safe on a zeroed session. */
+void session_close(struct session *s);
+/* Reads the parameters and the boot state again (another process, or a resync, may have
+ * changed them since the session opened). */
+ug_err session_reload(struct session *s, char *err) UG_MUST_CHECK;
+/* 1 once the cancel flag is set: long work stops at its next step. */
+int session_cancelled(const struct session *s);
+/* The path of a file of the session's folder. */
+const char *session_path(const struct session *s, enum state_file which);
+
+/* The transport settings of this device: CA (and Custom_CA_Rule's), client certificate,
+ * User-Agent, Restricted_Access_Domains, default timeouts. The caller sets the URL. */
+void session_fetch_options(const struct session *s, struct fetch_options *o);
+/* The same for what a rule evaluated to: its URL and its --uid/--pwd. */
+void session_fetch_options_for(const struct session *s, const struct rule_result *r,
+                               struct fetch_options *o);
+/* A macro context with identity, parameters, $SWVER, $HWVER and $CCERT; free with macro_free. */
+ug_err session_macro_context(const struct session *s, struct macro_context *ctx,
+                             char *err) UG_MUST_CHECK;
+/* Sets the URL macros of docs/provisioning.md 2 ($SCHEME, $METH, $SERV, $SERVIP, $PORT,
+ * $PATH) for the file about to be fetched. */
+ug_err session_url_macros(struct macro_context *ctx, const struct rule_url *url,
+                          char *err) UG_MUST_CHECK;
 /* Sends the Log_* template named template_param, expanded with ctx (never with the secret
  * GPP_SA..SD), to Syslog_Server as an RFC 3164 datagram with Syslog_Identifier as host.
  * Nothing is sent when the template or the server is empty. severity: SYSLOG_SEVERITY_*. */
-ug_err agent_log(const struct agent *a, const struct macro_context *ctx, const char *template_param,
-                 int severity, char *err) UG_MUST_CHECK;
-/* Builds the path of a file in the state folder. */
-int agent_path(const struct agent *a, const char *name, char *out, size_t outsz);
+ug_err session_syslog(const struct session *s, const struct macro_context *ctx,
+                      const char *template_param, int severity, char *err) UG_MUST_CHECK;
 
 #endif

@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bundle/sign.h"
 #include "common/buf.h"
 #include "common/fsutil.h"
+#include "net/url.h"
 
 int version_key_make(const char *text, struct version_key *out)
 {
@@ -368,5 +370,56 @@ ug_err catalog_load(const char *path, const char *keyring, struct catalog *out, 
     if (rc == UG_OK)
         rc = catalog_parse(data.data ? data.data : "", data.len, path, out, err);
     buf_free(&data);
+    return rc;
+}
+
+int catalog_url_is_catalog(const char *url)
+{
+    size_t n = strcspn(url, "?#");
+    return n >= 5 && strncasecmp(url + n - 5, ".json", 5) == 0;
+}
+
+ug_err catalog_fetch(const char *url, const struct fetch_options *transport, const char *keyring,
+                     struct catalog *out, char *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!strstr(url, "://"))
+        return catalog_load(url, keyring, out, err);
+    struct buf base = {0}, sig_url = {0}, body = {0}, sig = {0};
+    ug_err rc = UG_OK;
+    size_t path_end = strcspn(url, "?#"), base_end = strcspn(url, "#");
+    /* The .sig sits beside the catalog: before any query, never after a #fragment. */
+    if (buf_append(&base, url, base_end) != 0 || buf_append(&sig_url, url, path_end) != 0 ||
+        buf_append_str(&sig_url, ".sig") != 0 ||
+        buf_append(&sig_url, url + path_end, base_end - path_end) != 0) {
+        rc = ug_oom(err);
+        goto out;
+    }
+    char display[FETCH_URL_MAX];
+    url_for_display(base.data, display, sizeof display);
+    struct fetch_options fo = *transport;
+    struct fetch_result res;
+    fo.url = base.data;
+    rc = fetch_to_buffer(&fo, CATALOG_MAX_SIZE, &body, &res, err);
+    if (rc != UG_OK)
+        goto out;
+    fo.url = sig_url.data;
+    memset(&res, 0, sizeof res);
+    rc = fetch_to_buffer(&fo, 1u << 20, &sig, &res, err);
+    if (rc != UG_OK && res.not_found) {
+        rc = ug_fail(err, UG_ERR_VERIFY, "%s: catalog is not signed (no %s.sig on the server)",
+                     display, display);
+        goto out;
+    }
+    if (rc != UG_OK)
+        goto out;
+    rc = sign_verify(keyring, body.data, body.len, sig.data, sig.len, display, err);
+    if (rc == UG_OK)
+        rc = catalog_parse(body.data, body.len, base.data, out, err);
+out:
+    buf_free(&base);
+    buf_free(&sig_url);
+    buf_free(&body);
+    buf_free(&sig);
     return rc;
 }

@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/version.h"
+#include "net/fetch.h"
 
 #define CATALOG_MAX_SIZE (64u * 1024 * 1024)
 
@@ -51,6 +52,13 @@ ug_err catalog_parse(const char *json, size_t len, const char *base, struct cata
  * it is used), then parses it as catalog_parse() with path as the base. */
 ug_err catalog_load(const char *path, const char *keyring, struct catalog *out,
                     char *err) UG_MUST_CHECK;
+/* Loads a catalog from a local path (catalog_load), or fetches URL and URL.sig (any
+ * #fragment removed) with the transport settings, verifying the signature against keyring
+ * before anything in it is used. A missing .sig is UG_ERR_VERIFY. */
+ug_err catalog_fetch(const char *url, const struct fetch_options *transport, const char *keyring,
+                     struct catalog *out, char *err) UG_MUST_CHECK;
+/* 1 if the URL names a catalog: its path, without ?query and #fragment, ends in ".json". */
+int catalog_url_is_catalog(const char *url);
 /* Frees everything the catalog holds and zeroes it. */
 void catalog_free(struct catalog *c);
 /* 1 if the release fits hardware revision hw (NULL = any hardware), else 0. */

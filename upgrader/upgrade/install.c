@@ -30,8 +30,9 @@ struct source {
     struct fetch_reader *reader; /* network transfer, or NULL */
     uint64_t limit;              /* bytes to deliver at most (UINT64_MAX: to the end) */
     uint64_t delivered;
-    uint64_t *fetched; /* the call's running total */
-    const char *name;  /* URL or path, for messages */
+    uint64_t *fetched;                   /* the call's running total */
+    const char *name;                    /* URL or path, for messages */
+    const volatile sig_atomic_t *cancel; /* the request's: checked before each read */
     uint8_t *buffer;
     struct cpu_split split; /* TFTP: the transfer thread's CPU, kept from the decoder */
 };
@@ -103,6 +104,7 @@ static ug_err source_open(struct install *in, uint64_t offset, struct source *s,
     s->limit = UINT64_MAX;
     s->fetched = &in->out->bytes_fetched;
     s->name = in->display;
+    s->cancel = in->req->cancel;
     if (!(s->buffer = malloc(PULL_BUFFER)))
         return ug_oom(err);
     if (in->local) {
@@ -146,6 +148,8 @@ static ug_err source_open(struct install *in, uint64_t offset, struct source *s,
 static ug_err source_pull(void *ctx, const void **data, size_t *len, char *err)
 {
     struct source *s = ctx;
+    if (s->cancel && *s->cancel)
+        return ug_fail(err, UG_ERR_OTHER, "%s: cancelled", s->name);
     size_t want = PULL_BUFFER;
     *data = s->buffer;
     *len = 0;

@@ -4,6 +4,7 @@
 #ifndef UPGRADER_INSTALL_H
 #define UPGRADER_INSTALL_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "common/error.h"
@@ -27,7 +28,10 @@ struct install_request {
                                           chunk boundary; NULL: always start over */
     install_progress_fn progress;      /* may be NULL */
     void *progress_ctx;
-    uint64_t checkpoint_bytes; /* resume granularity: at the first chunk end after this
+    const volatile sig_atomic_t *cancel; /* once set (by a signal handler), the install stops
+                                            at its next read: UG_ERR_OTHER "URL: cancelled";
+                                            NULL: never */
+    uint64_t checkpoint_bytes;           /* resume granularity: at the first chunk end after this
                                           many image bytes, the slot is fsynced and the resume
                                           file saved; 0: INSTALL_CHECKPOINT_BYTES */
 };

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* DIR/upgrade.json as a C struct, and the decisions that depend only on it and the boot
+/* upgrade.json as a C struct, and the decisions that depend only on it and the boot
  * state, kept free of I/O so that the unit tests can walk every combination. */
 #include "upgrade/upgrade_state.h"
 
@@ -8,10 +8,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/fsutil.h"
 #include "common/jsonfile.h"
 
 static const char *pending_names[] = {"none", "writing", "verified", "switched"};
+
+static const char *const phase_names[] = {
+    [UPGRADE_IDLE] = "idle",
+    [UPGRADE_DISABLED] = "disabled",
+    [UPGRADE_DOWNLOADING] = "downloading",
+    [UPGRADE_VERIFIED] = "verified-pending-switch",
+    [UPGRADE_DEFERRED] = "deferred-call-active",
+    [UPGRADE_SWITCHED] = "switched-awaiting-boot",
+    [UPGRADE_FAILED] = "failed",
+    [UPGRADE_DONE] = "done",
+    [UPGRADE_CANCELLED] = "cancelled",
+};
+#define NPHASES (sizeof phase_names / sizeof phase_names[0])
+
+const char *upgrade_phase_name(enum upgrade_phase phase)
+{
+    return (size_t)phase < NPHASES ? phase_names[phase] : "unknown";
+}
+
+int upgrade_phase_parse(const char *name)
+{
+    for (size_t i = 0; name && i < NPHASES; i++)
+        if (strcmp(name, phase_names[i]) == 0)
+            return (int)i;
+    return -1;
+}
 
 static void copy(char *dst, size_t size, const char *src)
 {
@@ -34,7 +59,9 @@ static char slot_from_text(const char *text)
 
 static void load_status(json_object *o, struct upgrade_status *s)
 {
-    copy(s->state, sizeof s->state, jsonfile_get_string(o, "state", UPGRADE_IDLE));
+    /* A name this version does not know (written by a newer one) reads as idle. */
+    int phase = upgrade_phase_parse(jsonfile_get_string(o, "state", NULL));
+    s->state = phase < 0 ? UPGRADE_IDLE : (enum upgrade_phase)phase;
     copy(s->target, sizeof s->target, jsonfile_get_string(o, "target", ""));
     copy(s->version, sizeof s->version, jsonfile_get_string(o, "version", ""));
     s->hop = (int)jsonfile_get_int(o, "hop", 0);
@@ -50,12 +77,9 @@ static void load_status(json_object *o, struct upgrade_status *s)
     s->slot = slot_from_text(jsonfile_get_string(o, "slot", ""));
 }
 
-ug_err upgrade_state_load(const char *root, struct upgrade_state *st, char *err)
+ug_err upgrade_state_load(const char *path, struct upgrade_state *st, char *err)
 {
     memset(st, 0, sizeof *st);
-    char path[1100];
-    if (fs_join(path, sizeof path, root, UPGRADE_STATE_FILE) != 0)
-        return ug_fail(err, UG_ERR_OTHER, "%s: path too long", root);
     json_object *doc = NULL;
     ug_err rc = jsonfile_load(path, &doc, err);
     if (rc != UG_OK)
@@ -116,16 +140,13 @@ static void set_str(json_object *o, const char *key, const char *value)
     json_object_object_add(o, key, json_object_new_string(value));
 }
 
-ug_err upgrade_state_save(const char *root, struct upgrade_state *st, char *err)
+ug_err upgrade_state_save(const char *path, struct upgrade_state *st, char *err)
 {
-    char path[1100];
-    if (fs_join(path, sizeof path, root, UPGRADE_STATE_FILE) != 0)
-        return ug_fail(err, UG_ERR_OTHER, "%s: path too long", root);
     st->status.last_time = (long long)time(NULL);
     const struct upgrade_status *s = &st->status;
     json_object *doc = json_object_new_object(), *so = json_object_new_object();
     char slot[2] = {s->slot, 0};
-    set_str(so, "state", s->state);
+    set_str(so, "state", upgrade_phase_name(s->state));
     set_str(so, "target", s->target);
     set_str(so, "version", s->version);
     jsonfile_set_int(so, "hop", s->hop);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The upgrade's memory in DIR/upgrade.json (plan in progress, pending slot, failures, the
+/* The upgrade's memory in upgrade.json (plan in progress, pending slot, failures, the
  * "status" object that `status` shows) and the pure decisions taken from it and the boot state. */
 #ifndef UPGRADER_UPGRADE_STATE_H
 #define UPGRADER_UPGRADE_STATE_H
@@ -12,24 +12,26 @@
 #include "lang/delay.h"
 #include "net/fetch.h"
 
-#define UPGRADE_STATE_FILE   "upgrade.json"
-#define UPGRADE_RESUME_FILE  "upgrade.resume"
 #define UPGRADE_MAX_FAILURES 16
 #define UPGRADE_TEXT_MAX     64
 
-/* status.state values (docs/upgrade.md lists what each means). */
-#define UPGRADE_IDLE        "idle"
-#define UPGRADE_DISABLED    "disabled"
-#define UPGRADE_DOWNLOADING "downloading"
-#define UPGRADE_VERIFIED    "verified-pending-switch"
-#define UPGRADE_DEFERRED    "deferred-call-active"
-#define UPGRADE_SWITCHED    "switched-awaiting-boot"
-#define UPGRADE_FAILED      "failed"
-#define UPGRADE_DONE        "done"
+/* What the upgrade is doing; its name is status.state in upgrade.json and `status`
+ * (docs/upgrade.md lists what each means). */
+enum upgrade_phase {
+    UPGRADE_IDLE,        /* "idle" */
+    UPGRADE_DISABLED,    /* "disabled" */
+    UPGRADE_DOWNLOADING, /* "downloading" */
+    UPGRADE_VERIFIED,    /* "verified-pending-switch" */
+    UPGRADE_DEFERRED,    /* "deferred-call-active" */
+    UPGRADE_SWITCHED,    /* "switched-awaiting-boot" */
+    UPGRADE_FAILED,      /* "failed" */
+    UPGRADE_DONE,        /* "done" */
+    UPGRADE_CANCELLED,   /* "cancelled": stopped by a signal; nothing is held against it */
+};
 
 /* The "status" object, copied verbatim by `upgrader status`. */
 struct upgrade_status {
-    char state[32];
+    enum upgrade_phase state;
     char target[UPGRADE_TEXT_MAX];    /* the plan's final version ("" when unknown) */
     char version[UPGRADE_TEXT_MAX];   /* the version of the hop in progress */
     int hop, hops;                    /* hop k of n (0 of 0: no plan) */
@@ -89,10 +91,15 @@ struct upgrade_state {
     int nfailures;
 };
 
-/* Loads DIR/upgrade.json (a missing file is the idle state). */
-ug_err upgrade_state_load(const char *root, struct upgrade_state *st, char *err) UG_MUST_CHECK;
-/* Writes DIR/upgrade.json atomically; status.last_time is set to now. */
-ug_err upgrade_state_save(const char *root, struct upgrade_state *st, char *err) UG_MUST_CHECK;
+/* The phase's name ("verified-pending-switch"). */
+const char *upgrade_phase_name(enum upgrade_phase phase);
+/* The phase of a name; -1 for an unknown one. */
+int upgrade_phase_parse(const char *name);
+
+/* Loads upgrade.json from path (a missing file is the idle state). */
+ug_err upgrade_state_load(const char *path, struct upgrade_state *st, char *err) UG_MUST_CHECK;
+/* Writes upgrade.json to path atomically; status.last_time is set to now. */
+ug_err upgrade_state_save(const char *path, struct upgrade_state *st, char *err) UG_MUST_CHECK;
 /* Frees the strings st holds and zeroes it. */
 void upgrade_state_free(struct upgrade_state *st);
 /* Replaces the plan's rule text (NULL: none). Returns -1 when out of memory. */

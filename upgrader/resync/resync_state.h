@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* The resync's memory in resync.json (docs/resync.md): the provisioning state, the last
+ * resync's result, the ETag/Last-Modified of each URL fetched, the Custom_CA_Rule record.
+ * Loaded and saved whole, as upgrade_state does for upgrade.json. */
+#ifndef UPGRADER_RESYNC_STATE_H
+#define UPGRADER_RESYNC_STATE_H
+
+#include <json-c/json.h>
+
+#include "common/error.h"
+#include "resync/provstate.h"
+
+#define RESYNC_MAX_VALIDATORS 16 /* URLs whose ETag/Last-Modified are kept */
+
+/* The document as read; `status` shows parts of it as they are. */
+struct resync_state {
+    json_object *doc;
+};
+
+/* How a resync ended, as the record of the last one keeps it. */
+struct resync_last {
+    ug_err result;
+    const char *rule; /* the rule of the last file tried, "" when none */
+    const char *url;  /* its URL without credentials */
+    const char *reason; /* $ERR */
+    const char *led;
+    int prvst;
+};
+
+/* Loads path (a missing file is the factory state: MFG-RESET, no resync yet). */
+ug_err resync_state_load(const char *path, struct resync_state *st, char *err) UG_MUST_CHECK;
+/* Writes path atomically. */
+ug_err resync_state_save(const char *path, const struct resync_state *st, char *err) UG_MUST_CHECK;
+/* Frees the document and zeroes st. */
+void resync_state_free(struct resync_state *st);
+
+/* The provisioning state recorded (MFG-RESET when none). */
+enum prov_state resync_state_prov(const struct resync_state *st);
+/* Whether a resync was recorded before, and its result and time. */
+int resync_state_previous(const struct resync_state *st, ug_err *result, long long *time);
+/* Records a finished resync at now: the last result, the count, the success time, the
+ * provisioning state it left. */
+void resync_state_record(struct resync_state *st, const struct resync_last *last,
+                         enum prov_state state, long long now);
+/* The validators kept for url, each NULL when none. */
+void resync_state_validators(const struct resync_state *st, const char *url, const char **etag,
+                             const char **last_modified);
+/* Keeps etag/last_modified (either may be "" or NULL) for url, or forgets url's when both
+ * are empty; the oldest URL makes room beyond RESYNC_MAX_VALIDATORS. */
+void resync_state_remember(struct resync_state *st, const char *url, const char *etag,
+                           const char *last_modified);
+/* 1 if Custom_CA_Rule's url was installed with success already. */
+int resync_state_custom_ca_done(const struct resync_state *st, const char *url);
+/* Records a Custom_CA_Rule attempt. */
+void resync_state_record_custom_ca(struct resync_state *st, const char *url, ug_err result,
+                                   const char *reason, long long now);
+/* The state of a factory reset: MFG-RESET at now, nothing else. */
+ug_err resync_state_factory(struct resync_state *st, long long now, char *err) UG_MUST_CHECK;
+
+#endif
