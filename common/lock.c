@@ -25,8 +25,8 @@ static ug_err held_by_another(const char *path, int wait_ms, const char *what, c
     if (wait_ms == LOCK_TRY_ONCE)
         return ug_fail(err, UG_ERR_OTHER, "%s is running already (%s is locked)", what, path);
     return ug_fail(err, UG_ERR_OTHER,
-                   "%s: still locked after %d ms: another process holds %s too long", path,
-                   wait_ms, what);
+                   "%s: still locked after %d ms: another process holds %s too long", path, wait_ms,
+                   what);
 }
 
 ug_err lock_take(const char *path, int wait_ms, const char *what, int *fd, char *err)

@@ -4,7 +4,11 @@
 #ifndef COMMON_LOG_H
 #define COMMON_LOG_H
 
-enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARNING, LOG_LEVEL_INFO };
+enum log_level {
+    LOG_LEVEL_ERROR,
+    LOG_LEVEL_WARNING,
+    LOG_LEVEL_INFO
+};
 
 struct log_sink {
     /* Receives one message without a trailing newline. */

@@ -32,8 +32,11 @@ static int setup(void **state)
     if (!mkdtemp(dir))
         return -1;
     struct state_folder f;
-    struct device dev = {.mac = "000e08aabbcc", .serial = "SN1", .product = "UG-PHONE-1",
-                         .psn = "1", .hwver = "1.0"};
+    struct device dev = {.mac = "000e08aabbcc",
+                         .serial = "SN1",
+                         .product = "UG-PHONE-1",
+                         .psn = "1",
+                         .hwver = "1.0"};
     char err[UG_ERRBUF];
     int rc = state_folder_open(dir, &f, err) == UG_OK && params_create_defaults(&f, err) == UG_OK &&
                      bootstate_create(state_path(&f, STATE_BOOTENV), "2.1.0", err) == UG_OK &&

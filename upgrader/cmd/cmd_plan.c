@@ -35,6 +35,46 @@ static void print_json(const struct catalog *c, const struct plan_request *req,
     json_object_put(root);
 }
 
+/* Fills what the request leaves open from the device (NULL: none, derr says why). */
+static ug_err device_defaults(const struct session *s, const char *derr, struct plan_request *req,
+                              char *err)
+{
+    if (!req->hardware && s)
+        req->hardware = s->dev.hwver;
+    if (!req->from && s && s->boot_valid && s->running_version[0])
+        req->from = s->running_version;
+    if (!req->downgrade_limit && s)
+        req->downgrade_limit = params_value(&s->params, "Downgrade_Rev_Limit");
+    if (!req->hardware)
+        return ug_fail(err, UG_ERR_USAGE, "--hw is required (%s)", derr);
+    if (!req->from)
+        return ug_fail(err, UG_ERR_USAGE, "--from VERSION is required (%s)",
+                       s ? "the boot state does not say what runs" : derr);
+    return UG_OK;
+}
+
+/* The catalog, checked against DIR/keyring.pem (with or without a device there), fetched with
+ * the device's transport settings when there is one, and of the device's product. */
+static ug_err load_catalog(const char *root, const struct session *s, const char *catalog_path,
+                           struct catalog *c, char *err)
+{
+    struct state_folder folder;
+    ug_err rc = state_folder_open(root, &folder, err);
+    if (rc != UG_OK)
+        return rc;
+    struct fetch_options fo;
+    if (s)
+        session_fetch_options(s, &fo);
+    else
+        fetch_options_init(&fo);
+    rc = catalog_fetch(catalog_path, &fo, state_path(&folder, STATE_KEYRING), c, err);
+    state_folder_close(&folder);
+    if (rc == UG_OK && s && strcmp(c->product, s->dev.product) != 0)
+        rc = ug_fail(err, UG_ERR_VERIFY, "%s: catalog of product %s, this device is %s",
+                     catalog_path, c->product, s->dev.product);
+    return rc;
+}
+
 ug_err cmd_plan(const char *root, int argc, char **argv, char *err)
 {
     static const struct option options[] = {
@@ -84,42 +124,16 @@ ug_err cmd_plan(const char *root, int argc, char **argv, char *err)
     if (!req.to)
         req.to = "latest";
 
-    /* The device, when --root holds one, supplies the product, the hardware revision, the
-     * running version (its booted slot's), Downgrade_Rev_Limit and the transport settings. */
+    /* The device, when --root holds one, supplies the hardware revision, the running version
+     * (its booted slot's), Downgrade_Rev_Limit, the product and the transport settings. */
     struct session s;
     char derr[UG_ERRBUF];
     int have_device = session_open(root, NULL, &s, derr) == UG_OK;
     struct catalog c = {0};
     struct plan p = {0};
-    ug_err rc = UG_OK;
-    if (!req.hardware && have_device)
-        req.hardware = s.dev.hwver;
-    if (!req.from && have_device && s.boot_valid && s.running_version[0])
-        req.from = s.running_version;
-    if (!req.downgrade_limit && have_device)
-        req.downgrade_limit = params_value(&s.params, "Downgrade_Rev_Limit");
-    if (!req.hardware)
-        rc = ug_fail(err, UG_ERR_USAGE, "--hw is required (%s)", derr);
-    else if (!req.from)
-        rc = ug_fail(err, UG_ERR_USAGE, "--from VERSION is required (%s)",
-                     have_device ? "the boot state does not say what runs" : derr);
-    if (rc != UG_OK)
-        goto out;
-
-    /* Without a device, the catalog is checked against DIR/keyring.pem all the same. */
-    struct state_folder folder;
-    if ((rc = state_folder_open(root, &folder, err)) != UG_OK)
-        goto out;
-    struct fetch_options fo;
-    if (have_device)
-        session_fetch_options(&s, &fo);
-    else
-        fetch_options_init(&fo);
-    rc = catalog_fetch(catalog_path, &fo, state_path(&folder, STATE_KEYRING), &c, err);
-    state_folder_close(&folder);
-    if (rc == UG_OK && have_device && strcmp(c.product, s.dev.product) != 0)
-        rc = ug_fail(err, UG_ERR_VERIFY, "%s: catalog of product %s, this device is %s",
-                     catalog_path, c.product, s.dev.product);
+    ug_err rc = device_defaults(have_device ? &s : NULL, derr, &req, err);
+    if (rc == UG_OK)
+        rc = load_catalog(root, have_device ? &s : NULL, catalog_path, &c, err);
     if (rc == UG_OK)
         rc = planner_plan(&c, &req, &p, err);
     if (rc == UG_OK && json) {
@@ -131,7 +145,6 @@ ug_err cmd_plan(const char *root, int argc, char **argv, char *err)
             printf("%s -> %s  %s  %llu\n", p.hops[i].from, p.hops[i].release->version,
                    p.hops[i].release->bundle_url, (unsigned long long)p.hops[i].release->size);
     }
-out:
     plan_free(&p);
     catalog_free(&c);
     if (have_device)

@@ -9,31 +9,31 @@
 
 #define DEVICE_DEFAULT_ROOT "/var/lib/upgrader"
 /* The one path-length limit: the folder and its longest file name, with the NUL. */
-#define STATE_PATH_MAX 4096
+#define STATE_PATH_MAX      4096
 
 enum state_file {
-    STATE_IDENTITY,         /* key=value: mac, serial, product, psn, hwver */
-    STATE_PARAMS,           /* the parameter store */
-    STATE_PARAMS_LOCK,      /* held while the store is changed (reload, apply, save) */
-    STATE_SCHEMA,           /* extra parameters of the phone's own programs */
-    STATE_BOOTENV,          /* boot state, as bootctl --env reads it */
-    STATE_SLOT_A,           /* the simulated device's slot files */
+    STATE_IDENTITY,    /* key=value: mac, serial, product, psn, hwver */
+    STATE_PARAMS,      /* the parameter store */
+    STATE_PARAMS_LOCK, /* held while the store is changed (reload, apply, save) */
+    STATE_SCHEMA,      /* extra parameters of the phone's own programs */
+    STATE_BOOTENV,     /* boot state, as bootctl --env reads it */
+    STATE_SLOT_A,      /* the simulated device's slot files */
     STATE_SLOT_B,
-    STATE_KEYRING,          /* CA that signs catalogs and bundles */
-    STATE_CA,               /* TLS trust anchors for HTTPS */
-    STATE_CLIENT_CERT,      /* the device's TLS identity */
+    STATE_KEYRING,     /* CA that signs catalogs and bundles */
+    STATE_CA,          /* TLS trust anchors for HTTPS */
+    STATE_CLIENT_CERT, /* the device's TLS identity */
     STATE_CLIENT_KEY,
     STATE_CUSTOM_CA,        /* extra TLS trust anchor from Custom_CA_Rule */
     STATE_DEVICE_CONF,      /* reboot command, health check */
     STATE_REBOOT_REQUESTED, /* what the simulated device's reboot leaves */
     STATE_CALLS,            /* the active-call counter */
     STATE_CALLS_LOCK,
-    STATE_RESYNC,           /* resync.json: provisioning state, last resync, validators */
-    STATE_RESYNC_LOCK,      /* held for a whole resync or factory reset */
-    STATE_DHCP,             /* dhcp.json: the lease's provisioning servers */
-    STATE_UPGRADE,          /* upgrade.json: plan, pending slot, failures, status */
-    STATE_UPGRADE_LOCK,     /* held for a whole upgrade pass or boot */
-    STATE_UPGRADE_RESUME,   /* where a cut transfer resumes */
+    STATE_RESYNC,         /* resync.json: provisioning state, last resync, validators */
+    STATE_RESYNC_LOCK,    /* held for a whole resync or factory reset */
+    STATE_DHCP,           /* dhcp.json: the lease's provisioning servers */
+    STATE_UPGRADE,        /* upgrade.json: plan, pending slot, failures, status */
+    STATE_UPGRADE_LOCK,   /* held for a whole upgrade pass or boot */
+    STATE_UPGRADE_RESUME, /* where a cut transfer resumes */
     STATE_FILE_COUNT
 };
 

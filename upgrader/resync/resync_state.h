@@ -20,8 +20,8 @@ struct resync_state {
 /* How a resync ended, as the record of the last one keeps it. */
 struct resync_last {
     ug_err result;
-    const char *rule; /* the rule of the last file tried, "" when none */
-    const char *url;  /* its URL without credentials */
+    const char *rule;   /* the rule of the last file tried, "" when none */
+    const char *url;    /* its URL without credentials */
     const char *reason; /* $ERR */
     const char *led;
     int prvst;

@@ -107,13 +107,12 @@ static ug_err stream_bundle(struct pass *p, struct hop *h, const struct fetch_op
 /* Step 2: the version is recorded in the boot state while the slot is still unbootable
  * (flushed), then upgrade.json says "verified". A cut between the two leaves a slot that is
  * simply written again; upgrade.json never claims a slot the boot state does not. */
-static ug_err record_verified(struct pass *p, int slot, const struct install_result *res,
-                              char *err)
+static ug_err record_verified(struct pass *p, int slot, const struct install_result *res, char *err)
 {
     ug_err rc = pass_boot_begin(p, err);
     if (rc != UG_OK ||
-        (rc = pass_boot_end(p, bootstate_set_version(&p->s->boot, slot, res->version, err),
-                            err)) != UG_OK)
+        (rc = pass_boot_end(p, bootstate_set_version(&p->s->boot, slot, res->version, err), err)) !=
+            UG_OK)
         return rc;
     struct upgrade_status *s = &p->st.status;
     p->st.pending.state = PENDING_VERIFIED;
@@ -172,8 +171,8 @@ static ug_err make_bootable(struct pass *p, char *err)
     int slot = bootstate_slot_from_letter((char[]){pend->slot, 0});
     if (strcmp(bs->slot[slot].version, pend->version) != 0)
         rc = ug_fail(err, UG_ERR_OTHER,
-                     "slot %c no longer holds %s (boot state says '%s'); not switching",
-                     pend->slot, pend->version, bs->slot[slot].version);
+                     "slot %c no longer holds %s (boot state says '%s'); not switching", pend->slot,
+                     pend->version, bs->slot[slot].version);
     else
         rc = bootstate_set_active(bs, slot, UPGRADE_SLOT_TRIES, err);
     if ((rc = pass_boot_end(p, rc, err)) != UG_OK)
@@ -200,8 +199,8 @@ static ug_err reboot(struct pass *p, char *err)
                   pend->version);
         return rc;
     }
-    pass_summarise(p, "hop %d of %d: slot %c holds verified %s; rebooting into it", s->hop,
-                   s->hops, pend->slot, pend->version);
+    pass_summarise(p, "hop %d of %d: slot %c holds verified %s; rebooting into it", s->hop, s->hops,
+                   pend->slot, pend->version);
     return UG_OK;
 }
 

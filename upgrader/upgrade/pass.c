@@ -28,8 +28,9 @@ ug_err pass_open(struct pass *p, struct session *s, const struct upgrade_options
     if (rc == UG_OK)
         rc = session_reload(s, err);
     if (rc == UG_OK && !s->boot_valid)
-        rc = ug_fail(err, UG_ERR_OTHER, "%s: no valid boot state, so the running version is unknown",
-                     session_path(s, STATE_BOOTENV));
+        rc =
+            ug_fail(err, UG_ERR_OTHER, "%s: no valid boot state, so the running version is unknown",
+                    session_path(s, STATE_BOOTENV));
     if (rc == UG_OK)
         rc = upgrade_state_load(session_path(s, STATE_UPGRADE), &p->st, err);
     return rc;
@@ -153,8 +154,8 @@ ug_err pass_record_cancel(struct pass *p, const char *where, char *err)
     struct upgrade_status *s = &p->st.status;
     pass_set_state(p, UPGRADE_CANCELLED, "cancelled", NULL);
     snprintf(s->reason, sizeof s->reason,
-             "cancelled %s; the next pass continues from there (nothing is held against %s)",
-             where, s->version[0] ? s->version : "the release");
+             "cancelled %s; the next pass continues from there (nothing is held against %s)", where,
+             s->version[0] ? s->version : "the release");
     char save_err[UG_ERRBUF];
     if (pass_save(p, save_err) != UG_OK)
         log_msg(p->s->log, LOG_LEVEL_ERROR, "cannot record the cancel: %s", save_err);
@@ -165,8 +166,8 @@ ug_err pass_record_cancel(struct pass *p, const char *where, char *err)
 ug_err pass_boot_begin(struct pass *p, char *err)
 {
     const char *env = session_path(p->s, STATE_BOOTENV);
-    ug_err rc = p->boot_lock >= 0 ? UG_OK
-                                  : bootstate_lock(env, BOOTSTATE_LOCK_WAIT_MS, &p->boot_lock, err);
+    ug_err rc =
+        p->boot_lock >= 0 ? UG_OK : bootstate_lock(env, BOOTSTATE_LOCK_WAIT_MS, &p->boot_lock, err);
     if (rc == UG_OK)
         rc = bootstate_load(env, &p->s->boot, err);
     if (rc != UG_OK) {

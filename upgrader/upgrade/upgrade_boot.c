@@ -46,8 +46,8 @@ static ug_err health_check_failed(struct pass *p, const char *version, char *err
     snprintf(reason, sizeof reason, "%s", err);
     pass_set_result(p, "health-check-failed", NULL);
     snprintf(s->reason, sizeof s->reason,
-             "health check failed on slot %c (%s); rebooting (tries left: %u)",
-             p->st.pending.slot, version, p->s->boot.slot[p->s->boot.booted].tries);
+             "health check failed on slot %c (%s); rebooting (tries left: %u)", p->st.pending.slot,
+             version, p->s->boot.slot[p->s->boot.booted].tries);
     snprintf(s->last_error, sizeof s->last_error, "%s", reason);
     if (pass_save(p, ignored) != UG_OK)
         log_msg(p->s->log, LOG_LEVEL_ERROR, "%s", ignored);
@@ -148,8 +148,7 @@ static ug_err confirm_running(struct pass *p, enum upgrade_boot_action action, c
         return rc;
     if (action == BOOT_ACTION_KEEP_PENDING)
         pass_summarise(p, "slot %c holds verified %s (%s); the next upgrade pass %s",
-                       st->pending.slot, st->pending.version,
-                       upgrade_phase_name(st->status.state),
+                       st->pending.slot, st->pending.version, upgrade_phase_name(st->status.state),
                        st->pending.state == PENDING_WRITING ? "writes it again" : "switches to it");
     else
         pass_summarise(p, "slot %c (%s) is good", s->running_slot, s->running_version);
@@ -158,8 +157,8 @@ static ug_err confirm_running(struct pass *p, enum upgrade_boot_action action, c
     return UG_OK;
 }
 
-ug_err upgrade_boot(struct session *s, const struct upgrade_options *o,
-                    struct upgrade_outcome *out, char *err)
+ug_err upgrade_boot(struct session *s, const struct upgrade_options *o, struct upgrade_outcome *out,
+                    char *err)
 {
     struct pass p;
     ug_err rc = pass_open(&p, s, o, out, err);
