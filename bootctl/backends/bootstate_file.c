@@ -48,7 +48,7 @@ static uint32_t record_crc(const uint8_t *rec)
 }
 
 void bootstate_file_encode(const struct bootstate *st, uint64_t generation,
-                      uint8_t rec[BOOTSTATE_RECORD_SIZE])
+                           uint8_t rec[BOOTSTATE_RECORD_SIZE])
 {
     memset(rec, 0, BOOTSTATE_RECORD_SIZE);
     memcpy(rec, record_magic, sizeof record_magic);
@@ -76,8 +76,8 @@ static bool all_zero(const uint8_t *p, size_t n)
     return true;
 }
 
-enum bootstate_copy_status bootstate_file_decode(const uint8_t *rec, size_t len, struct bootstate *st,
-                                            uint64_t *generation)
+enum bootstate_copy_status bootstate_file_decode(const uint8_t *rec, size_t len,
+                                                 struct bootstate *st, uint64_t *generation)
 {
     if (len < BOOTSTATE_RECORD_SIZE || all_zero(rec, BOOTSTATE_RECORD_SIZE))
         return BOOTSTATE_COPY_MISSING;

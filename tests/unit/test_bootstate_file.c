@@ -70,8 +70,8 @@ static void documented_record(uint64_t generation, uint8_t rec[BOOTSTATE_RECORD_
     put_le(rec + 4, 1, 2);
     put_le(rec + 6, 256, 2);
     put_le(rec + 8, generation, 8);
-    rec[16] = 1;    /* booted B */
-    rec[17] = 0x01; /* fallback */
+    rec[16] = 1;                             /* booted B */
+    rec[17] = 0x01;                          /* fallback */
     memcpy(rec + 20, "\x0e\x00\x01\x00", 4); /* A: priority 14, no tries, successful */
     memcpy(rec + 24, "11.0.1", 6);
     memcpy(rec + 88, "\x0f\x03\x00\x00", 4); /* B: priority 15, 3 tries left, on trial */
@@ -97,8 +97,7 @@ static void test_record_matches_documented_layout(void **unused)
     assert_int_equal(bootstate_file_decode(rec, sizeof rec - 1, &back, &gen),
                      BOOTSTATE_COPY_MISSING);
     uint8_t zero[BOOTSTATE_RECORD_SIZE] = {0};
-    assert_int_equal(bootstate_file_decode(zero, sizeof zero, &back, &gen),
-                     BOOTSTATE_COPY_MISSING);
+    assert_int_equal(bootstate_file_decode(zero, sizeof zero, &back, &gen), BOOTSTATE_COPY_MISSING);
 }
 
 /* Every way to flip one byte of a copy is caught (CRC32 finds every error burst of up
