@@ -22,9 +22,9 @@
 
 struct tmp {
     char dir[64];
-    char file[128];  /* the loop device's backing file */
-    char mnt[128];   /* where a test mounts it */
-    char dev[64];    /* the loop device */
+    char file[128]; /* the loop device's backing file */
+    char mnt[128];  /* where a test mounts it */
+    char dev[64];   /* the loop device */
     int mounted;
 };
 

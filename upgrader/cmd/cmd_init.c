@@ -18,10 +18,8 @@
 #include "device/device.h"
 #include "lang/params.h"
 
-static ug_err create_slot(const struct device *dev, const char *name, uint64_t size, char *err)
+static ug_err create_slot(const char *path, uint64_t size, char *err)
 {
-    char path[1100];
-    device_path(dev, name, path, sizeof path);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return ug_fail(err, UG_ERR_OTHER, "%s: cannot create slot: %s", path, strerror(errno));
@@ -32,6 +30,27 @@ static ug_err create_slot(const struct device *dev, const char *name, uint64_t s
     if (rc != 0)
         return ug_fail(err, UG_ERR_OTHER, "%s: cannot size slot: %s", path, strerror(saved));
     return UG_OK;
+}
+
+/* The simulated device's device.conf, then what it names: the two slot files and the boot
+ * state, in which slot A holds `version` and is the slot that boots. */
+static ug_err make_simulated_media(const char *root, uint64_t slot_size, const char *version,
+                                   char *err)
+{
+    struct devconf conf;
+    struct bootstate_store store;
+    ug_err rc = devconf_write_simulated(root, err);
+    if (rc == UG_OK)
+        rc = devconf_load(root, &conf, err);
+    if (rc == UG_OK)
+        rc = create_slot(conf.slot_a, slot_size, err);
+    if (rc == UG_OK)
+        rc = create_slot(conf.slot_b, slot_size, err);
+    if (rc == UG_OK)
+        rc = devconf_bootstate_store(&conf, &store, err);
+    if (rc == UG_OK)
+        rc = bootstate_store_create(&store, version, err);
+    return rc;
 }
 
 static ug_err install_file(const struct device *dev, const char *from, const char *name, int mode,
@@ -120,9 +139,8 @@ ug_err cmd_init(const char *root, int argc, char **argv, char *err)
 
     if (snprintf(dev.root, sizeof dev.root, "%s", root) >= (int)sizeof dev.root)
         return ug_fail(err, UG_ERR_USAGE, "%s: path too long", root);
-    char identity[1100], bootenv[1100];
+    char identity[1100];
     device_path(&dev, DEVICE_IDENTITY_FILE, identity, sizeof identity);
-    device_path(&dev, DEVICE_BOOTENV_FILE, bootenv, sizeof bootenv);
     if (fs_exists(identity))
         return ug_fail(err, UG_ERR_OTHER, "%s already holds a device; remove the folder first",
                        root);
@@ -136,18 +154,11 @@ ug_err cmd_init(const char *root, int argc, char **argv, char *err)
         rc = install_file(&dev, client_cert, DEVICE_CLIENT_CERT, 0644, err);
     if (rc == UG_OK)
         rc = install_file(&dev, client_key, DEVICE_CLIENT_KEY, 0600, err);
+    /* The simulated device's reboot only records that one is due (docs/state-folder.md). */
     if (rc == UG_OK)
-        rc = create_slot(&dev, DEVICE_SLOT_A_FILE, slot_size, err);
-    if (rc == UG_OK)
-        rc = create_slot(&dev, DEVICE_SLOT_B_FILE, slot_size, err);
-    /* The boot state: slot A holds `version` and is the slot that boots. */
-    if (rc == UG_OK)
-        rc = bootstate_create(bootenv, version, err);
+        rc = make_simulated_media(root, slot_size, version, err);
     if (rc == UG_OK)
         rc = params_create_defaults(root, err);
-    /* The simulated device's reboot only records that one is due (docs/design.md). */
-    if (rc == UG_OK)
-        rc = devconf_write_simulated(root, err);
     /* The identity is written last: its presence is what makes the folder a device,
      * so an init cut short can simply be run again. */
     if (rc == UG_OK)

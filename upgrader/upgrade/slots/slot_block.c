@@ -29,8 +29,8 @@ static int mounted_at(dev_t dev, char *at, size_t atsz)
         unsigned maj, min;
         char point[1024];
         /* "36 35 98:0 /root /mount/point options ...": device, root, mount point. */
-        if (sscanf(line, "%*u %*u %u:%u %*s %1023s", &maj, &min, point) == 3 &&
-            maj == major(dev) && min == minor(dev)) {
+        if (sscanf(line, "%*u %*u %u:%u %*s %1023s", &maj, &min, point) == 3 && maj == major(dev) &&
+            min == minor(dev)) {
             snprintf(at, atsz, "%s", point);
             found = 1;
         }
