@@ -19,7 +19,7 @@ static ug_err file_open(const char *location, int writable, void **handle, uint6
     int fd = open(location, (writable ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
     if (fd < 0)
         return ug_fail(err, UG_ERR_OTHER, "%s: cannot open slot: %s", location, strerror(errno));
-    struct stat st;
+    struct stat st = {0};
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         bool blk = S_ISBLK(st.st_mode);
         close(fd);
