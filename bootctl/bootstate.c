@@ -1,19 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* The boot state: slot selection with Android's boot-control semantics, the on-disk record
- * (magic, format, generation, CRC32) and the two-copy store that survives a torn write. */
+/* The boot state: slot selection with Android's boot-control semantics, the table of store
+ * backends and the dispatch to them, and the lock that serialises changes between processes. */
 #include "bootctl/bootstate.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
-#include "common/fsutil.h"
+#include "bootctl/backends/bootstate_file.h"
+#include "common/lock.h"
 
 /* ---- slot names and state operations (pure: no I/O) ---- */
 
@@ -177,395 +172,160 @@ bool bootstate_equal(const struct bootstate *a, const struct bootstate *b)
     return true;
 }
 
-/* ---- the record: every multi-byte field little-endian, docs/bootstate.md ---- */
+/* ---- the backends ---- */
 
-static const uint8_t record_magic[4] = {'U', 'G', 'B', 'S'};
-#define RECORD_FORMAT    1
-#define OFF_FORMAT       4
-#define OFF_SIZE         6
-#define OFF_GENERATION   8
-#define OFF_BOOTED       16
-#define OFF_FLAGS        17
-#define OFF_SLOTS        20
-#define SLOT_RECORD_SIZE (4 + BOOTSTATE_VERSION_MAX)
-#define OFF_CRC          (BOOTSTATE_RECORD_SIZE - 4)
-#define FLAG_FALLBACK    0x01
+/* Every backend this build has; a new one is a file in bootctl/backends/ and a line here. */
+static const struct bootstate_backend *const backends[] = {
+    &bootstate_file_backend,
+};
+#define NBACKENDS (sizeof backends / sizeof backends[0])
 
-static void put_le(uint8_t *p, uint64_t v, int bytes)
+const struct bootstate_backend *bootstate_backend_find(const char *name)
 {
-    for (int i = 0; i < bytes; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+    for (size_t i = 0; name && i < NBACKENDS; i++)
+        if (strcmp(backends[i]->name, name) == 0)
+            return backends[i];
+    return NULL;
 }
 
-static uint64_t get_le(const uint8_t *p, int bytes)
+void bootstate_backend_names(char *out, size_t outsz)
 {
-    uint64_t v = 0;
-    for (int i = bytes - 1; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static uint32_t record_crc(const uint8_t *rec)
-{
-    return (uint32_t)crc32(crc32(0L, Z_NULL, 0), rec, OFF_CRC);
-}
-
-void bootstate_encode(const struct bootstate *st, uint64_t generation,
-                      uint8_t rec[BOOTSTATE_RECORD_SIZE])
-{
-    memset(rec, 0, BOOTSTATE_RECORD_SIZE);
-    memcpy(rec, record_magic, sizeof record_magic);
-    put_le(rec + OFF_FORMAT, RECORD_FORMAT, 2);
-    put_le(rec + OFF_SIZE, BOOTSTATE_RECORD_SIZE, 2);
-    put_le(rec + OFF_GENERATION, generation, 8);
-    rec[OFF_BOOTED] = (uint8_t)st->booted;
-    rec[OFF_FLAGS] = st->fallback ? FLAG_FALLBACK : 0;
-    for (int s = 0; s < BOOTSTATE_SLOTS; s++) {
-        uint8_t *p = rec + OFF_SLOTS + s * SLOT_RECORD_SIZE;
-        p[0] = (uint8_t)st->slot[s].priority;
-        p[1] = (uint8_t)st->slot[s].tries;
-        p[2] = st->slot[s].successful ? 1 : 0;
-        /* The rest of the field stays zero: the padding is covered by the CRC and checked. */
-        memcpy(p + 4, st->slot[s].version, strnlen(st->slot[s].version, BOOTSTATE_VERSION_MAX - 1));
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < NBACKENDS && used < outsz; i++) {
+        int n = snprintf(out + used, outsz - used, "%s%s", i ? ", " : "", backends[i]->name);
+        used += n > 0 ? (size_t)n : 0;
     }
-    put_le(rec + OFF_CRC, record_crc(rec), 4);
 }
 
-static bool all_zero(const uint8_t *p, size_t n)
+ug_err bootstate_store_init(struct bootstate_store *store, const char *backend_name,
+                            const char *location, char *err)
 {
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return false;
-    return true;
-}
-
-enum bootstate_copy_status bootstate_decode(const uint8_t *rec, size_t len, struct bootstate *st,
-                                            uint64_t *generation)
-{
-    if (len < BOOTSTATE_RECORD_SIZE || all_zero(rec, BOOTSTATE_RECORD_SIZE))
-        return BOOTSTATE_COPY_MISSING;
-    if (memcmp(rec, record_magic, sizeof record_magic) != 0)
-        return BOOTSTATE_COPY_BAD_MAGIC;
-    if (get_le(rec + OFF_FORMAT, 2) != RECORD_FORMAT ||
-        get_le(rec + OFF_SIZE, 2) != BOOTSTATE_RECORD_SIZE)
-        return BOOTSTATE_COPY_BAD_FORMAT;
-    if (get_le(rec + OFF_CRC, 4) != record_crc(rec))
-        return BOOTSTATE_COPY_BAD_CRC;
-
-    /* Past the CRC the bytes are what some writer meant; still refuse values this
-     * format never produces, so a buggy writer cannot steer the boot. */
-    struct bootstate tmp = {0};
-    uint64_t gen = get_le(rec + OFF_GENERATION, 8);
-    if (gen == 0 || rec[OFF_BOOTED] >= BOOTSTATE_SLOTS || (rec[OFF_FLAGS] & ~FLAG_FALLBACK) ||
-        !all_zero(rec + OFF_FLAGS + 1, OFF_SLOTS - OFF_FLAGS - 1))
-        return BOOTSTATE_COPY_BAD_FIELDS;
-    tmp.booted = rec[OFF_BOOTED];
-    tmp.fallback = rec[OFF_FLAGS] & FLAG_FALLBACK;
-    for (int s = 0; s < BOOTSTATE_SLOTS; s++) {
-        const uint8_t *p = rec + OFF_SLOTS + s * SLOT_RECORD_SIZE;
-        const char *v = (const char *)p + 4;
-        size_t vlen = strnlen(v, BOOTSTATE_VERSION_MAX);
-        if (p[0] > BOOTSTATE_PRIORITY_MAX || p[1] > BOOTSTATE_TRIES_MAX || p[2] > 1 || p[3] ||
-            vlen >= BOOTSTATE_VERSION_MAX || !all_zero(p + 4 + vlen, BOOTSTATE_VERSION_MAX - vlen))
-            return BOOTSTATE_COPY_BAD_FIELDS;
-        tmp.slot[s].priority = p[0];
-        tmp.slot[s].tries = p[1];
-        tmp.slot[s].successful = p[2];
-        memcpy(tmp.slot[s].version, v, vlen + 1);
-        if (!bootstate_version_valid(tmp.slot[s].version))
-            return BOOTSTATE_COPY_BAD_FIELDS;
+    memset(store, 0, sizeof *store);
+    store->backend = bootstate_backend_find(backend_name);
+    if (!store->backend) {
+        char known[256];
+        bootstate_backend_names(known, sizeof known);
+        return ug_fail(err, UG_ERR_USAGE, "unknown boot-state backend '%.64s' (known: %s)",
+                       backend_name ? backend_name : "", known);
     }
-    const size_t end = OFF_SLOTS + BOOTSTATE_SLOTS * SLOT_RECORD_SIZE;
-    if (!all_zero(rec + end, OFF_CRC - end))
-        return BOOTSTATE_COPY_BAD_FIELDS;
-    tmp.health = st->health;
-    *st = tmp;
-    *generation = gen;
-    return BOOTSTATE_COPY_VALID;
-}
-
-/* ---- the store ---- */
-
-/* Reads and checks both copies; health->serving becomes the valid copy with the highest
- * generation (copy 0 on a tie), -1 when none is valid. Its state goes into st if st is set. */
-static ug_err read_copies(const struct bootstate_backend *be, void *handle, struct bootstate *st,
-                          struct bootstate_health *health, char *err)
-{
-    struct bootstate copy_state[BOOTSTATE_COPIES];
-    health->serving = -1;
-    for (int n = 0; n < BOOTSTATE_COPIES; n++) {
-        uint8_t rec[BOOTSTATE_RECORD_SIZE];
-        size_t got = 0;
-        ug_err rc = be->read_copy(handle, n, rec, sizeof rec, &got, err);
-        if (rc != UG_OK)
-            return rc;
-        memset(&copy_state[n], 0, sizeof copy_state[n]);
-        health->generation[n] = 0;
-        health->copy[n] = bootstate_decode(rec, got, &copy_state[n], &health->generation[n]);
-        if (health->copy[n] == BOOTSTATE_COPY_VALID &&
-            (health->serving < 0 || health->generation[n] > health->generation[health->serving]))
-            health->serving = n;
-    }
-    if (st && health->serving >= 0)
-        *st = copy_state[health->serving];
+    if (!location || !location[0])
+        return ug_fail(err, UG_ERR_USAGE, "the %s boot-state backend needs a location",
+                       store->backend->name);
+    if (snprintf(store->location, sizeof store->location, "%s", location) >=
+            (int)sizeof store->location ||
+        snprintf(store->lock_path, sizeof store->lock_path, "%s%s", location,
+                 BOOTSTATE_LOCK_SUFFIX) >= (int)sizeof store->lock_path)
+        return ug_fail(err, UG_ERR_USAGE, "%.64s...: boot-state location too long", location);
     return UG_OK;
 }
 
-static void describe_copies(const struct bootstate_health *h, char *out, size_t outsz)
+/* What a load reports before the backend has looked: every copy missing, none serving. */
+static void health_preset(const struct bootstate_backend *be, struct bootstate_health *h)
 {
-    snprintf(out, outsz, "copy 0 %s, copy 1 %s", bootstate_copy_status_name(h->copy[0]),
-             bootstate_copy_status_name(h->copy[1]));
+    memset(h, 0, sizeof *h);
+    h->copies = be->copies;
+    for (int n = 0; n < BOOTSTATE_COPIES; n++)
+        h->copy[n] = BOOTSTATE_COPY_MISSING;
+    h->serving = -1;
 }
 
-ug_err bootstate_load_via(const struct bootstate_backend *be, const char *location,
-                          struct bootstate *st, char *err)
+ug_err bootstate_store_load(const struct bootstate_store *store, struct bootstate *st, char *err)
 {
-    struct bootstate_health health = {.copy = {BOOTSTATE_COPY_MISSING, BOOTSTATE_COPY_MISSING},
-                                      .serving = -1};
     memset(st, 0, sizeof *st);
-    st->health = health;
-    void *handle = NULL;
-    ug_err rc = be->open(location, BOOTSTATE_OPEN_READ, &handle, err);
-    if (rc == UG_ERR_UNUSABLE)
-        return ug_fail(err, UG_ERR_UNUSABLE, "%s: no boot state (missing)", location);
-    if (rc != UG_OK)
-        return rc;
-    struct bootstate loaded = {0};
-    rc = read_copies(be, handle, &loaded, &health, err);
-    be->close(handle);
-    if (rc != UG_OK)
-        return rc;
-    if (health.serving >= 0)
-        *st = loaded;
-    st->health = health;
-    if (health.serving < 0) {
-        char what[128];
-        describe_copies(&health, what, sizeof what);
-        return ug_fail(err, UG_ERR_UNUSABLE, "%s: no valid boot state (%s)", location, what);
+    health_preset(store->backend, &st->health);
+    return store->backend->load(store->location, st, err);
+}
+
+/* Whether every field is one the state can hold: a backend never stores anything else. */
+static ug_err check_fields(const struct bootstate *st, char *err)
+{
+    if (!slot_valid(st->booted))
+        return ug_fail(err, UG_ERR_USAGE, "booted slot %d is neither A nor B", st->booted);
+    for (int s = 0; s < BOOTSTATE_SLOTS; s++) {
+        const struct bootstate_slot *c = &st->slot[s];
+        if (c->priority > BOOTSTATE_PRIORITY_MAX || c->tries > BOOTSTATE_TRIES_MAX ||
+            !bootstate_version_valid(c->version))
+            return ug_fail(err, UG_ERR_USAGE,
+                           "slot %c: priority %u, tries %u or version out of range",
+                           bootstate_slot_letter(s), c->priority, c->tries);
     }
     return UG_OK;
 }
 
-/* Writes one copy and makes it durable before the caller may count on it. */
-static ug_err write_copy_durably(const struct bootstate_backend *be, void *handle, int n,
-                                 const struct bootstate *st, uint64_t generation, char *err)
+ug_err bootstate_store_save(const struct bootstate_store *store, struct bootstate *st, char *err)
 {
-    uint8_t rec[BOOTSTATE_RECORD_SIZE];
-    bootstate_encode(st, generation, rec);
-    ug_err rc = be->write_copy(handle, n, rec, sizeof rec, err);
+    ug_err rc = check_fields(st, err);
     if (rc == UG_OK)
-        rc = be->flush(handle, err);
-    return rc;
-}
-
-static ug_err save_mode(const struct bootstate_backend *be, const char *location,
-                        struct bootstate *st, enum bootstate_open_mode mode, char *err)
-{
-    void *handle = NULL;
-    ug_err rc = be->open(location, mode, &handle, err);
-    if (rc != UG_OK)
-        return rc;
-    /* The medium, not the caller's copy, says which copy is older: another writer may
-     * have saved since st was loaded, and a copy may have gone bad meanwhile. */
-    struct bootstate_health health;
-    rc = read_copies(be, handle, NULL, &health, err);
-    if (rc != UG_OK)
-        goto out;
-    if (health.serving >= 0) {
-        /* Power-loss ordering: only the older copy is written. The newer one, which
-         * holds the state before this change, is not touched, so a cut anywhere in this
-         * write leaves it serving; the torn copy fails its CRC. Once the flush returns,
-         * the new copy's higher generation makes it the one readers take. */
-        int target = 1 - health.serving;
-        uint64_t generation = health.generation[health.serving] + 1;
-        rc = write_copy_durably(be, handle, target, st, generation, err);
-        if (rc != UG_OK)
-            goto out;
-        health.copy[target] = BOOTSTATE_COPY_VALID;
-        health.generation[target] = generation;
-        health.serving = target;
-    } else {
-        /* Nothing valid to protect: write copy 0, flush, then copy 1, so the store is
-         * redundant again at once and a cut between them still leaves copy 0. */
-        for (int n = 0; n < BOOTSTATE_COPIES; n++) {
-            rc = write_copy_durably(be, handle, n, st, (uint64_t)n + 1, err);
-            if (rc != UG_OK)
-                goto out;
-            health.copy[n] = BOOTSTATE_COPY_VALID;
-            health.generation[n] = (uint64_t)n + 1;
-            health.serving = n;
-        }
-    }
-    st->health = health;
-out:
-    be->close(handle);
+        rc = store->backend->save(store->location, st, err);
     if (rc != UG_OK)
         ug_prefix(err, "boot state not saved: ");
     return rc;
 }
 
-ug_err bootstate_save_via(const struct bootstate_backend *be, const char *location,
-                          struct bootstate *st, char *err)
+ug_err bootstate_store_create(const struct bootstate_store *store, const char *version_a, char *err)
 {
-    return save_mode(be, location, st, BOOTSTATE_OPEN_WRITE, err);
-}
-
-ug_err bootstate_create_via(const struct bootstate_backend *be, const char *location,
-                            const char *version_a, char *err)
-{
-    struct bootstate st;
-    ug_err rc = bootstate_init_fresh(&st, version_a, err);
+    struct bootstate fresh;
+    ug_err rc = bootstate_init_fresh(&fresh, version_a, err);
     if (rc != UG_OK)
         return rc;
-    /* Emptied first, so no copy of an earlier store can outrank the fresh state. */
-    return save_mode(be, location, &st, BOOTSTATE_OPEN_CREATE, err);
+    rc = store->backend->create(store->location, &fresh, err);
+    if (rc != UG_OK)
+        ug_prefix(err, "boot state not created: ");
+    return rc;
 }
 
-ug_err bootstate_load(const char *path, struct bootstate *st, char *err)
-{
-    return bootstate_load_via(&bootstate_file_backend, path, st, err);
-}
+/* ---- the lock ---- */
 
-ug_err bootstate_save(const char *path, struct bootstate *st, char *err)
+ug_err bootstate_store_lock(const struct bootstate_store *store, int wait_ms, int *lock_fd,
+                            char *err)
 {
-    return bootstate_save_via(&bootstate_file_backend, path, st, err);
-}
-
-ug_err bootstate_create(const char *path, const char *version_a, char *err)
-{
-    return bootstate_create_via(&bootstate_file_backend, path, version_a, err);
-}
-
-ug_err bootstate_lock(const char *path, int wait_ms, int *lock_fd, char *err)
-{
-    char lock[4096];
-    *lock_fd = -1;
-    if (snprintf(lock, sizeof lock, "%s%s", path, BOOTSTATE_LOCK_SUFFIX) >= (int)sizeof lock)
-        return ug_fail(err, UG_ERR_USAGE, "%s: path too long", path);
-    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return ug_fail(err, UG_ERR_OTHER, "%s: cannot open: %s", lock, strerror(errno));
-    /* Polled rather than blocking, so a holder that hangs costs a clear error, not a hang. */
-    for (int waited = 0;; waited += 10) {
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-            break;
-        if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= wait_ms) {
-            int e = errno;
-            close(fd);
-            if (e == EWOULDBLOCK)
-                return ug_fail(err, UG_ERR_OTHER,
-                               "%s: another process is changing the boot state "
-                               "(still locked after %d ms)",
-                               lock, wait_ms);
-            return ug_fail(err, UG_ERR_OTHER, "%s: cannot lock: %s", lock, strerror(e));
-        }
-        usleep(10000);
-    }
-    *lock_fd = fd;
-    return UG_OK;
+    return lock_take(store->lock_path, wait_ms, "the boot state", lock_fd, err);
 }
 
 void bootstate_unlock(int *lock_fd)
 {
-    if (*lock_fd < 0)
-        return;
-    close(*lock_fd); /* closing the only descriptor releases the flock */
+    lock_release(lock_fd);
+}
+
+/* ---- path conveniences: the file backend ---- */
+
+/* The file backend's store at path; UG_ERR_USAGE if the path is empty or too long. */
+static ug_err file_store(struct bootstate_store *store, const char *path, char *err)
+{
+    return bootstate_store_init(store, bootstate_file_backend.name, path, err);
+}
+
+ug_err bootstate_load(const char *path, struct bootstate *st, char *err)
+{
+    struct bootstate_store store;
+    ug_err rc = file_store(&store, path, err);
+    if (rc != UG_OK) {
+        memset(st, 0, sizeof *st);
+        health_preset(&bootstate_file_backend, &st->health);
+        return rc;
+    }
+    return bootstate_store_load(&store, st, err);
+}
+
+ug_err bootstate_save(const char *path, struct bootstate *st, char *err)
+{
+    struct bootstate_store store;
+    ug_err rc = file_store(&store, path, err);
+    return rc == UG_OK ? bootstate_store_save(&store, st, err) : rc;
+}
+
+ug_err bootstate_create(const char *path, const char *version_a, char *err)
+{
+    struct bootstate_store store;
+    ug_err rc = file_store(&store, path, err);
+    return rc == UG_OK ? bootstate_store_create(&store, version_a, err) : rc;
+}
+
+ug_err bootstate_lock(const char *path, int wait_ms, int *lock_fd, char *err)
+{
+    struct bootstate_store store;
     *lock_fd = -1;
+    ug_err rc = file_store(&store, path, err);
+    return rc == UG_OK ? bootstate_store_lock(&store, wait_ms, lock_fd, err) : rc;
 }
-
-/* ---- the file backend ---- */
-
-struct file_store {
-    int fd;
-    bool created; /* the folder entry is new and must be flushed too */
-    char path[];
-};
-
-static ug_err file_open(const char *location, enum bootstate_open_mode mode, void **handle,
-                        char *err)
-{
-    int flags = O_CLOEXEC | (mode == BOOTSTATE_OPEN_READ ? O_RDONLY : O_RDWR | O_CREAT);
-    if (mode == BOOTSTATE_OPEN_CREATE)
-        flags |= O_TRUNC;
-    bool existed = fs_exists(location);
-    int fd = open(location, flags, 0644);
-    if (fd < 0)
-        return ug_fail(err, errno == ENOENT ? UG_ERR_UNUSABLE : UG_ERR_OTHER, "%s: cannot open: %s",
-                       location, strerror(errno));
-    size_t n = strlen(location) + 1;
-    struct file_store *fs = malloc(sizeof *fs + n);
-    if (!fs) {
-        close(fd);
-        return ug_fail(err, UG_ERR_OTHER, "%s: out of memory", location);
-    }
-    fs->fd = fd;
-    fs->created = !existed || mode == BOOTSTATE_OPEN_CREATE;
-    memcpy(fs->path, location, n);
-    *handle = fs;
-    return UG_OK;
-}
-
-static ug_err file_read_copy(void *handle, int n, uint8_t *rec, size_t len, size_t *got, char *err)
-{
-    struct file_store *fs = handle;
-    off_t at = (off_t)n * BOOTSTATE_FILE_COPY_OFFSET;
-    *got = 0;
-    while (*got < len) {
-        ssize_t r = pread(fs->fd, rec + *got, len - *got, at + (off_t)*got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return ug_fail(err, UG_ERR_OTHER, "%s: cannot read: %s", fs->path, strerror(errno));
-        if (r == 0)
-            break; /* a short file: this copy was never (fully) written */
-        *got += (size_t)r;
-    }
-    return UG_OK;
-}
-
-static ug_err file_write_copy(void *handle, int n, const uint8_t *rec, size_t len, char *err)
-{
-    struct file_store *fs = handle;
-    off_t at = (off_t)n * BOOTSTATE_FILE_COPY_OFFSET;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = pwrite(fs->fd, rec + done, len - done, at + (off_t)done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return ug_fail(err, UG_ERR_OTHER, "%s: cannot write: %s", fs->path, strerror(errno));
-        done += (size_t)w;
-    }
-    return UG_OK;
-}
-
-static ug_err file_flush(void *handle, char *err)
-{
-    struct file_store *fs = handle;
-    if (fsync(fs->fd) != 0)
-        return ug_fail(err, UG_ERR_OTHER, "%s: fsync: %s", fs->path, strerror(errno));
-    /* A new file is only found after a power cut once its folder entry is on disk. */
-    if (fs->created) {
-        ug_err rc = fs_sync_parent(fs->path, err);
-        if (rc != UG_OK)
-            return rc;
-        fs->created = false;
-    }
-    return UG_OK;
-}
-
-static void file_close(void *handle)
-{
-    struct file_store *fs = handle;
-    close(fs->fd);
-    free(fs);
-}
-
-const struct bootstate_backend bootstate_file_backend = {
-    .name = "file",
-    .open = file_open,
-    .read_copy = file_read_copy,
-    .write_copy = file_write_copy,
-    .flush = file_flush,
-    .close = file_close,
-};

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The A/B boot state (which slot boots, its tries, its successful flag, its version) and
- * its power-loss-safe store: two CRC-checked copies, written older-first. docs/bootstate.md. */
+/* The A/B boot state (which slot boots, its tries, its successful flag, its version), the
+ * selection on it, and its store: a backend chosen by name, behind a lock. docs/bootstate.md. */
 #ifndef BOOTCTL_BOOTSTATE_H
 #define BOOTCTL_BOOTSTATE_H
 
@@ -18,8 +18,7 @@
 #define BOOTSTATE_PRIORITY_MAX  15 /* set-active gives this; 0 means "never boot" */
 #define BOOTSTATE_TRIES_MAX     7
 #define BOOTSTATE_TRIES_DEFAULT 3
-#define BOOTSTATE_RECORD_SIZE   256 /* one copy on the medium, CRC included */
-#define BOOTSTATE_COPIES        2
+#define BOOTSTATE_COPIES        2 /* at most, per backend */
 
 struct bootstate_slot {
     unsigned priority;                   /* 0..15; 0 = not bootable, higher boots first */
@@ -28,7 +27,8 @@ struct bootstate_slot {
     char version[BOOTSTATE_VERSION_MAX]; /* installed version, "" when unknown/empty */
 };
 
-/* Why a copy on the medium is or is not usable (status reports it per copy). */
+/* Why a copy on the medium is or is not usable (status reports it per copy); the names are
+ * the file backend's, another backend uses those that fit. */
 enum bootstate_copy_status {
     BOOTSTATE_COPY_VALID,
     BOOTSTATE_COPY_MISSING, /* absent, short, or never written (all zero) */
@@ -40,6 +40,7 @@ enum bootstate_copy_status {
 
 /* The store's health as last read or written; not itself stored. */
 struct bootstate_health {
+    int copies; /* how many copies the backend keeps: copy[0..copies) are meaningful */
     enum bootstate_copy_status copy[BOOTSTATE_COPIES];
     uint64_t generation[BOOTSTATE_COPIES]; /* of each valid copy, else 0 */
     int serving;                           /* copy the state came from; -1 when none valid */
@@ -52,28 +53,67 @@ struct bootstate {
     struct bootstate_health health;
 };
 
-/* The medium under the two copies. The file backend keeps both in one file; a U-Boot
- * environment or a raw partition is another entry of the same shape. */
-enum bootstate_open_mode {
-    BOOTSTATE_OPEN_READ,
-    BOOTSTATE_OPEN_WRITE,  /* created if missing */
-    BOOTSTATE_OPEN_CREATE, /* emptied first: a fresh store */
-};
+/* The store's backends: each keeps a whole struct bootstate on one medium (a file of two
+ * CRC-checked copies, a bootloader environment, ...) and is chosen by name from a table, the
+ * way curl picks its TLS backend. A backend's save is one store: a power cut at any moment
+ * leaves the state before it or the state after it, never a mix. docs/bootstate.md. */
 struct bootstate_backend {
-    const char *name;
-    /* Opens the store at location; UG_ERR_UNUSABLE if it does not exist (read mode). */
-    ug_err (*open)(const char *location, enum bootstate_open_mode mode, void **handle, char *err);
-    /* Reads up to len bytes of copy n into rec; *got < len means the copy is short or absent. */
-    ug_err (*read_copy)(void *handle, int n, uint8_t *rec, size_t len, size_t *got, char *err);
-    /* Writes len bytes at the start of copy n (not yet durable). */
-    ug_err (*write_copy)(void *handle, int n, const uint8_t *rec, size_t len, char *err);
-    /* Makes every write so far durable (fsync). */
-    ug_err (*flush)(void *handle, char *err);
-    void (*close)(void *handle);
+    const char *name;             /* as --backend and device.conf's bootstate_backend say it */
+    const char *default_location; /* where bootctl looks without --env */
+    int copies;                   /* copies it keeps (1..BOOTSTATE_COPIES), as health reports */
+    /* Reads the state at location into st and what each copy held into st->health (preset
+     * by the caller: every copy missing, serving -1). UG_ERR_UNUSABLE when the store is
+     * missing or holds no valid state; UG_ERR_OTHER on I/O errors. */
+    ug_err (*load)(const char *location, struct bootstate *st, char *err);
+    /* Stores st (checked in range by the caller) in one durable step and updates st->health;
+     * creates the store if it is missing. */
+    ug_err (*save)(const char *location, struct bootstate *st, char *err);
+    /* Creates the store at location, or empties and rewrites it, holding fresh; durable. */
+    ug_err (*create)(const char *location, const struct bootstate *fresh, char *err);
 };
-/* One file: copy 0 at offset 0, copy 1 at offset 4096 (never in the same sector or page). */
-extern const struct bootstate_backend bootstate_file_backend;
-#define BOOTSTATE_FILE_COPY_OFFSET 4096
+
+#define BOOTSTATE_DEFAULT_BACKEND "file"
+#define BOOTSTATE_LOCATION_MAX    1024
+
+/* The backend of that name; NULL if this build has none. */
+const struct bootstate_backend *bootstate_backend_find(const char *name);
+/* The names of the built-in backends, ", "-separated, into out (for messages and --help). */
+void bootstate_backend_names(char *out, size_t outsz);
+
+/* Changes of the store are serialised between processes (bootctl by hand, the agent, the
+ * boot-time run): each holds an exclusive flock on the store's lock file from the load a
+ * change starts from until its save is durable, a few milliseconds. Readers need no lock:
+ * every backend's store always leaves one whole state. */
+#define BOOTSTATE_LOCK_SUFFIX  ".lock"
+#define BOOTSTATE_LOCK_WAIT_MS 10000 /* what bootctl and the agent wait for another holder */
+
+/* Where a boot state lives: what callers pass around instead of a path. */
+struct bootstate_store {
+    const struct bootstate_backend *backend;
+    char location[BOOTSTATE_LOCATION_MAX];
+    char lock_path[BOOTSTATE_LOCATION_MAX + sizeof BOOTSTATE_LOCK_SUFFIX]; /* location + .lock */
+};
+
+/* Names the store: backend by name, its location (a path for the file backend).
+ * UG_ERR_USAGE for an unknown backend (the message lists the known ones) or a location
+ * that is empty or too long. */
+ug_err bootstate_store_init(struct bootstate_store *store, const char *backend_name,
+                            const char *location, char *err) UG_MUST_CHECK;
+/* Reads the state; st->health says what each copy held (also on failure). UG_ERR_UNUSABLE
+ * when the store is missing or holds no valid state; UG_ERR_OTHER on I/O errors. */
+ug_err bootstate_store_load(const struct bootstate_store *store, struct bootstate *st,
+                            char *err) UG_MUST_CHECK;
+/* Stores st durably in one step (the old state survives a cut); updates st->health.
+ * UG_ERR_USAGE, nothing written, if a field of st is out of range. */
+ug_err bootstate_store_save(const struct bootstate_store *store, struct bootstate *st,
+                            char *err) UG_MUST_CHECK;
+/* Creates (or empties and rewrites) the store with the factory state holding version_a. */
+ug_err bootstate_store_create(const struct bootstate_store *store, const char *version_a,
+                              char *err) UG_MUST_CHECK;
+/* Takes the store's lock (creating its lock file), waiting up to wait_ms; *lock_fd is then
+ * the open lock (-1 on failure). UG_ERR_OTHER when it cannot be taken. */
+ug_err bootstate_store_lock(const struct bootstate_store *store, int wait_ms, int *lock_fd,
+                            char *err) UG_MUST_CHECK;
 
 /* Slot index from "A"/"a"/"B"/"b"; -1 for anything else. */
 int bootstate_slot_from_letter(const char *text);
@@ -107,39 +147,13 @@ ug_err bootstate_select_boot(struct bootstate *st, int *slot, char *err) UG_MUST
 /* Whether two states hold the same stored fields (health ignored). */
 bool bootstate_equal(const struct bootstate *a, const struct bootstate *b);
 
-/* Serialises st as one copy with the given generation (docs/bootstate.md has the layout). */
-void bootstate_encode(const struct bootstate *st, uint64_t generation,
-                      uint8_t rec[BOOTSTATE_RECORD_SIZE]);
-/* Checks and parses one copy; st and *generation are filled only when it is valid. */
-enum bootstate_copy_status bootstate_decode(const uint8_t *rec, size_t len, struct bootstate *st,
-                                            uint64_t *generation);
-
-/* Reads the valid copy with the highest generation; st->health says what each copy held.
- * UG_ERR_UNUSABLE when the store is missing or no copy is valid; UG_ERR_OTHER on I/O errors. */
+/* Path conveniences: the same on the file backend at path (lock file "<path>.lock"). */
 ug_err bootstate_load(const char *path, struct bootstate *st, char *err) UG_MUST_CHECK;
-/* Writes st over the older copy with the next generation and flushes it; when no copy is
- * valid it writes both. Updates st->health. */
 ug_err bootstate_save(const char *path, struct bootstate *st, char *err) UG_MUST_CHECK;
-/* Creates (or empties and rewrites) the store at path with the fresh state, both copies. */
 ug_err bootstate_create(const char *path, const char *version_a, char *err) UG_MUST_CHECK;
-
-/* Changes of the store are serialised between processes (bootctl by hand, the agent, the
- * boot-time run): each holds an exclusive flock on "<path>.lock" from the load a change
- * starts from until its save is durable, a few milliseconds. Readers need no lock: the two
- * copies always leave one whole. */
-#define BOOTSTATE_LOCK_SUFFIX  ".lock"
-#define BOOTSTATE_LOCK_WAIT_MS 10000 /* what bootctl and the agent wait for another holder */
-/* Takes the lock of the store at path (creating the lock file), waiting up to wait_ms;
- * *lock_fd is then the open lock (-1 on failure). UG_ERR_OTHER when it cannot be taken. */
 ug_err bootstate_lock(const char *path, int wait_ms, int *lock_fd, char *err) UG_MUST_CHECK;
-/* Releases a lock taken by bootstate_lock and sets *lock_fd to -1; a no-op on -1. */
+/* Releases a lock taken by bootstate_store_lock or bootstate_lock and sets *lock_fd to -1;
+ * a no-op on -1. */
 void bootstate_unlock(int *lock_fd);
-/* The same three on any backend. */
-ug_err bootstate_load_via(const struct bootstate_backend *be, const char *location,
-                          struct bootstate *st, char *err) UG_MUST_CHECK;
-ug_err bootstate_save_via(const struct bootstate_backend *be, const char *location,
-                          struct bootstate *st, char *err) UG_MUST_CHECK;
-ug_err bootstate_create_via(const struct bootstate_backend *be, const char *location,
-                            const char *version_a, char *err) UG_MUST_CHECK;
 
 #endif

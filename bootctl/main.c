@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Entry point of bootctl: the A/B boot control command line of docs/design.md over the boot-state
- * store; `boot` is the reference slot selection a bootloader runs at power-on. */
+/* Entry point of bootctl: the A/B boot control command line of docs/bootstate.md over the
+ * boot-state store of any backend; `boot` is the reference slot selection a bootloader runs. */
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,13 +10,22 @@
 #include "common/cli.h"
 #include "common/error.h"
 
+/* --backend NAME: which store backend; cli.c knows one global option (--env), so this one
+ * is taken out of argv before it looks (take_backend_option). */
+static const char *backend_name = BOOTSTATE_DEFAULT_BACKEND;
+
 static void usage(FILE *out)
 {
+    char known[256];
+    bootstate_backend_names(known, sizeof known);
     fprintf(
         out,
-        "usage: bootctl [--env PATH] COMMAND\n\n"
+        "usage: bootctl [--backend NAME] [--env PATH] COMMAND\n\n"
         "A/B boot control: which slot boots, its tries left and its successful flag.\n"
-        "--env PATH is the boot-state store (default " BOOTSTATE_DEFAULT_ENV ").\n\n"
+        "--backend NAME is how the boot state is kept (default " BOOTSTATE_DEFAULT_BACKEND
+        "; this build has: %s).\n"
+        "--env PATH is where: for the file backend, the file holding the state's two copies\n"
+        "(default " BOOTSTATE_DEFAULT_ENV ").\n\n"
         "commands:\n"
         "  status [--json]          both slots, the booted slot, whether the last boot was a\n"
         "                           fallback, and the health of the two stored copies\n"
@@ -30,19 +39,27 @@ static void usage(FILE *out)
         "set-active, mark-good, mark-bad and boot wait up to %d s for another process\n"
         "changing the state (it holds PATH" BOOTSTATE_LOCK_SUFFIX ").\n\n"
         "exit codes: 0 done, 1 failed (e.g. no bootable slot, no valid state), 2 bad usage\n",
-        BOOTSTATE_TRIES_MAX, BOOTSTATE_TRIES_DEFAULT, BOOTSTATE_LOCK_WAIT_MS / 1000);
+        known, BOOTSTATE_TRIES_MAX, BOOTSTATE_TRIES_DEFAULT, BOOTSTATE_LOCK_WAIT_MS / 1000);
 }
 
 /* Writes only when something changed or a copy needs repair: `boot` of a good slot runs at
  * every power-on and must not wear the flash. */
-static ug_err save_if_needed(const char *env, const struct bootstate *before,
+static ug_err save_if_needed(const struct bootstate_store *store, const struct bootstate *before,
                              struct bootstate *after, char *err)
 {
     const struct bootstate_health *h = &before->health;
-    bool healthy = h->copy[0] == BOOTSTATE_COPY_VALID && h->copy[1] == BOOTSTATE_COPY_VALID;
+    bool healthy = h->serving >= 0;
+    for (int n = 0; n < h->copies; n++)
+        healthy = healthy && h->copy[n] == BOOTSTATE_COPY_VALID;
     if (healthy && bootstate_equal(before, after))
         return UG_OK;
-    return bootstate_save(env, after, err);
+    return bootstate_store_save(store, after, err);
+}
+
+/* The store every command works on: --backend's, at --env's location. */
+static ug_err open_store(const char *env, struct bootstate_store *store, char *err)
+{
+    return bootstate_store_init(store, backend_name, env, err);
 }
 
 static json_object *slot_json(const struct bootstate_slot *s)
@@ -56,10 +73,11 @@ static json_object *slot_json(const struct bootstate_slot *s)
     return o;
 }
 
-static void print_json(const char *env, const struct bootstate *st, bool valid)
+static void print_json(const struct bootstate_store *store, const struct bootstate *st, bool valid)
 {
     json_object *root = json_object_new_object();
-    json_object_object_add(root, "env", json_object_new_string(env));
+    json_object_object_add(root, "backend", json_object_new_string(store->backend->name));
+    json_object_object_add(root, "env", json_object_new_string(store->location));
     json_object_object_add(root, "valid", json_object_new_boolean(valid));
     if (valid) {
         char booted[2] = {bootstate_slot_letter(st->booted), '\0'};
@@ -74,9 +92,9 @@ static void print_json(const char *env, const struct bootstate *st, bool valid)
         json_object_object_add(root, "booted", NULL);
         json_object_object_add(root, "fallback", NULL);
     }
-    json_object *store = json_object_new_object();
+    json_object *store_json = json_object_new_object();
     json_object *copies = json_object_new_array();
-    for (int n = 0; n < BOOTSTATE_COPIES; n++) {
+    for (int n = 0; n < st->health.copies; n++) {
         json_object *c = json_object_new_object();
         json_object_object_add(
             c, "status", json_object_new_string(bootstate_copy_status_name(st->health.copy[n])));
@@ -86,16 +104,17 @@ static void print_json(const char *env, const struct bootstate *st, bool valid)
                                json_object_new_int64((int64_t)st->health.generation[n]));
         json_object_array_add(copies, c);
     }
-    json_object_object_add(store, "copies", copies);
-    json_object_object_add(
-        store, "serving", st->health.serving >= 0 ? json_object_new_int(st->health.serving) : NULL);
-    json_object_object_add(root, "store", store);
+    json_object_object_add(store_json, "copies", copies);
+    json_object_object_add(store_json, "serving",
+                           st->health.serving >= 0 ? json_object_new_int(st->health.serving)
+                                                   : NULL);
+    json_object_object_add(root, "store", store_json);
     printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
                                                             JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(root);
 }
 
-static void print_text(const char *env, const struct bootstate *st, bool valid)
+static void print_text(const struct bootstate_store *store, const struct bootstate *st, bool valid)
 {
     if (valid) {
         for (int s = 0; s < BOOTSTATE_SLOTS; s++) {
@@ -113,13 +132,13 @@ static void print_text(const char *env, const struct bootstate *st, bool valid)
         printf(
             "boot state: NONE VALID; `bootctl boot` will start over from a fresh state that boots slot A\n");
     }
-    printf("store %s:", env);
-    for (int n = 0; n < BOOTSTATE_COPIES; n++) {
-        printf(" copy %d %s", n, bootstate_copy_status_name(st->health.copy[n]));
+    printf("store %s (%s):", store->location, store->backend->name);
+    for (int n = 0; n < st->health.copies; n++) {
+        printf("%s copy %d %s", n ? "," : "", n, bootstate_copy_status_name(st->health.copy[n]));
         if (st->health.copy[n] == BOOTSTATE_COPY_VALID)
             printf(" (generation %llu)", (unsigned long long)st->health.generation[n]);
-        printf(n + 1 < BOOTSTATE_COPIES ? "," : "\n");
     }
+    printf("\n");
 }
 
 static ug_err cmd_status(const char *env, int argc, char **argv, char *err)
@@ -131,14 +150,17 @@ static ug_err cmd_status(const char *env, int argc, char **argv, char *err)
         else
             return ug_fail(err, UG_ERR_USAGE, "status: unexpected argument '%s'", argv[i]);
     }
+    struct bootstate_store store;
     struct bootstate st;
-    ug_err rc = bootstate_load(env, &st, err);
+    ug_err rc = open_store(env, &store, err);
+    if (rc == UG_OK)
+        rc = bootstate_store_load(&store, &st, err);
     if (rc != UG_OK && rc != UG_ERR_UNUSABLE)
         return rc;
     if (json)
-        print_json(env, &st, rc == UG_OK);
+        print_json(&store, &st, rc == UG_OK);
     else
-        print_text(env, &st, rc == UG_OK);
+        print_text(&store, &st, rc == UG_OK);
     /* Printed, and still a failure: a script must not read "no state" as "all well". */
     return rc == UG_OK ? UG_OK : UG_ERR_OTHER;
 }
@@ -147,18 +169,22 @@ static ug_err cmd_status(const char *env, int argc, char **argv, char *err)
  * checked, from its load until main() ends the command (after the save). */
 static int change_lock = -1;
 
-/* Takes the lock, then loads the state a change starts from. */
-static ug_err lock_and_load(const char *env, struct bootstate *st, char *err)
+/* Names the store, takes its lock, then loads the state a change starts from. */
+static ug_err lock_and_load(const char *env, struct bootstate_store *store, struct bootstate *st,
+                            char *err)
 {
-    ug_err rc = bootstate_lock(env, BOOTSTATE_LOCK_WAIT_MS, &change_lock, err);
-    return rc == UG_OK ? bootstate_load(env, st, err) : rc;
+    ug_err rc = open_store(env, store, err);
+    if (rc == UG_OK)
+        rc = bootstate_store_lock(store, BOOTSTATE_LOCK_WAIT_MS, &change_lock, err);
+    return rc == UG_OK ? bootstate_store_load(store, st, err) : rc;
 }
 
 /* Loads the state for a command that changes it; a store without a valid copy is an
  * error here (only `boot` may start over). */
-static ug_err load_for_change(const char *env, struct bootstate *st, char *err)
+static ug_err load_for_change(const char *env, struct bootstate_store *store, struct bootstate *st,
+                              char *err)
 {
-    ug_err rc = lock_and_load(env, st, err);
+    ug_err rc = lock_and_load(env, store, st, err);
     return rc == UG_ERR_UNUSABLE ? UG_ERR_OTHER : rc;
 }
 
@@ -166,8 +192,11 @@ static ug_err cmd_current(const char *env, int argc, char **argv, char *err)
 {
     if (argc > 1)
         return ug_fail(err, UG_ERR_USAGE, "current: unexpected argument '%s'", argv[1]);
+    struct bootstate_store store;
     struct bootstate st;
-    ug_err rc = bootstate_load(env, &st, err); /* a reader: no lock */
+    ug_err rc = open_store(env, &store, err);
+    if (rc == UG_OK)
+        rc = bootstate_store_load(&store, &st, err); /* a reader: no lock */
     if (rc == UG_OK)
         printf("%c\n", bootstate_slot_letter(st.booted));
     return rc == UG_ERR_UNUSABLE ? UG_ERR_OTHER : rc;
@@ -217,27 +246,29 @@ static ug_err cmd_set_active(const char *env, int argc, char **argv, char *err)
     int slot;
     if ((rc = parse_slot("set-active", slot_text, &slot, err)) != UG_OK)
         return rc;
+    struct bootstate_store store;
     struct bootstate st;
-    if ((rc = load_for_change(env, &st, err)) != UG_OK)
+    if ((rc = load_for_change(env, &store, &st, err)) != UG_OK)
         return rc;
     struct bootstate before = st;
     if ((rc = bootstate_set_active(&st, slot, tries, err)) != UG_OK)
         return rc;
-    return save_if_needed(env, &before, &st, err);
+    return save_if_needed(&store, &before, &st, err);
 }
 
 static ug_err cmd_mark_good(const char *env, int argc, char **argv, char *err)
 {
     if (argc > 1)
         return ug_fail(err, UG_ERR_USAGE, "mark-good: unexpected argument '%s'", argv[1]);
+    struct bootstate_store store;
     struct bootstate st;
-    ug_err rc = load_for_change(env, &st, err);
+    ug_err rc = load_for_change(env, &store, &st, err);
     if (rc != UG_OK)
         return rc;
     struct bootstate before = st;
     if ((rc = bootstate_mark_good(&st, err)) != UG_OK)
         return rc;
-    return save_if_needed(env, &before, &st, err);
+    return save_if_needed(&store, &before, &st, err);
 }
 
 static ug_err cmd_mark_bad(const char *env, int argc, char **argv, char *err)
@@ -250,21 +281,23 @@ static ug_err cmd_mark_bad(const char *env, int argc, char **argv, char *err)
     ug_err rc = parse_slot("mark-bad", argv[1], &slot, err);
     if (rc != UG_OK)
         return rc;
+    struct bootstate_store store;
     struct bootstate st;
-    if ((rc = load_for_change(env, &st, err)) != UG_OK)
+    if ((rc = load_for_change(env, &store, &st, err)) != UG_OK)
         return rc;
     struct bootstate before = st;
     if ((rc = bootstate_mark_bad(&st, slot, err)) != UG_OK)
         return rc;
-    return save_if_needed(env, &before, &st, err);
+    return save_if_needed(&store, &before, &st, err);
 }
 
 static ug_err cmd_boot(const char *env, int argc, char **argv, char *err)
 {
     if (argc > 1)
         return ug_fail(err, UG_ERR_USAGE, "boot: unexpected argument '%s'", argv[1]);
+    struct bootstate_store store;
     struct bootstate st;
-    ug_err rc = lock_and_load(env, &st, err);
+    ug_err rc = lock_and_load(env, &store, &st, err);
     if (rc == UG_ERR_UNUSABLE) {
         /* A device with no readable state must still boot: slot A is the factory slot. */
         fprintf(stderr,
@@ -281,7 +314,7 @@ static ug_err cmd_boot(const char *env, int argc, char **argv, char *err)
         return rc;
     /* The used-up try must be on the medium before the slot is reported: a slot that
      * hangs before the write would otherwise be tried for ever. */
-    if ((rc = save_if_needed(env, &before, &st, err)) != UG_OK)
+    if ((rc = save_if_needed(&store, &before, &st, err)) != UG_OK)
         return rc;
     printf("%c\n", bootstate_slot_letter(slot));
     return UG_OK;
@@ -294,13 +327,52 @@ static const struct cli_command commands[] = {
     {"mark-bad", cmd_mark_bad, NULL},     {"boot", cmd_boot, NULL},
 };
 
+/* Takes --backend NAME (or --backend=NAME) out of the global options, those before the
+ * command, and leaves the rest in argv for cli_main; UG_ERR_USAGE for a missing or unknown
+ * name, checked before any command runs. */
+static ug_err take_backend_option(int *argc, char **argv, char *err)
+{
+    int out = 1, i = 1;
+    for (; i < *argc && argv[i][0] == '-'; i++) {
+        const char *name;
+        if (strcmp(argv[i], "--backend") == 0) {
+            name = i + 1 < *argc ? argv[++i] : "";
+        } else if (strncmp(argv[i], "--backend=", 10) == 0) {
+            name = argv[i] + 10;
+        } else {
+            argv[out++] = argv[i];
+            if (strcmp(argv[i], "--env") == 0 && i + 1 < *argc)
+                argv[out++] = argv[++i];
+            continue;
+        }
+        char known[256];
+        bootstate_backend_names(known, sizeof known);
+        if (!name[0])
+            return ug_fail(err, UG_ERR_USAGE, "--backend needs a name (known: %s)", known);
+        if (!bootstate_backend_find(name))
+            return ug_fail(err, UG_ERR_USAGE, "unknown boot-state backend '%.64s' (known: %s)",
+                           name, known);
+        backend_name = name;
+    }
+    while (i < *argc)
+        argv[out++] = argv[i++];
+    argv[out] = NULL;
+    *argc = out;
+    return UG_OK;
+}
+
 int main(int argc, char **argv)
 {
+    char err[UG_ERRBUF];
+    if (take_backend_option(&argc, argv, err) != UG_OK) {
+        fprintf(stderr, "bootctl: %s\n", err);
+        return UG_ERR_USAGE;
+    }
     /* bootctl's contract has three codes; the store's finer ones all mean "failed". */
-    static const struct cli_program bootctl = {
+    const struct cli_program bootctl = {
         .name = "bootctl",
         .option = "--env",
-        .option_default = BOOTSTATE_DEFAULT_ENV,
+        .option_default = bootstate_backend_find(backend_name)->default_location,
         .option_needs = "a path",
         .usage = usage,
         .commands = commands,

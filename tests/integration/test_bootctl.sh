@@ -87,6 +87,29 @@ expect_exit 2 "--env without a path" "$BOOTCTL" --env
 assert_same_file "bad usage left the store as it was" "$ENV" "$WORK/before"
 expect_exit 0 "--help" "$BOOTCTL" --help
 assert_contains "--help lists set-active" "$OUT" "set-active A|B [--tries N]"
+assert_contains "--help names --backend and the backends built in" "$OUT" "this build has: file"
+
+# --- the backend is chosen by name: file is the default, others are refused in one line ---
+expect_exit 0 "--backend file" "$BOOTCTL" --backend file --env "$ENV" status --json
+assert_eq "status names the backend" "$(jqr .backend <<<"$OUT")" "file"
+assert_eq "and serves the same state" "$(jqr .slots.A.priority <<<"$OUT")" "$(json .slots.A.priority)"
+expect_exit 0 "--backend=file after --env" "$BOOTCTL" --env "$ENV" --backend=file set-active B --tries 2
+assert_eq "the change went to the file store" "$(json .slots.B.tries)" "2"
+expect_exit 0 "plain status names the backend too" bc status
+assert_contains "beside the store's path" "$OUT" "store $ENV (file): copy 0"
+cp "$ENV" "$WORK/before"
+for args in "--backend grub status" "--backend uboot set-active B" "--backend=grub boot" \
+            "--backend File status" "--backend"; do
+    # shellcheck disable=SC2086
+    expect_exit 2 "unknown backend: '$args'" "$BOOTCTL" --env "$ENV" $args
+    assert_eq "one line for '$args'" "$(printf '%s\n' "$ERR" | grep -c .)" 1
+    assert_contains "naming the known backends" "$ERR" "(known: file)"
+done
+assert_contains "and the one asked for" "$(bc --backend grub status 2>&1)" "unknown boot-state backend 'grub'"
+expect_exit 2 "--backend= (empty)" "$BOOTCTL" --backend= --env "$ENV" status
+assert_contains "says a name is needed" "$ERR" "--backend needs a name"
+assert_same_file "a refused backend left the store as it was" "$ENV" "$WORK/before"
+expect_exit 2 "after the command, --backend is no global option" bc status --backend file
 expect_exit 0 "--tries=N form" bc set-active B --tries=7
 assert_eq "7 tries" "$(json .slots.B.tries)" "7"
 

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The streaming install (install_tool driving install_bundle()) against the real nginx and
 # tftpd-hpa: HTTP and TFTP past 32 MiB byte-identical, 404, unreachable, a transfer killed
-# mid-way that resumes with a range request, a changed file that restarts, bounded memory.
+# mid-way that resumes with a range request, a changed file that restarts, bounded memory,
+# and a slot on a block device (a loop device).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/servers.sh"
 
@@ -111,5 +112,17 @@ assert_eq "not resumed" "$(val resumed)" 0
 [ "$(val bytes_fetched)" -ge "$size" ] || fail "restart fetched only $(val bytes_fetched) bytes"
 slot_holds "$WORK/text.img" || fail "slot differs after the restart"
 ok "changed file restarted from zero, slot byte-identical"
+
+# A slot on a block device (a loop device over a file: the tests run as root), over HTTP.
+truncate -s 48M "$WORK/slot-dev.img"
+LOOP=$(losetup -f --show "$WORK/slot-dev.img") || fail "no loop device"
+at_exit "losetup -d $LOOP"
+expect_exit 0 "HTTP install into a block device" install --slot-backend block "$HTTP/text.bundle" "$LOOP"
+cmp -s -n "$(stat -c %s "$WORK/text.img")" "$WORK/text.img" "$LOOP" || fail "block slot differs from the image"
+ok "block slot byte-identical after HTTP"
+expect_exit 1 "the block device named as a file slot" install "$HTTP/text.bundle" "$LOOP"
+assert_contains "says which backend to name" "$ERR" "(slot_backend=block)"
+expect_exit 2 "an unknown slot backend" install --slot-backend mtd "$HTTP/text.bundle" "$WORK/slot"
+assert_contains "names the known ones" "$ERR" "unknown slot backend 'mtd' (known: file, block)"
 
 finish

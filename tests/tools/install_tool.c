@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Test and benchmark driver of the streaming install (upgrader/upgrade/install.c): installs one
- * bundle into a slot file, prints the result as key=value lines, exits with the code. */
+ * bundle into a slot (a file, or a block device with --slot-backend block), prints the result
+ * as key=value lines, exits with the code. */
 #include <getopt.h>
 #include <sched.h>
 #include <signal.h>
@@ -19,6 +20,7 @@ static void usage(void)
             "usage: install_tool [options] URL SLOT\n"
             "  --keyring F --product P --hw H --running V --downgrade-limit V --expect V\n"
             "  --resume-file F --ca F --blksize N --max-size N (cut the transfer after N bytes)\n"
+            "  --slot-backend NAME (file, the default, or block)\n"
             "  --checkpoint N (resume granularity in image bytes)\n"
             "  --die-after N (SIGKILL itself once N image bytes are written)\n"
             "  --progress (print progress lines to stderr)\n");
@@ -83,6 +85,7 @@ int main(int argc, char **argv)
         {"progress", no_argument, NULL, 'P'},
         {"checkpoint", required_argument, NULL, 'C'},
         {"die-after", required_argument, NULL, 'D'},
+        {"slot-backend", required_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -127,6 +130,9 @@ int main(int argc, char **argv)
         case 'D':
             die_after = strtoull(optarg, NULL, 10);
             break;
+        case 'S':
+            req.slot_backend = optarg;
+            break;
         default:
             usage();
             return 2;
@@ -137,7 +143,7 @@ int main(int argc, char **argv)
         return 2;
     }
     req.url = argv[optind];
-    req.slot_path = argv[optind + 1];
+    req.slot_location = argv[optind + 1];
     req.fetch = &fo;
     req.progress = progress;
     req.progress_ctx = &last;

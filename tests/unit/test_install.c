@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests of the streaming install (install.c) on local bundle files made with
  * bundle_pack: byte-identical installs, every refusal before a byte is written, tampering,
- * and resuming a cut transfer at a chunk boundary (and restarting when the bundle changed). */
+ * resuming a cut transfer at a chunk boundary (and restarting when the bundle changed), and
+ * a slot on a block device (a loop device: run as root). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include "common/fsutil.h"
 #include "common/jsonfile.h"
 #include "fixture.h"
+#include "loopdev.h"
 #include "upgrade/install.h"
 
 static char image[300], slot_path[300], resume[300];
@@ -25,6 +27,7 @@ static char image[300], slot_path[300], resume[300];
 #define CHUNK      (64 * 1024)
 
 static struct fixture fx;
+static char loop_dev[64]; /* a loop device over slot_path while a test uses one */
 
 static void path_in(char *out, size_t n, const char *name)
 {
@@ -45,6 +48,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
+    loopdev_detach(loop_dev); /* also when a block-slot test failed half-way */
     return fixture_remove(&fx);
 }
 
@@ -135,7 +139,7 @@ static struct install_request request(const char *url)
     struct install_request r = {
         .url = url,
         .keyring = fx.keyring,
-        .slot_path = slot_path,
+        .slot_location = slot_path,
         .product = "UG-PHONE-1",
         .hardware = "2.0",
         .running_version = "1.0.0",
@@ -372,13 +376,61 @@ static void test_resume_restarts(void **state)
     buf_free(&v3);
 }
 
+/* The slot is a block device (a loop device over the slot file): the same install, cut and
+ * resumed, through the block backend; the other backends' slots are refused with a reason. */
+static void test_block_slot(void **state)
+{
+    (void)state;
+    char full[400], served[400], err[UG_ERRBUF] = "";
+    pack("block.bundle", "2.0.0", CODEC_ZSTD, full, sizeof full);
+    path_in(served, sizeof served, "served-block.bundle");
+    long long size = file_size(full);
+    cut_copy(full, served, (size_t)size / 2);
+    fresh_slot();
+    unlink(resume);
+    assert_int_equal(loopdev_attach(slot_path, loop_dev, sizeof loop_dev), 0);
+    struct install_request r = request(served);
+    r.slot_backend = "block";
+    r.slot_location = loop_dev;
+    r.resume_file = resume;
+    r.checkpoint_bytes = 1;
+    struct install_result res;
+    assert_int_equal(install_bundle(&r, &res, err), UG_ERR_UNUSABLE);
+    cut_copy(full, served, (size_t)size);
+    if (install_bundle(&r, &res, err) != UG_OK)
+        fail_msg("block slot: %s", err);
+    assert_int_equal(res.resumed, 1);
+    assert_int_equal(res.image_size, IMAGE_SIZE);
+    assert_true(slot_holds_image()); /* flushed through the device into its backing file */
+
+    /* A block device named as a file slot, a file named as a block slot, an unknown backend:
+     * refused before anything is written. */
+    r.resume_file = NULL;
+    r.slot_backend = "file";
+    assert_int_equal(install_bundle(&r, &res, err), UG_ERR_OTHER);
+    assert_non_null(strstr(err, "(slot_backend=block)"));
+    loopdev_detach(loop_dev);
+    fresh_slot();
+    r.slot_backend = "block";
+    r.slot_location = slot_path;
+    assert_int_equal(install_bundle(&r, &res, err), UG_ERR_OTHER);
+    assert_non_null(strstr(err, "not a block device"));
+    r.slot_backend = "mtd";
+    assert_int_equal(install_bundle(&r, &res, err), UG_ERR_USAGE);
+    assert_string_equal(err, "unknown slot backend 'mtd' (known: file, block)");
+    r.slot_backend = NULL; /* the file backend */
+    r.slot_location = "";
+    assert_int_equal(install_bundle(&r, &res, err), UG_ERR_USAGE);
+    assert_true(slot_untouched());
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_install),       cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_too_large_for_slot), cmocka_unit_test(test_tampered_payload),
         cmocka_unit_test(test_missing_file),       cmocka_unit_test(test_resume_after_cut),
-        cmocka_unit_test(test_resume_restarts),
+        cmocka_unit_test(test_resume_restarts),    cmocka_unit_test(test_block_slot),
     };
     return cmocka_run_group_tests_name("install", tests, setup, teardown);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of the slot writers (slot.c): write from offset 0, flush, read back, the
- * slot's size as a hard limit, clear errors, and dispatch through the ops table. */
+/* Unit tests of the slot writers (slots/slot.c, with the file backend of slot_file.c): write
+ * from offset 0, flush, read back, the slot's size as a hard limit, clear errors, dispatch
+ * through the ops table and backends found by name. The block backend: test_slot_block.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "upgrade/slot.h"
+#include "upgrade/slots/slot.h"
 
 #define SLOT_SIZE 65536
 
@@ -197,6 +198,24 @@ static void test_other_backend(void **unused)
     slot_close(&s);
 }
 
+static void test_backends_by_name(void **unused)
+{
+    (void)unused;
+    char err[UG_ERRBUF], names[64];
+    const struct slot_backend *be = NULL;
+    assert_ptr_equal(slot_backend_find("block"), &slot_block_backend);
+    assert_ptr_equal(slot_backend_find("file"), &slot_file_backend);
+    assert_null(slot_backend_find("mtd"));
+    assert_null(slot_backend_find(NULL));
+    slot_backend_names(names, sizeof names);
+    assert_string_equal(names, "file, block");
+    assert_int_equal(slot_backend_lookup("block", &be, err), UG_OK);
+    assert_ptr_equal(be, &slot_block_backend);
+    assert_int_equal(slot_backend_lookup("ubi", &be, err), UG_ERR_USAGE);
+    assert_null(be);
+    assert_string_equal(err, "unknown slot backend 'ubi' (known: file, block)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +223,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_image_larger_than_slot, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_errors_name_the_slot, tmp_setup, tmp_teardown),
         cmocka_unit_test(test_other_backend),
+        cmocka_unit_test(test_backends_by_name),
     };
     return cmocka_run_group_tests_name("slot", tests, NULL, NULL);
 }

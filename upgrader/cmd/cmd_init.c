@@ -44,6 +44,28 @@ struct init_files {
     uint64_t slot_size;
 };
 
+/* The simulated device's device.conf, then what it names: the two slot files and the boot
+ * state, in which slot A holds the version and is the slot that boots. Its reboot only
+ * records that one is due (docs/state-folder.md). */
+static ug_err make_simulated_media(const struct state_folder *f, const struct init_files *in,
+                                   char *err)
+{
+    struct devconf conf;
+    struct bootstate_store store;
+    ug_err rc = devconf_write_simulated(f, err);
+    if (rc == UG_OK)
+        rc = devconf_load(f, &conf, err);
+    if (rc == UG_OK)
+        rc = create_slot(conf.slot_a, in->slot_size, err);
+    if (rc == UG_OK)
+        rc = create_slot(conf.slot_b, in->slot_size, err);
+    if (rc == UG_OK)
+        rc = devconf_bootstate_store(&conf, &store, err);
+    if (rc == UG_OK)
+        rc = bootstate_store_create(&store, in->version, err);
+    return rc;
+}
+
 /* Creates the device's files in the folder, the identity last: its presence is what makes
  * the folder a device, so an init cut short can simply be run again. */
 static ug_err create_device(const struct state_folder *f, const struct device *dev,
@@ -59,17 +81,9 @@ static ug_err create_device(const struct state_folder *f, const struct device *d
     if (rc == UG_OK)
         rc = install_file(in->client_key, f, STATE_CLIENT_KEY, 0600, err);
     if (rc == UG_OK)
-        rc = create_slot(state_path(f, STATE_SLOT_A), in->slot_size, err);
-    if (rc == UG_OK)
-        rc = create_slot(state_path(f, STATE_SLOT_B), in->slot_size, err);
-    /* The boot state: slot A holds `version` and is the slot that boots. */
-    if (rc == UG_OK)
-        rc = bootstate_create(state_path(f, STATE_BOOTENV), in->version, err);
+        rc = make_simulated_media(f, in, err);
     if (rc == UG_OK)
         rc = params_create_defaults(f, err);
-    /* The simulated device's reboot only records that one is due (docs/design.md). */
-    if (rc == UG_OK)
-        rc = devconf_write_simulated(f->root, err);
     if (rc == UG_OK)
         rc = device_save_identity(f, dev, err);
     return rc;

@@ -24,6 +24,16 @@ const char *session_path(const struct session *s, enum state_file which)
     return state_path(&s->folder, which);
 }
 
+const char *session_slot_location(const struct session *s, char letter)
+{
+    return letter == 'A' ? s->conf.slot_a : s->conf.slot_b;
+}
+
+ug_err session_reboot(const struct session *s, char *err)
+{
+    return devconf_run(s->conf.reboot_command, s->folder.root, NULL, "reboot_command", err);
+}
+
 int session_cancelled(const struct session *s)
 {
     return s->cancel && *s->cancel;
@@ -34,7 +44,7 @@ int session_cancelled(const struct session *s)
 static void read_boot_state(struct session *s)
 {
     char ignored[UG_ERRBUF];
-    s->boot_valid = bootstate_load(session_path(s, STATE_BOOTENV), &s->boot, ignored) == UG_OK;
+    s->boot_valid = bootstate_store_load(&s->boot_store, &s->boot, ignored) == UG_OK;
     s->running_slot = s->boot_valid ? bootstate_slot_letter(s->boot.booted) : 0;
     snprintf(s->running_version, sizeof s->running_version, "%s",
              s->boot_valid ? s->boot.slot[s->boot.booted].version : "");
@@ -59,6 +69,10 @@ ug_err session_open(const char *root, const struct session_options *o, struct se
     ug_err rc = state_folder_open(root, &s->folder, err);
     if (rc == UG_OK)
         rc = device_load(&s->folder, &s->dev, err);
+    if (rc == UG_OK)
+        rc = devconf_load(&s->folder, &s->conf, err);
+    if (rc == UG_OK)
+        rc = devconf_bootstate_store(&s->conf, &s->boot_store, err);
     if (rc == UG_OK)
         rc = params_open(&s->folder, &s->params, err);
     if (rc != UG_OK) {

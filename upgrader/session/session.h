@@ -10,6 +10,7 @@
 #include "bootctl/bootstate.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "device/devconf.h"
 #include "device/device.h"
 #include "device/folder.h"
 #include "lang/macro.h"
@@ -25,6 +26,8 @@ struct session_options {
 struct session {
     struct state_folder folder;
     struct device dev;
+    struct devconf conf;               /* device.conf: reboot, health check, where things are */
+    struct bootstate_store boot_store; /* the boot state's backend and location, from conf */
     struct param_store params;
     struct bootstate boot;
     int boot_valid;           /* 0: no valid boot state (running version unknown) */
@@ -42,8 +45,9 @@ struct session {
 };
 
 /* Opens the state folder at root once: checks its paths, reads the identity (UG_ERR_OTHER
- * when the folder holds no device), the parameters and the boot state (a damaged boot state
- * only leaves boot_valid 0: such a device can still resync). o may be NULL. */
+ * when the folder holds no device), device.conf (UG_ERR_OTHER naming a bad line), the
+ * parameters and the boot state (a damaged boot state only leaves boot_valid 0: such a
+ * device can still resync). o may be NULL. */
 ug_err session_open(const char *root, const struct session_options *o, struct session *s,
                     char *err) UG_MUST_CHECK;
 /* Releases what session_open took; safe on a zeroed session. */
@@ -55,6 +59,10 @@ ug_err session_reload(struct session *s, char *err) UG_MUST_CHECK;
 int session_cancelled(const struct session *s);
 /* The path of a file of the session's folder. */
 const char *session_path(const struct session *s, enum state_file which);
+/* The location of slot 'A' or 'B', as device.conf names it. */
+const char *session_slot_location(const struct session *s, char letter);
+/* Runs device.conf's reboot command; UG_ERR_OTHER when it fails. */
+ug_err session_reboot(const struct session *s, char *err) UG_MUST_CHECK;
 
 /* The transport settings of this device: CA (and Custom_CA_Rule's), client certificate,
  * User-Agent, Restricted_Access_Domains, default timeouts. The caller sets the URL. */

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "device/call.h"
-#include "device/devconf.h"
 #include "net/syslog_udp.h"
 
 /* Progress is written to upgrade.json at most this often (never per block). */
@@ -85,7 +84,8 @@ static ug_err stream_bundle(struct pass *p, struct hop *h, const struct fetch_op
         .url = h->bundle_url,
         .fetch = fo,
         .keyring = s->keyring,
-        .slot_path = session_path(s, letter == 'A' ? STATE_SLOT_A : STATE_SLOT_B),
+        .slot_backend = s->conf.slot_backend,
+        .slot_location = session_slot_location(s, letter),
         .product = s->dev.product,
         .hardware = s->dev.hwver,
         .running_version = s->running_version,
@@ -189,11 +189,7 @@ static ug_err reboot(struct pass *p, char *err)
 {
     const struct upgrade_pending *pend = &p->st.pending;
     const struct upgrade_status *s = &p->st.status;
-    struct devconf conf;
-    const char *root = p->s->folder.root;
-    ug_err rc = devconf_load(root, &conf, err);
-    if (rc == UG_OK)
-        rc = devconf_run(conf.reboot_command, root, NULL, "reboot_command", err);
+    ug_err rc = session_reboot(p->s, err);
     if (rc != UG_OK) {
         ug_prefix(err, "switched to slot %c (%s), but the reboot failed: ", pend->slot,
                   pend->version);

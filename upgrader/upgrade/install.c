@@ -20,7 +20,7 @@
 #include "common/version.h"
 #include "net/cpusplit.h"
 #include "net/url.h"
-#include "upgrade/slot.h"
+#include "upgrade/slots/slot.h"
 
 #define PULL_BUFFER (64 * 1024) /* the transport hands over at most 64 KiB at a time */
 
@@ -545,14 +545,19 @@ ug_err install_bundle(const struct install_request *req, struct install_result *
     struct install in = {.req = req, .out = out};
     memset(out, 0, sizeof *out);
     out->transfer_cpu = -1;
-    if (!req->url || !req->url[0] || !req->keyring || !req->slot_path)
+    if (!req->url || !req->url[0] || !req->keyring || !req->slot_location || !req->slot_location[0])
         return ug_fail(err, UG_ERR_USAGE, "install: a bundle URL, a keyring and a slot are needed");
+    const struct slot_backend *backend;
+    ug_err rc = slot_backend_lookup(
+        req->slot_backend && req->slot_backend[0] ? req->slot_backend : "file", &backend, err);
+    if (rc != UG_OK)
+        return rc;
     in.local = is_local_path(req->url);
     url_for_display(req->url, in.display, sizeof in.display);
     in.checkpoint_every = req->checkpoint_bytes ? req->checkpoint_bytes : INSTALL_CHECKPOINT_BYTES;
     pthread_mutex_init(&in.flush_mu, NULL);
     pthread_cond_init(&in.flush_cv, NULL);
-    ug_err rc = slot_open_write(&in.slot, &slot_file_backend, req->slot_path, err);
+    rc = slot_open_write(&in.slot, backend, req->slot_location, err);
     if (rc != UG_OK)
         goto out;
     if (req->resume_file) {

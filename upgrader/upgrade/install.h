@@ -18,7 +18,10 @@ struct install_request {
     const struct fetch_options *fetch; /* transport settings (CA, client cert, UA, domains,
                                           timeouts); its url is ignored; NULL: defaults */
     const char *keyring;               /* CA PEM the bundle manifest must be signed under */
-    const char *slot_path;             /* the inactive slot to write (file backend) */
+    const char *slot_backend;          /* how the slot is reached: "file" or "block" (slot.h);
+                                          NULL or "": "file" */
+    const char *slot_location;         /* the inactive slot to write: a path (a file or a
+                                          block device node) */
     const char *product;               /* the device's: the bundle must be for it */
     const char *hardware;              /* the device's hardware revision: the bundle must fit */
     const char *running_version;       /* with downgrade_limit: refuse what may not be installed */
@@ -53,6 +56,8 @@ struct install_result {
  * fsynced. On any failure the slot's content is garbage (part old, part new, possibly
  * unverified bytes) and must stay unbootable; only the resume file may reuse it.
  * A url starting with '/', '.' or file:// is a local file; anything else goes to fetch.h.
+ * UG_ERR_USAGE for an unknown slot backend; UG_ERR_OTHER for a slot that cannot be opened
+ * (missing, not of the backend's kind, a block device that is mounted or in use).
  * Refusals before any payload byte is written: UG_ERR_VERIFY (signature, product,
  * hardware, downgrade below downgrade_limit, version other than expected, image larger
  * than the slot). Transport errors as fetch.h; UG_ERR_UNUSABLE for a truncated bundle. */

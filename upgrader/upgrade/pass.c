@@ -30,7 +30,7 @@ ug_err pass_open(struct pass *p, struct session *s, const struct upgrade_options
     if (rc == UG_OK && !s->boot_valid)
         rc =
             ug_fail(err, UG_ERR_OTHER, "%s: no valid boot state, so the running version is unknown",
-                    session_path(s, STATE_BOOTENV));
+                    s->boot_store.location);
     if (rc == UG_OK)
         rc = upgrade_state_load(session_path(s, STATE_UPGRADE), &p->st, err);
     return rc;
@@ -165,11 +165,12 @@ ug_err pass_record_cancel(struct pass *p, const char *where, char *err)
 
 ug_err pass_boot_begin(struct pass *p, char *err)
 {
-    const char *env = session_path(p->s, STATE_BOOTENV);
-    ug_err rc =
-        p->boot_lock >= 0 ? UG_OK : bootstate_lock(env, BOOTSTATE_LOCK_WAIT_MS, &p->boot_lock, err);
+    const struct bootstate_store *store = &p->s->boot_store;
+    ug_err rc = p->boot_lock >= 0
+                    ? UG_OK
+                    : bootstate_store_lock(store, BOOTSTATE_LOCK_WAIT_MS, &p->boot_lock, err);
     if (rc == UG_OK)
-        rc = bootstate_load(env, &p->s->boot, err);
+        rc = bootstate_store_load(store, &p->s->boot, err);
     if (rc != UG_OK) {
         pass_boot_abandon(p);
         ug_prefix(err, "boot state: ");
@@ -180,7 +181,7 @@ ug_err pass_boot_begin(struct pass *p, char *err)
 ug_err pass_boot_end(struct pass *p, ug_err rc, char *err)
 {
     if (rc == UG_OK)
-        rc = bootstate_save(session_path(p->s, STATE_BOOTENV), &p->s->boot, err);
+        rc = bootstate_store_save(&p->s->boot_store, &p->s->boot, err);
     pass_boot_abandon(p);
     return rc;
 }

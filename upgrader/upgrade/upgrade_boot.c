@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "device/devconf.h"
 #include "net/syslog_udp.h"
 #include "upgrade/pass.h"
 
@@ -15,14 +14,12 @@
  * proof that the agent reads its own state (it already has, to get here). */
 static ug_err health_check(struct pass *p, char *err)
 {
-    struct devconf conf;
-    const char *root = p->s->folder.root;
-    ug_err rc = devconf_load(root, &conf, err);
-    if (rc != UG_OK || !conf.health_check[0])
-        return rc;
+    const struct devconf *conf = &p->s->conf;
+    if (!conf->health_check[0])
+        return UG_OK;
     char env[96];
     snprintf(env, sizeof env, "UPGRADER_VERSION=%s", p->s->running_version);
-    return devconf_run(conf.health_check, root, env, "health_check", err);
+    return devconf_run(conf->health_check, p->s->folder.root, env, "health_check", err);
 }
 
 static ug_err mark_booted_good(struct pass *p, char *err)
@@ -51,10 +48,7 @@ static ug_err health_check_failed(struct pass *p, const char *version, char *err
     snprintf(s->last_error, sizeof s->last_error, "%s", reason);
     if (pass_save(p, ignored) != UG_OK)
         log_msg(p->s->log, LOG_LEVEL_ERROR, "%s", ignored);
-    struct devconf conf;
-    const char *root = p->s->folder.root;
-    if (devconf_load(root, &conf, ignored) == UG_OK && !p->o->no_reboot &&
-        devconf_run(conf.reboot_command, root, NULL, "reboot_command", ignored) != UG_OK)
+    if (!p->o->no_reboot && session_reboot(p->s, ignored) != UG_OK)
         log_msg(p->s->log, LOG_LEVEL_ERROR, "%s", ignored);
     return ug_fail(err, UG_ERR_OTHER, "slot %c (%s) not marked good: %s", p->st.pending.slot,
                    version, reason);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Slot writers for the installer: write an image into a slot from offset 0, make it
- * durable, read it back. One ops table; file-backed slots (slot-a.img) are its first entry. */
-#ifndef BOOTCTL_SLOT_H
-#define BOOTCTL_SLOT_H
+ * durable, read it back, through a backend chosen by name (a file, a block device). */
+#ifndef UPGRADER_SLOT_H
+#define UPGRADER_SLOT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +28,17 @@ struct slot_backend {
 
 /* A slot file of fixed size, as `upgrader init` makes them; never truncated or grown. */
 extern const struct slot_backend slot_file_backend;
+/* A block device (partition); capacity from BLKGETSIZE64; refused for writing while it is
+ * mounted or otherwise in use. */
+extern const struct slot_backend slot_block_backend;
+
+/* The backend of that name ("file", "block"); NULL if this build has none. */
+const struct slot_backend *slot_backend_find(const char *name);
+/* The names of the backends, ", "-separated, into out (for messages). */
+void slot_backend_names(char *out, size_t outsz);
+/* As slot_backend_find; UG_ERR_USAGE naming the known backends when there is none. */
+ug_err slot_backend_lookup(const char *name, const struct slot_backend **be,
+                           char *err) UG_MUST_CHECK;
 
 /* An open slot; the fields are for reading, the functions below keep them right. */
 struct slot {
