@@ -188,22 +188,29 @@ static void serve_bundle(const char *name)
     assert_non_null(fake_serve_file(path, local));
 }
 
-/* A device running 1.0.0 from slot A (whose first bytes are the running release), keyring
- * installed, the bundles served. */
-static int setup(void **state)
+/* Opens the device's session, as each command of the program does. */
+static int open_session(void)
 {
-    (void)state;
     char err[UG_ERRBUF];
-    fake_reset();
-    cancel_flag = 0;
-    memset(&progress, 0, sizeof progress);
-    if (testdevice_make(root, sizeof root, "ug-upgrade", "1.0.0", SLOT_SIZE, fx.keyring) != 0)
-        return -1;
     struct session_options o = {.cancel = &cancel_flag};
     if (session_open(root, &o, &s, err) != UG_OK) {
         fprintf(stderr, "%s\n", err);
         return -1;
     }
+    return 0;
+}
+
+/* A device running 1.0.0 from slot A (whose first bytes are the running release), keyring
+ * installed, the bundles served. */
+static int setup(void **state)
+{
+    (void)state;
+    fake_reset();
+    cancel_flag = 0;
+    memset(&progress, 0, sizeof progress);
+    if (testdevice_make(root, sizeof root, "ug-upgrade", "1.0.0", SLOT_SIZE, fx.keyring) != 0 ||
+        open_session() != 0)
+        return -1;
     int fd = open(session_path(&s, STATE_SLOT_A), O_WRONLY | O_CLOEXEC);
     if (fd < 0 || pwrite(fd, running_image, MARK_SIZE, 0) != MARK_SIZE || close(fd) != 0)
         return -1;
@@ -870,16 +877,26 @@ static void test_rollback(void **state)
     assert_int_equal(fake_request_count(), fetched);
 }
 
-/* Appends health_check=command to device.conf (init's lines kept). */
+/* Sets health_check=command in device.conf (init's other lines kept); the integrator's
+ * change is seen by the next command, so the session is opened again. */
 static void set_health_check(const char *command)
 {
     char err[UG_ERRBUF];
-    const char *path = session_path(&s, STATE_DEVICE_CONF);
-    struct buf conf = {0};
-    assert_int_equal(fs_read_file(path, 1 << 20, &conf, err), UG_OK);
-    buf_printf(&conf, "health_check=%s\n", command);
-    assert_int_equal(fs_write_atomic(path, conf.data, conf.len, 0644, err), UG_OK);
+    struct buf conf = {0}, out = {0};
+    assert_int_equal(fs_read_file(session_path(&s, STATE_DEVICE_CONF), 1 << 20, &conf, err), UG_OK);
+    for (char *line = conf.data, *end; line && *line; line = end ? end + 1 : NULL) {
+        end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        if (strncmp(line, "health_check=", 13) != 0)
+            buf_printf(&out, "%.*s\n", (int)len, line);
+    }
+    buf_printf(&out, "health_check=%s\n", command);
+    assert_int_equal(
+        fs_write_atomic(session_path(&s, STATE_DEVICE_CONF), out.data, out.len, 0644, err), UG_OK);
     buf_free(&conf);
+    buf_free(&out);
+    session_close(&s);
+    assert_int_equal(open_session(), 0);
 }
 
 /* The health check of device.conf decides: passing, the slot is marked good; failing, it is
