@@ -43,7 +43,14 @@ static int may_sign_code(X509 *cert)
     return 1;
 }
 
-static ug_err load_keyring(const char *keyring, X509_STORE **out, char *err)
+/* The keyring read without one certificate in it (empty, or text without a PEM block). */
+static int holds_no_certificate(unsigned long e)
+{
+    return ERR_GET_LIB(e) == ERR_LIB_X509 &&
+           ERR_GET_REASON(e) == X509_R_NO_CERTIFICATE_OR_CRL_FOUND;
+}
+
+static ug_err load_keyring(const char *keyring, const char *what, X509_STORE **out, char *err)
 {
     char why[256];
     X509_STORE *store = X509_STORE_new();
@@ -56,6 +63,14 @@ static ug_err load_keyring(const char *keyring, X509_STORE **out, char *err)
     }
     if (X509_STORE_load_file(store, keyring) != 1) {
         X509_STORE_free(store);
+        /* A keyring that trusts nobody verifies nothing: the file is refused as unverified,
+         * as the upgrade engine refuses everything on a device without a keyring. */
+        if (holds_no_certificate(ERR_peek_last_error())) {
+            ERR_clear_error();
+            return ug_fail(err, UG_ERR_VERIFY,
+                           "%s: cannot be verified: the keyring %s holds no CA certificate", what,
+                           keyring);
+        }
         return ug_fail(err, UG_ERR_OTHER, "%s: cannot read keyring: %s", keyring,
                        ssl_reason(why, sizeof why));
     }
@@ -80,7 +95,7 @@ ug_err sign_verify(const char *keyring, const void *data, size_t len, const void
         return ug_fail(err, UG_ERR_VERIFY, "%s: not signed (empty signature)", what);
     if (sig_len > SIG_MAX_SIZE || len > INT_MAX)
         return ug_fail(err, UG_ERR_VERIFY, "%s: signature or data too large", what);
-    rc = load_keyring(keyring, &store, err);
+    rc = load_keyring(keyring, what, &store, err);
     if (rc != UG_OK)
         goto out;
     sigbio = BIO_new_mem_buf(sig, (int)sig_len);

@@ -13,7 +13,8 @@
 /* Checks that sig (DER CMS, detached) signs exactly data[0..len) and that its signer's
  * certificate chains to a CA in keyring (PEM file) and may sign code (an extended key
  * usage, where present, must allow codeSigning; a key usage must allow digitalSignature).
- * UG_ERR_VERIFY naming `what` otherwise; UG_ERR_OTHER if the keyring cannot be read. */
+ * UG_ERR_VERIFY naming `what` otherwise, also when the keyring holds no certificate (it
+ * trusts nobody); UG_ERR_OTHER if the keyring is missing or cannot be read. */
 ug_err sign_verify(const char *keyring, const void *data, size_t len, const void *sig,
                    size_t sig_len, const char *what, char *err) UG_MUST_CHECK;
 /* Reads path and path.sig (or sig_path when not NULL) and verifies them as above; on

@@ -113,7 +113,10 @@ static void send_log(struct run *r, enum log_kind kind, const char *host)
 {
     static const char *const templates[] = {"Log_Request_Msg", "Log_Success_Msg",
                                             "Log_Failure_Msg"};
-    if (kind == LOG_REQUEST && host) {
+    /* Resolved only for a message that can be sent: with the network down, a lookup costs
+     * the resolver's timeout before every transfer, for nothing when syslog is off. */
+    const char *server = params_value(&r->s->params, "Syslog_Server");
+    if (kind == LOG_REQUEST && host && server && server[0]) {
         char ip[64];
         resolve_first(host, ip, sizeof ip);
         set_macro(r, "SERVIP", ip);
