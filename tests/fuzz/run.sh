@@ -1,37 +1,90 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# make fuzz: builds each harness tests/fuzz/fuzz_NAME.c with clang's libFuzzer, ASan and
-# UBSan against every module, and runs it for FUZZ_SECONDS (default 60) on its seed corpus
-# tests/fuzz/corpus/NAME/ (new finds go to build-fuzz/corpus/NAME, the seeds stay clean).
+# Builds each harness tests/fuzz/fuzz_NAME.c with clang's libFuzzer, ASan and UBSan against
+# every module, then runs it on its seed corpus tests/fuzz/corpus/NAME/, in one of two modes:
+#   run.sh      make fuzz: random, to look for new defects. Each harness runs FUZZ_SECONDS
+#               (default 60) from a random seed; new finds go to build-fuzz/corpus/NAME, the
+#               seeds stay clean.
+#   run.sh ci   make fuzz-ci, what CI runs: deterministic, so a failure is a defect, never bad
+#               luck. Replays every seed input once, then runs each harness for a fixed number
+#               of executions (ci_runs below) from -seed=1, starting from the seeds alone.
+# Same tree, same run: the ci build leaves out the stack-depth coverage feature (it varies
+# with where ASLR puts the stack), and the run turns off what depends on the clock or on
+# addresses (-reload, comparison operands: -use_cmp, -use_memmem). fuzz_bundle runs the
+# payload decoder's two threads in lockstep in both modes (see the harness).
+# A harness may name link-time wraps in tests/fuzz/fuzz_NAME.wrap (one symbol a line).
+# A failing input is saved as build-fuzz[/ci]/NAME-crash-* (-leak-, -timeout-, ...): add it to
+# tests/fuzz/corpus/NAME/ with its fix, so every later replay checks it.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
-out=build-fuzz
+mode=${1:-random}
 export TOP="$top"
-seconds=${FUZZ_SECONDS:-60}
-mkdir -p "$out/obj"
-flags="-std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -I. -Iupgrader"
-[ -n "$(pkg-config --exists libisal && echo y)" ] && flags="$flags -DHAVE_ISAL=1"
-pkgs="libcurl openssl zlib libarchive expat json-c libmicrohttpd libzstd"
-pkg-config --exists libisal && pkgs="$pkgs libisal"
-cflags="$flags $(pkg-config --cflags $pkgs)"
-objs=()
-shopt -s nullglob
-for src in $(find common bootctl upgrader -name '*.c' | sort); do
-    case "$src" in */main.c) continue ;; esac
-    obj="$out/obj/$(echo "$src" | tr / _).o"
-    if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ]; then clang $cflags -c "$src" -o "$obj"; fi
-    objs+=("$obj")
-done
+
+# Executions of the fixed-seed run, per harness: 8 to 12 s each on this 2-CPU machine even
+# when others load it, so the six harnesses take well under two minutes with the replays
+# (building them from scratch adds about one more); bundle is the slow one.
+declare -A ci_runs=([bundle]=5000 [catalog]=150000 [manifest]=400000 [profile]=400000
+    [rule]=250000 [version]=1500000)
+
+case "$mode" in
+random) out=build-fuzz coverage= ;;
+ci) out=build-fuzz/ci coverage=-fno-sanitize-coverage=stack-depth ;;
+*) echo "usage: run.sh [ci]" >&2; exit 2 ;;
+esac
+
+build() { # compiles every module once (kept in $out/obj), then links each harness
+    local flags cflags pkgs objs=() src obj harness name wraps
+    flags="-std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined $coverage -fno-sanitize-recover=all -I. -Iupgrader"
+    pkgs="libcurl openssl zlib libarchive expat json-c libmicrohttpd libzstd"
+    if pkg-config --exists libisal; then flags="$flags -DHAVE_ISAL=1"; pkgs="$pkgs libisal"; fi
+    cflags="$flags $(pkg-config --cflags $pkgs)"
+    mkdir -p "$out/obj"
+    for src in $(find common bootctl upgrader -name '*.c' | sort); do
+        case "$src" in */main.c) continue ;; esac
+        obj="$out/obj/$(echo "$src" | tr / _).o"
+        if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ]; then clang $cflags -c "$src" -o "$obj"; fi
+        objs+=("$obj")
+    done
+    for harness in tests/fuzz/fuzz_*.c; do
+        name=$(basename "$harness" .c)
+        wraps=
+        [ -f "tests/fuzz/$name.wrap" ] && wraps=$(sed 's/^/-Wl,--wrap=/' "tests/fuzz/$name.wrap")
+        clang $cflags -fsanitize=fuzzer "$harness" "${objs[@]}" $wraps $(pkg-config --libs $pkgs) \
+            -o "$out/$name"
+    done
+}
+
+# run NAME LABEL LOG libFuzzer-arguments...: one libFuzzer run, its figures, and on failure
+# where the input went.
+run() {
+    local name=$1 label=$2 log=$3 status=0
+    shift 3
+    echo "== fuzz_$name: $label"
+    "$out/fuzz_$name" -print_final_stats=1 -artifact_prefix="$out/$name-" "$@" >"$log" 2>&1 || status=$?
+    grep -E '^#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::new_units_added|ERROR|SUMMARY|runtime error' "$log" || true
+    [ "$status" -eq 0 ] || { echo "fuzz_$name failed ($label): $log, input in $out/$name-*"; exit 1; }
+}
+
+build
 for harness in tests/fuzz/fuzz_*.c; do
     name=$(basename "$harness" .c); name=${name#fuzz_}
-    clang $cflags -fsanitize=fuzzer "$harness" "${objs[@]}" $(pkg-config --libs $pkgs) -o "$out/fuzz_$name"
+    seeds=tests/fuzz/corpus/$name
+    if [ "$mode" = random ]; then
+        mkdir -p "$out/corpus/$name"
+        run "$name" "random, ${FUZZ_SECONDS:-60}s" "$out/fuzz_$name.log" \
+            -max_total_time="${FUZZ_SECONDS:-60}" "$out/corpus/$name" "$seeds"
+        continue
+    fi
+    # -runs=0: each seed input once (in an order -seed fixes), then stop; the seed folder
+    # is only read.
+    run "$name" "replay of the seed inputs ($(ls "$seeds" | wc -l))" "$out/fuzz_$name-replay.log" \
+        -seed=1 -runs=0 "$seeds"
+    # The scratch corpus starts empty each time (left-overs would change the run) and comes
+    # first on the command line, so new units go there, not into the seeds.
+    runs=${ci_runs[$name]:?no ci_runs line for fuzz_$name}
+    rm -rf "$out/corpus/$name"
     mkdir -p "$out/corpus/$name"
-    echo "== fuzz_$name for ${seconds}s"
-    log="$out/fuzz_$name.log"
-    status=0
-    "$out/fuzz_$name" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$out/$name-" \
-        "$out/corpus/$name" "tests/fuzz/corpus/$name" >"$log" 2>&1 || status=$?
-    grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|runtime error|Done' "$log" || true
-    [ "$status" -eq 0 ] || { echo "fuzz_$name found a crash: $log, input in $out/$name-*"; exit 1; }
+    run "$name" "-seed=1 -runs=$runs" "$out/fuzz_$name.log" -seed=1 -runs="$runs" -reload=0 \
+        -use_cmp=0 -use_memmem=0 "$out/corpus/$name" "$seeds"
 done

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "lang/rule.h"
+#include "net/url.h"
 
 static const char *fake_param(void *opaque, const char *name)
 {
@@ -172,6 +173,15 @@ static void test_url_parts(void **state)
     assert_string_equal(u.host, "dhcp-server");
     assert_int_equal(u.port, 69);
     rule_url_free(&u);
+    /* A scheme without a server is the default server too; libcurl would read "p.xml" as the
+     * host of the URL as written, so the transport only ever gets u.text. */
+    assert_int_equal(rule_parse_url("http:///p.xml", "dhcp-server", 0, &u, err), UG_OK);
+    assert_string_equal(u.text, "http://dhcp-server:80/p.xml");
+    rule_url_free(&u);
+    assert_int_equal(rule_parse_url("/p.xml", "fe80::2", 0, &u, err), UG_OK);
+    assert_string_equal(u.host, "fe80::2");
+    assert_string_equal(u.text, "tftp://[fe80::2]:69/p.xml");
+    rule_url_free(&u);
     /* Credentials in the URL are refused, and the message never repeats the password. */
     assert_int_equal(rule_parse_url("http://admin:s3cret@prov.example/p.xml", NULL, 1, &u, err),
                      UG_ERR_USAGE);
@@ -181,6 +191,93 @@ static void test_url_parts(void **state)
         rule_parse_url("http://admin:s3cret@prov.example:99999/p.xml", NULL, 1, &u, err),
         UG_ERR_USAGE);
     assert_null(strstr(err, "s3cret"));
+}
+
+/* Odd URLs on which this parser and the transport's (libcurl's, in url.c) disagreed: the rule
+ * must refuse the URL, or name the host and port the transport will contact and fill in a URL
+ * that reaches the same place. */
+static const struct {
+    const char *url;
+    const char *text;    /* the URL with defaults as the rule fills it in; NULL: refused */
+    const char *message; /* when refused: how the message ends */
+} odd_urls[] = {
+    /* numeric IPv4 forms: libcurl contacts 127.0.0.1 */
+    {"http://0x7f.1/p", "http://127.0.0.1:80/p", NULL},
+    {"http://2130706433/p", "http://127.0.0.1:80/p", NULL},
+    {"http://127.1:8080/p", "http://127.0.0.1:8080/p", NULL},
+    {"http://0177.0.0.1/p", "http://127.0.0.1:80/p", NULL},
+    /* an IPv6 literal as libcurl writes it */
+    {"http://[0:0:0:0:0:0:0:1]/p", "http://[::1]:80/p", NULL},
+    /* "://" in the query of a URL without a scheme: a TFTP URL for the transport */
+    {"prov.example.com/cfg?u=http://x/y", "tftp://prov.example.com:69/cfg?u=http://x/y", NULL},
+    /* brackets around what is no IPv6 address */
+    {"http://[1.2.3.4]/p", NULL, "malformed URL (Bad IPv6 address)"},
+    {"http://[zz]/p", NULL, "malformed URL (Bad IPv6 address)"},
+    /* a sign before the port number */
+    {"http://h:+80/p", NULL, "port '+80' is not 1..65535"},
+    /* an '@' in the query: no credentials, but no path either */
+    {"http://h?x=@y/p", NULL, "no file path (it must be absolute: /...)"},
+    /* refused by both, before and after: escapes and zone ids in a host name */
+    {"http://%65vil.com/p", NULL, "'%65vil.com' is not a server name"},
+    {"http://[fe80::1%25eth0]/p", NULL, "'fe80::1%25eth0' is not a server name"},
+    /* read alike by both, before and after */
+    {"http://h:0080/a?b#c", "http://h:80/a?b#c", NULL},
+    {"HTTPS://[::1]:8443/x", "https://[::1]:8443/x", NULL},
+};
+
+/* The host the transport contacts for url, without an IPv6 literal's brackets ("" if refused). */
+static void transport_host(const char *url, char *host, size_t n)
+{
+    char checked[URL_MAX], err[UG_ERRBUF];
+    if (url_check(url, NULL, checked, sizeof checked, NULL, err) != UG_OK ||
+        url_host(checked, host, n, err) != UG_OK)
+        host[0] = '\0';
+    size_t len = strlen(host);
+    if (len >= 2 && host[0] == '[') {
+        memmove(host, host + 1, len - 2);
+        host[len - 2] = '\0';
+    }
+}
+
+/* 0 when odd_urls[i] holds, else 1 with the reason printed. */
+static int odd_url_fails(size_t i)
+{
+    const char *url = odd_urls[i].url;
+    struct rule_url u;
+    char err[UG_ERRBUF] = "", want[256], got[256];
+    ug_err rc = rule_parse_url(url, "dhcp.example", 0, &u, err);
+    if (!odd_urls[i].text) {
+        size_t n = strlen(err), m = strlen(odd_urls[i].message);
+        if (rc == UG_ERR_USAGE && n >= m && strcmp(err + n - m, odd_urls[i].message) == 0)
+            return 0;
+        print_error("'%s': rc %d '%s' (%s), expected a refusal ending '%s'\n", url, rc,
+                    rc == UG_OK ? u.text : "", err, odd_urls[i].message);
+        rule_url_free(&u);
+        return 1;
+    }
+    if (rc != UG_OK) {
+        print_error("'%s': refused (%s), expected '%s'\n", url, err, odd_urls[i].text);
+        return 1;
+    }
+    transport_host(url, want, sizeof want);
+    transport_host(u.text, got, sizeof got);
+    int fails = strcmp(u.text, odd_urls[i].text) != 0 || strcmp(u.host, want) != 0 ||
+                strcmp(got, want) != 0;
+    if (fails)
+        print_error("'%s': rule URL '%s' (expected '%s'), rule host '%s', its URL reaches '%s', "
+                    "the transport contacts '%s'\n",
+                    url, u.text, odd_urls[i].text, u.host, got, want);
+    rule_url_free(&u);
+    return fails;
+}
+
+static void test_odd_urls(void **state)
+{
+    (void)state;
+    int failures = 0;
+    for (size_t i = 0; i < sizeof odd_urls / sizeof odd_urls[0]; i++)
+        failures += odd_url_fails(i);
+    assert_int_equal(failures, 0);
 }
 
 struct bad_case {
@@ -316,9 +413,8 @@ static void test_malformed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_eval),
-        cmocka_unit_test(test_url_parts),
-        cmocka_unit_test(test_conditional),
+        cmocka_unit_test(test_eval),      cmocka_unit_test(test_url_parts),
+        cmocka_unit_test(test_odd_urls),  cmocka_unit_test(test_conditional),
         cmocka_unit_test(test_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,11 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include <openssl/bio.h>
 #include <openssl/cms.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
@@ -32,6 +34,37 @@ static void write_file(const char *path, const void *bytes, size_t len)
     char err[UG_ERRBUF];
     if (fs_write_atomic(path, bytes, len, 0644, err) != UG_OK)
         fail_msg("%s", err);
+}
+
+/* OpenSSL's allocations still live: its allocator is ours for the whole test program, so a
+ * leak shows in the plain build too, not only under LeakSanitizer. */
+static long openssl_live;
+static int counting;
+
+static void *count_malloc(size_t n, const char *file, int line)
+{
+    (void)file, (void)line;
+    void *p = malloc(n);
+    openssl_live += p != NULL;
+    return p;
+}
+
+static void *count_realloc(void *p, size_t n, const char *file, int line)
+{
+    (void)file, (void)line;
+    void *q = realloc(p, n);
+    if (!p && q)
+        openssl_live++;
+    else if (p && n == 0)
+        openssl_live--;
+    return q;
+}
+
+static void count_free(void *p, const char *file, int line)
+{
+    (void)file, (void)line;
+    openssl_live -= p != NULL;
+    free(p);
 }
 
 static int setup(void **state)
@@ -253,12 +286,48 @@ static void test_create_refusals(void **state)
     }
 }
 
+/* A valid signature whose SignedData digestAlgorithms names AES-256-CBC instead of SHA-256,
+ * as a fuzzer made it: the signer and its signed attributes still check out, so OpenSSL gets
+ * as far as hashing the content, where it cannot, and refuses. That path lost a BIO each time
+ * inside CMS_verify until sign_verify stopped handing it a memory BIO. */
+static void test_cipher_as_digest_refused_without_leak(void **state)
+{
+    (void)state;
+    static const unsigned char sha256[] = {0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+                                           0x65, 0x03, 0x04, 0x02, 0x01};
+    struct buf sig = {0};
+    char err[UG_ERRBUF] = "";
+    assert_true(counting);
+    assert_int_equal(buf_append(&sig, good_sig.data, good_sig.len), 0);
+    unsigned char *oid = memmem(sig.data, sig.len, sha256, sizeof sha256);
+    /* The first one is the SignedData's digestAlgorithms; 2.16.840.1.101.3.4.1.42 is
+     * aes-256-cbc. */
+    assert_non_null(oid);
+    oid[9] = 0x01, oid[10] = 0x2a;
+    long before = 0;
+    for (int i = 0; i < 4; i++) {
+        if (i == 1) /* the first pass fills OpenSSL's lazy caches: counted from the second */
+            before = openssl_live;
+        assert_int_equal(
+            sign_verify(fx.keyring, data, sizeof data - 1, sig.data, sig.len, "m", err),
+            UG_ERR_VERIFY);
+        assert_non_null(strstr(err, "does not verify"));
+    }
+    assert_int_equal(openssl_live - before, 0);
+    buf_free(&sig);
+}
+
 int main(void)
 {
+    /* Before OpenSSL allocates anything: it refuses a new allocator after its first malloc. */
+    counting = CRYPTO_set_mem_functions(count_malloc, count_realloc, count_free);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_verify_file),
-        cmocka_unit_test(test_refusals),        cmocka_unit_test(test_unusable_keyring),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_verify_file),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_unusable_keyring),
         cmocka_unit_test(test_create_refusals),
+        cmocka_unit_test(test_cipher_as_digest_refused_without_leak),
     };
     return cmocka_run_group_tests_name("sign", tests, setup, teardown);
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "net/url.h"
@@ -192,12 +193,95 @@ static void test_host(void **state)
     assert_int_equal(url_host("http://", tiny, sizeof tiny, NULL), UG_ERR_USAGE);
 }
 
+/* url_split reads a URL as the transport will: the odd forms where a hand-written parser and
+ * libcurl parted ways are read libcurl's way, or refused. */
+static void test_split(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url;
+        const char *scheme, *host; /* scheme NULL: refused, and host is how the message ends */
+        int port;
+        const char *path;
+    } cases[] = {
+        {"10.0.0.1/spa.cfg", "tftp", "10.0.0.1", 69, "/spa.cfg"},
+        {"prov.example.com:6969/a/b.cfg", "tftp", "prov.example.com", 6969, "/a/b.cfg"},
+        {"http://prov.example.com/a.cfg?x=1#f", "http", "prov.example.com", 80, "/a.cfg?x=1#f"},
+        {"HTTPS://Prov.Example.com/a", "https", "Prov.Example.com", 443, "/a"},
+        {"tftp://h:69/a%20b/$MA/../c?", "tftp", "h", 69, "/a%20b/$MA/../c?"},
+        {"http://h", "http", "h", 80, "/"},
+        {"http://h:/a", "http", "h", 80, "/a"},
+        {"http://u:pw@h:8080/a", "http", "h", 8080, "/a"},
+        /* numeric IPv4 forms, normalized as libcurl contacts them */
+        {"http://0x7f.1/p", "http", "127.0.0.1", 80, "/p"},
+        {"http://2130706433:8080/p", "http", "127.0.0.1", 8080, "/p"},
+        {"http://127.1/p", "http", "127.0.0.1", 80, "/p"},
+        {"http://0177.0.0.1/p", "http", "127.0.0.1", 80, "/p"},
+        /* IPv6 literals: without brackets, as libcurl writes them, a zone kept */
+        {"http://[0:0:0:0:0:0:0:1]/p", "http", "::1", 80, "/p"},
+        {"https://[::1]:8443/p", "https", "::1", 8443, "/p"},
+        {"http://[fe80::1%25eth0]/p", "http", "fe80::1%eth0", 80, "/p"},
+        /* escapes decoded: this is the host that is looked up */
+        {"http://%65vil.com/p", "http", "evil.com", 80, "/p"},
+        /* "://" after the path starts is no scheme; '?' and '#' end the host too */
+        {"prov.example.com/cfg?u=http://x/y", "tftp", "prov.example.com", 69, "/cfg?u=http://x/y"},
+        {"http://h?x=@y/p", "http", "h", 80, "/?x=@y/p"},
+        {"http://h#@evil/p", "http", "h", 80, "/#@evil/p"},
+        /* refused */
+        {"ftp://h/a", NULL, "scheme 'ftp' is not tftp, http or https", 0, NULL},
+        {"file:///etc/passwd", NULL, "scheme 'file' is not tftp, http or https", 0, NULL},
+        {"http://h:+80/p", NULL, "(Port number was not a decimal number between 0 and 65535)", 0,
+         NULL},
+        {"http://h:65536/p", NULL, "(Port number was not a decimal number between 0 and 65535)", 0,
+         NULL},
+        {"http://[zz]/p", NULL, "(Bad IPv6 address)", 0, NULL},
+        {"http://[1.2.3.4]/p", NULL, "(Bad IPv6 address)", 0, NULL},
+        {"http://h$x/p", NULL, "(Bad hostname)", 0, NULL},
+        /* libcurl skips a third slash: the host is "p" (rules read "scheme:///path" as the
+         * default server, and hand the transport a URL that names it) */
+        {"http:///p", "http", "p", 80, "/"},
+        {"http://h/a b", NULL, "(Bad path)", 0, NULL},
+        {"http://", NULL, "", 0, NULL},
+        {"", NULL, "empty URL", 0, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct url_parts p;
+        char err[UG_ERRBUF] = "";
+        ug_err rc = url_split(cases[i].url, &p, err);
+        if (!cases[i].scheme) {
+            size_t n = strlen(err), m = strlen(cases[i].host);
+            if (rc != UG_ERR_USAGE || n < m || strcmp(err + n - m, cases[i].host) != 0)
+                fail_msg("split(%s) = %d '%s', expected a refusal ending '%s'", cases[i].url, rc,
+                         err, cases[i].host);
+            continue;
+        }
+        if (rc != UG_OK || strcmp(p.scheme, cases[i].scheme) != 0 ||
+            strcmp(p.host, cases[i].host) != 0 || p.port != cases[i].port ||
+            strcmp(p.path, cases[i].path) != 0)
+            fail_msg("split(%s) = %d (%s) %s %s %d %s, expected %s %s %d %s", cases[i].url, rc, err,
+                     p.scheme, p.host, p.port, p.path, cases[i].scheme, cases[i].host,
+                     cases[i].port, cases[i].path);
+    }
+    /* The message never repeats the URL, so never its password either; a host too long to
+     * keep is refused, not cut. */
+    struct url_parts p;
+    char err[UG_ERRBUF], url[400];
+    assert_int_equal(url_split("http://admin:s3cret@h:99999/a", &p, err), UG_ERR_USAGE);
+    assert_null(strstr(err, "s3cret"));
+    memset(url, 'a', sizeof url);
+    memcpy(url, "http://", 7);
+    memcpy(url + sizeof url - 3, "/a", 3); /* a host of 390 letters */
+    assert_int_equal(url_split(url, &p, err), UG_ERR_USAGE);
+    assert_string_equal(err, "host longer than 255 bytes");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_display_url),    cmocka_unit_test(test_domain_allowed),
         cmocka_unit_test(test_check_url),      cmocka_unit_test(test_url_is_tftp),
         cmocka_unit_test(test_check_redirect), cmocka_unit_test(test_host),
+        cmocka_unit_test(test_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,6 +81,22 @@ static ug_err load_keyring(const char *keyring, const char *what, X509_STORE **o
     return UG_OK;
 }
 
+/* The signed data as CMS_verify() reads it. CMS_verify copies content held in a memory BIO
+ * into a temporary one, and loses that copy when the SignedData names a digest algorithm it
+ * cannot use (CMS_dataInit fails): a leak for every such signature anyone sends (OpenSSL 3.0.19
+ * and the releases before the fix upstream). Behind a null filter the content is no memory
+ * BIO, so CMS_verify reads through this chain and frees only what it put in front of it. */
+static BIO *content_bio(const void *data, size_t len)
+{
+    BIO *mem = BIO_new_mem_buf(len ? data : "", (int)len);
+    BIO *filter = mem ? BIO_new(BIO_f_null()) : NULL;
+    if (!filter) {
+        BIO_free(mem);
+        return NULL;
+    }
+    return BIO_push(filter, mem);
+}
+
 ug_err sign_verify(const char *keyring, const void *data, size_t len, const void *sig,
                    size_t sig_len, const char *what, char *err)
 {
@@ -99,7 +115,7 @@ ug_err sign_verify(const char *keyring, const void *data, size_t len, const void
     if (rc != UG_OK)
         goto out;
     sigbio = BIO_new_mem_buf(sig, (int)sig_len);
-    databio = BIO_new_mem_buf(len ? data : "", (int)len);
+    databio = content_bio(data, len);
     if (!sigbio || !databio) {
         rc = ug_oom(err);
         goto out;
@@ -133,7 +149,7 @@ out:
     sk_X509_free(signers);
     CMS_ContentInfo_free(cms);
     BIO_free(sigbio);
-    BIO_free(databio);
+    BIO_free_all(databio);
     X509_STORE_free(store);
     ERR_clear_error();
     return rc;

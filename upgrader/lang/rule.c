@@ -472,6 +472,117 @@ static int valid_host(const char *h)
     return 1;
 }
 
+/* The rule's own checks of a server[:port] as written (hp..end): what it refuses beyond
+ * what libcurl does, each with its message. The values come from url_split afterwards. */
+static ug_err check_server(const char *hp, const char *end, const char *shown, char *err)
+{
+    const char *hend = end, *colon = NULL;
+    int bracketed = *hp == '[';
+    if (bracketed) {
+        const char *rb = memchr(hp, ']', (size_t)(end - hp));
+        if (!rb)
+            return ug_fail(err, UG_ERR_USAGE, "URL '%s': '[' of an IPv6 address is not closed",
+                           shown);
+        if (rb + 1 < end && rb[1] != ':')
+            return ug_fail(err, UG_ERR_USAGE, "URL '%s': unexpected text after ']'", shown);
+        colon = rb + 1 < end ? rb + 1 : NULL;
+        hp++;
+        hend = rb;
+    } else if ((colon = memchr(hp, ':', (size_t)(end - hp))) != NULL) {
+        hend = colon;
+    }
+    char host[256];
+    size_t hl = (size_t)(hend - hp);
+    if (hl == 0 || hl >= sizeof host)
+        return ug_fail(err, UG_ERR_USAGE, "URL '%s': empty or too long server name", shown);
+    memcpy(host, hp, hl);
+    host[hl] = '\0';
+    if (!valid_host(host) || (!bracketed && strchr(host, ':')))
+        return ug_fail(err, UG_ERR_USAGE, "URL '%s': '%s' is not a server name", shown, host);
+    if (colon) {
+        const char *digits = colon + 1;
+        size_t n = strspn(digits, "0123456789");
+        long port = n && n <= 9 ? strtol(digits, NULL, 10) : 0;
+        if (digits + n != end || port < 1 || port > 65535)
+            return ug_fail(err, UG_ERR_USAGE, "URL '%s': port '%.*s' is not 1..65535", shown,
+                           (int)(end - digits), digits);
+    }
+    return UG_OK;
+}
+
+/* The URL the transport will be handed for a URL without a server: the default one in its
+ * place, in brackets when it is an IPv6 address. */
+static ug_err with_default_server(const char *scheme, const char *default_host, const char *path,
+                                  struct buf *out, char *err)
+{
+    int v6 = strchr(default_host, ':') != NULL;
+    if (buf_printf(out, "%s://%s%s%s%s", scheme, v6 ? "[" : "", default_host, v6 ? "]" : "",
+                   path) != 0)
+        return ug_oom(err);
+    return UG_OK;
+}
+
+/* Checks the scheme as written: *rest is what follows "scheme://" (the whole text when there
+ * is none, as in url.c: a "://" after a '/', '?' or '#' is no scheme). */
+static ug_err check_scheme(const char *text, const char *shown, char *scheme, size_t n,
+                           const char **rest, char *err)
+{
+    const char *sep = strstr(text, "://");
+    snprintf(scheme, n, "tftp");
+    *rest = text;
+    if (!sep || strcspn(text, "/?#") < (size_t)(sep - text))
+        return UG_OK;
+    size_t sl = (size_t)(sep - text);
+    if (!((sl == 4 && (strncasecmp(text, "tftp", 4) == 0 || strncasecmp(text, "http", 4) == 0)) ||
+          (sl == 5 && strncasecmp(text, "https", 5) == 0)))
+        return ug_fail(err, UG_ERR_USAGE, "URL '%s': unknown scheme '%.*s' (tftp, http or https)",
+                       shown, (int)sl, text);
+    snprintf(scheme, n, "%.*s", (int)sl, text);
+    *rest = sep + 3;
+    return UG_OK;
+}
+
+/* The checks of the URL as written, in the order that names the first fault best; on
+ * success *full is the URL for url_split (the default server put in when none is named). */
+static ug_err check_written(const char *text, const char *default_host, int require_host,
+                            const char *shown, struct buf *full, char *err)
+{
+    char scheme[8];
+    const char *p;
+    ug_err rc = check_scheme(text, shown, scheme, sizeof scheme, &p, err);
+    if (rc != UG_OK)
+        return rc;
+    for (const char *c = text; *c; c++)
+        if ((unsigned char)*c <= ' ' || *c == 0x7f)
+            return ug_fail(err, UG_ERR_USAGE, "URL '%s': contains a space or control character",
+                           shown);
+    /* The server part ends where libcurl ends it: at the first '/', '?' or '#'. */
+    const char *end = p + strcspn(p, "/?#");
+    if (memchr(p, '@', (size_t)(end - p)))
+        return ug_fail(err, UG_ERR_USAGE,
+                       "URL '%s': credentials go in [--uid U --pwd P], not in the URL", shown);
+    if (*end != '/')
+        return ug_fail(err, UG_ERR_USAGE, "URL '%s': no file path (it must be absolute: /...)",
+                       shown);
+    if (end > p) {
+        rc = check_server(p, end, shown, err);
+        if (rc == UG_OK && buf_printf(full, "%s", text) != 0)
+            rc = ug_oom(err);
+        return rc;
+    }
+    if (require_host)
+        return ug_fail(err, UG_ERR_USAGE, "URL '%s': Upgrade_Rule URLs must name the server",
+                       shown);
+    if (!default_host || !default_host[0])
+        return ug_fail(err, UG_ERR_USAGE,
+                       "URL '%s' names no server and no default (DHCP) server is known", shown);
+    if (strlen(default_host) >= sizeof(struct rule_url){0}.host)
+        return ug_fail(err, UG_ERR_USAGE, "default server '%s' too long", default_host);
+    return with_default_server(scheme, default_host, end, full, err);
+}
+
+/* Scheme, server and port as the transport reads them (url_split: libcurl's parser), so what
+ * a rule names, logs and checks is what will be contacted. */
 ug_err rule_parse_url(const char *text, const char *default_host, int require_host,
                       struct rule_url *out, char *err)
 {
@@ -479,85 +590,20 @@ ug_err rule_parse_url(const char *text, const char *default_host, int require_ho
     /* Messages show the URL without any user:password@, which must never reach a log. */
     char shown[1024];
     url_for_display(text, shown, sizeof shown);
-    const char *p = text;
-    const char *sep = strstr(p, "://");
-    snprintf(out->scheme, sizeof out->scheme, "tftp");
-    if (sep) {
-        size_t sl = (size_t)(sep - p);
-        if (sl == 4 && strncasecmp(p, "tftp", 4) == 0)
-            snprintf(out->scheme, sizeof out->scheme, "tftp");
-        else if (sl == 4 && strncasecmp(p, "http", 4) == 0)
-            snprintf(out->scheme, sizeof out->scheme, "http");
-        else if (sl == 5 && strncasecmp(p, "https", 5) == 0)
-            snprintf(out->scheme, sizeof out->scheme, "https");
-        else
-            return ug_fail(err, UG_ERR_USAGE,
-                           "URL '%s': unknown scheme '%.*s' (tftp, http or https)", shown, (int)sl,
-                           p);
-        p = sep + 3;
-    }
-    out->port = strcmp(out->scheme, "tftp") == 0 ? 69 : strcmp(out->scheme, "http") == 0 ? 80 : 443;
-    for (const char *c = text; *c; c++)
-        if ((unsigned char)*c <= ' ' || *c == 0x7f)
-            return ug_fail(err, UG_ERR_USAGE, "URL '%s': contains a space or control character",
-                           shown);
-    const char *slash = strchr(p, '/');
-    const char *at = memchr(p, '@', slash ? (size_t)(slash - p) : strlen(p));
-    if (at)
-        return ug_fail(err, UG_ERR_USAGE,
-                       "URL '%s': credentials go in [--uid U --pwd P], not in the URL", shown);
-    if (!slash)
-        return ug_fail(err, UG_ERR_USAGE, "URL '%s': no file path (it must be absolute: /...)",
-                       shown);
-    if (slash == p) {
-        if (require_host)
-            return ug_fail(err, UG_ERR_USAGE, "URL '%s': Upgrade_Rule URLs must name the server",
-                           shown);
-        if (!default_host || !default_host[0])
-            return ug_fail(err, UG_ERR_USAGE,
-                           "URL '%s' names no server and no default (DHCP) server "
-                           "is known",
-                           shown);
-        if (snprintf(out->host, sizeof out->host, "%s", default_host) >= (int)sizeof out->host)
-            return ug_fail(err, UG_ERR_USAGE, "default server '%s' too long", default_host);
-    } else {
-        const char *hp = p, *hend = slash, *colon = NULL;
-        if (*hp == '[') {
-            const char *rb = memchr(hp, ']', (size_t)(slash - hp));
-            if (!rb)
-                return ug_fail(err, UG_ERR_USAGE, "URL '%s': '[' of an IPv6 address is not closed",
-                               shown);
-            hp++;
-            hend = rb;
-            if (rb + 1 < slash) {
-                if (rb[1] != ':')
-                    return ug_fail(err, UG_ERR_USAGE, "URL '%s': unexpected text after ']'", shown);
-                colon = rb + 1;
-            }
-        } else {
-            colon = memchr(hp, ':', (size_t)(slash - hp));
-            if (colon)
-                hend = colon;
-        }
-        size_t hl = (size_t)(hend - hp);
-        if (hl == 0 || hl >= sizeof out->host)
-            return ug_fail(err, UG_ERR_USAGE, "URL '%s': empty or too long server name", shown);
-        memcpy(out->host, hp, hl);
-        out->host[hl] = '\0';
-        if (!valid_host(out->host) || (p[0] != '[' && strchr(out->host, ':')))
-            return ug_fail(err, UG_ERR_USAGE, "URL '%s': '%s' is not a server name", shown,
-                           out->host);
-        if (colon) {
-            char *end = NULL;
-            long port = strtol(colon + 1, &end, 10);
-            if (end != slash || colon + 1 == slash || port < 1 || port > 65535)
-                return ug_fail(err, UG_ERR_USAGE, "URL '%s': port '%.*s' is not 1..65535", shown,
-                               (int)(slash - colon - 1), colon + 1);
-            out->port = (int)port;
-        }
-    }
-    out->path = strdup(slash);
     struct buf full = {0};
+    struct url_parts parts;
+    ug_err rc = check_written(text, default_host, require_host, shown, &full, err);
+    if (rc == UG_OK && (rc = url_split(full.data, &parts, err)) != UG_OK)
+        ug_prefix(err, "URL '%s': ", shown);
+    buf_free(&full);
+    if (rc != UG_OK)
+        return rc;
+    if (!valid_host(parts.host)) /* what libcurl made of the server must still be a name */
+        return ug_fail(err, UG_ERR_USAGE, "URL '%s': '%s' is not a server name", shown, parts.host);
+    snprintf(out->scheme, sizeof out->scheme, "%s", parts.scheme);
+    snprintf(out->host, sizeof out->host, "%s", parts.host);
+    out->port = parts.port;
+    out->path = strdup(parts.path);
     int v6 = strchr(out->host, ':') != NULL;
     if (!out->path || buf_printf(&full, "%s://%s%s%s:%d%s", out->scheme, v6 ? "[" : "", out->host,
                                  v6 ? "]" : "", out->port, out->path) != 0) {

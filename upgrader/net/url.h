@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The URL policy of the transport: URLs shown without credentials, the default tftp://
- * scheme, the allowed schemes and hosts, and Restricted_Access_Domains (docs/transport.md). */
+ * scheme, the allowed schemes and hosts, Restricted_Access_Domains (docs/transport.md), and
+ * the one reading of a URL's parts (libcurl's) that every other module takes. */
 #ifndef UPGRADER_URL_H
 #define UPGRADER_URL_H
 
@@ -28,5 +29,20 @@ ug_err url_check_redirect(const char *url, const char *restricted_domains, char 
 /* Copies the host of url as libcurl parses it (an IPv6 literal keeps its brackets) into
  * out; err may be NULL. UG_ERR_USAGE when malformed or the host does not fit. */
 ug_err url_host(const char *url, char *out, size_t outsz, char *err) UG_MUST_CHECK;
+
+/* A URL's parts as the transport reads them (libcurl's parser): what a check of them
+ * checks is what will be contacted. */
+struct url_parts {
+    char scheme[8];     /* "tftp", "http" or "https", lower case; tftp when the URL names none */
+    char host[256];     /* as it will be looked up: percent-escapes decoded, numeric IPv4 forms
+                         * normalized ("127.1" is 127.0.0.1), an IPv6 literal without brackets
+                         * (and with "%zone" when it names one) */
+    int port;           /* as given, else 69, 80 or 443 */
+    char path[URL_MAX]; /* the rest as written: path (at least "/"), ?query, #fragment */
+};
+/* Splits url (no scheme means tftp://) into out. UG_ERR_USAGE when it is malformed, its
+ * scheme is not tftp, http or https, it has no host, or a part does not fit; err says why
+ * without repeating the URL, which the caller names (shown without credentials). */
+ug_err url_split(const char *url, struct url_parts *out, char *err) UG_MUST_CHECK;
 
 #endif
