@@ -20,16 +20,17 @@
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: engine_tool [--ca F] [--blksize N] seq [--private] MODE URL OUT [MODE URL OUT]...\n"
-            "         MODE push|buffer|pull; one engine for all, in turn (--private: one each)\n"
-            "       engine_tool [--ca F] [--blksize N] loop [ACTIONS] URL OUT [URL OUT]...\n"
-            "         all at once on an engine driven by an epoll + timerfd loop; ACTIONS on\n"
-            "         the first transfer: --pause-at BYTES --pause-ms MS; --rate BPS\n"
-            "         [--rate-after-ms MS --rate-to BPS]; --cancel-after-ms MS\n"
-            "       engine_tool [--ca F] [--blksize N] loop-pull [--stall-ms MS] URL OUT\n"
-            "         the loop drives; a second thread reads through fetch_open/fetch_read,\n"
-            "         stalling MS once after its first read\n");
+    fprintf(
+        stderr,
+        "usage: engine_tool [--ca F] [--blksize N] seq [--private] MODE URL OUT [MODE URL OUT]...\n"
+        "         MODE push|buffer|pull; one engine for all, in turn (--private: one each)\n"
+        "       engine_tool [--ca F] [--blksize N] loop [ACTIONS] URL OUT [URL OUT]...\n"
+        "         all at once on an engine driven by an epoll + timerfd loop; ACTIONS on\n"
+        "         the first transfer: --pause-at BYTES --pause-ms MS; --rate BPS\n"
+        "         [--rate-after-ms MS --rate-to BPS]; --cancel-after-ms MS\n"
+        "       engine_tool [--ca F] [--blksize N] loop-pull [--stall-ms MS] URL OUT\n"
+        "         the loop drives; a second thread reads through fetch_open/fetch_read,\n"
+        "         stalling MS once after its first read\n");
 }
 
 static double now_s(void)
@@ -69,8 +70,8 @@ static ug_err pull_to(struct fetch_options *o, int fd, struct fetch_result *res,
     return rc;
 }
 
-static ug_err fetch_one(struct fetch_options *o, const char *mode, int fd,
-                        struct fetch_result *res, char *err)
+static ug_err fetch_one(struct fetch_options *o, const char *mode, int fd, struct fetch_result *res,
+                        char *err)
 {
     if (strcmp(mode, "pull") == 0)
         return pull_to(o, fd, res, err);
@@ -103,8 +104,8 @@ static int run_seq(int argc, char **argv)
         struct fetch_result res = {0};
         rc = fd < 0 ? ug_fail(err, UG_ERR_OTHER, "%s: %s", argv[i + 2], strerror(errno))
                     : fetch_one(&o, argv[i], fd, &res, err);
-        printf("fetch%d=%s bytes=%llu reason=%s\n", i / 3, argv[i],
-               (unsigned long long)res.bytes, res.reason);
+        printf("fetch%d=%s bytes=%llu reason=%s\n", i / 3, argv[i], (unsigned long long)res.bytes,
+               res.reason);
         if (fd >= 0)
             close(fd);
     }
@@ -321,9 +322,10 @@ static void loop_report(struct loop *l)
 static int parse_actions(struct loop *l, int *argc, char ***argv)
 {
     static const struct option opts[] = {
-        {"pause-at", 1, 0, 'p'},        {"pause-ms", 1, 0, 'm'}, {"rate", 1, 0, 'r'},
-        {"rate-after-ms", 1, 0, 'a'},   {"rate-to", 1, 0, 't'},  {"cancel-after-ms", 1, 0, 'c'},
-        {"stall-ms", 1, 0, 's'},        {0, 0, 0, 0},
+        {"pause-at", 1, 0, 'p'}, {"pause-ms", 1, 0, 'm'},
+        {"rate", 1, 0, 'r'},     {"rate-after-ms", 1, 0, 'a'},
+        {"rate-to", 1, 0, 't'},  {"cancel-after-ms", 1, 0, 'c'},
+        {"stall-ms", 1, 0, 's'}, {0, 0, 0, 0},
     };
     int c;
     optind = 1;
@@ -417,8 +419,8 @@ static void *puller_main(void *arg)
     p->rc = fd < 0 ? ug_fail(p->err, UG_ERR_OTHER, "%s: %s", p->out, strerror(errno))
                    : fetch_open(&p->o, &r, NULL, p->err);
     size_t got = 0;
-    while (p->rc == UG_OK &&
-           (p->rc = fetch_read(r, piece, sizeof piece, &got, p->err)) == UG_OK && got) {
+    while (p->rc == UG_OK && (p->rc = fetch_read(r, piece, sizeof piece, &got, p->err)) == UG_OK &&
+           got) {
         if (pwrite(fd, piece, got, (off_t)p->bytes) != (ssize_t)got)
             p->rc = ug_fail(p->err, UG_ERR_OTHER, "cannot write output");
         if (!p->bytes && p->stall_ms) { /* the buffer fills: the transfer must pause */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* What the transport's files (fetch.c, fetch_engine.c, fetch_transfer.c, fetch_reader.c) share
- * and no caller sees: the engine, a transfer and the pulled reader's buffer (docs/transport.md). */
+/* What the transport's files (fetch, fetch_engine, fetch_control, fetch_transfer, fetch_reader)
+ * share and no caller sees: the engine, a transfer, a pulled reader's buffer. */
 #ifndef UPGRADER_FETCH_INT_H
 #define UPGRADER_FETCH_INT_H
 
@@ -13,9 +13,9 @@
 
 /* A pulled reader keeps at most this much unread; beyond it the transfer waits. Its reads
  * wait for half of it (or the end), so a thread wakes once per 64 KiB, not per block. */
-#define FETCH_PULL_BUFFER (128 * 1024)
+#define FETCH_PULL_BUFFER       (128 * 1024)
 /* A flag a signal handler sets cannot wake a thread: it is looked at this often. */
-#define FETCH_CANCEL_CHECK_MS 100
+#define FETCH_CANCEL_CHECK_MS   100
 /* The progress callback is called at most this often while bytes flow (and once at the end). */
 #define FETCH_PROGRESS_EVERY_MS 100
 
@@ -62,7 +62,7 @@ struct fetch_engine {
     size_t pfd_cap;
     int wake_fd; /* eventfd: another thread asked the driver for something */
     int wake_pending;
-    int dirty; /* requests to apply (start, pause, rate, cancel, free) */
+    int dirty;            /* requests to apply (start, pause, rate, cancel, free) */
     int64_t cancel_check; /* next look at the cancel flags */
     /* Attached to an outside loop: its thread alone drives. */
     const struct fetch_loop_ops *ops;
@@ -105,7 +105,7 @@ struct fetch_transfer {
     struct curl_slist *headers;
     char errbuf[CURL_ERROR_SIZE];
     struct fetch_lane *lane;
-    struct fetch_lane own; /* TFTP */
+    struct fetch_lane own;           /* TFTP */
     char url[FETCH_URL_MAX];         /* checked, with scheme; may hold credentials */
     char display_url[FETCH_URL_MAX]; /* the same without credentials, for messages */
     char *restricted;                /* own copy: redirects are checked against it */
@@ -124,9 +124,9 @@ struct fetch_transfer {
     /* Asked by any thread under e->mu, applied by the driver. */
     int want_pause, want_cancel, rate_dirty;
     uint64_t rate;
-    int curl_paused;        /* HTTP: libcurl holds the transfer paused */
-    int64_t throttle_until; /* TFTP over its rate: its lane rests until then */
-    int64_t rate_mark;      /* TFTP: the rate is counted from here ... */
+    int curl_paused;          /* HTTP: libcurl holds the transfer paused */
+    int64_t throttle_until;   /* TFTP over its rate: its lane rests until then */
+    int64_t rate_mark;        /* TFTP: the rate is counted from here ... */
     uint64_t rate_mark_bytes; /* ... and this many bytes */
 
     int started;        /* first body byte seen */
@@ -162,23 +162,46 @@ void transfer_collect_info(struct fetch_transfer *t);
 /* Decides the outcome once libcurl is done with t: rc, msg and the result's reason. */
 void transfer_finish(struct fetch_transfer *t);
 
-/* fetch_engine.c, for the transfer and the reader */
+/* fetch_engine.c */
+/* Creates a lane's multi handle with the engine's socket and timer callbacks; -1 on failure. */
+int engine_lane_init(struct fetch_lane *l, struct fetch_engine *e);
+/* Forgets every socket of a lane that is going away. Under e->mu, on the driver. */
+void engine_lane_forget(struct fetch_engine *e, struct fetch_lane *l);
 /* Rests or wakes a lane (its sockets unwatched, its timer not serviced). Under e->mu. */
 void engine_lane_suspend(struct fetch_engine *e, struct fetch_lane *l, int on);
+/* 1 if this thread may call libcurl for e now: the loop's thread of an attached engine; the
+ * detached engine's driver, or any thread while none drives. Under e->mu. */
+int engine_may_drive(const struct fetch_engine *e);
+/* Takes the driver's role if this thread may: 1 (detached, counted), 2 (the loop's thread),
+ * 0 (another thread drives). engine_unclaim gives it back. Under e->mu. */
+int engine_claim(struct fetch_engine *e);
+void engine_unclaim(struct fetch_engine *e, int kind);
 /* Wakes the threads waiting on e->cv. Under e->mu. */
 void engine_broadcast(struct fetch_engine *e);
 /* Records that the driver has something to apply, waking it if it is another thread. */
 void engine_poke(struct fetch_engine *e);
-/* Creates a transfer on e (a refusal is recorded as its outcome); pull_cap > 0: pull mode. */
-ug_err engine_transfer_new(struct fetch_engine *e, const struct fetch_options *o,
-                           fetch_sink_fn sink, fetch_done_fn done, void *ctx, size_t pull_cap,
-                           struct fetch_transfer **out, char *err);
-/* UG_ERR_OTHER when this thread is inside one of e's callbacks, where nothing may block. */
-ug_err engine_blocking_ok(struct fetch_engine *e, const struct fetch_transfer *t, char *err);
 /* Until pred(arg): drives e if this thread may (docs/transport.md), else waits on e->cv.
  * Under e->mu, held once. */
 void engine_wait(struct fetch_engine *e, int (*pred)(void *arg), void *arg);
-/* 1 if this thread may call libcurl for e now (without taking the detached driver's role). */
-int engine_may_drive(const struct fetch_engine *e);
+
+/* fetch_control.c */
+/* Creates a transfer on e (a refusal is recorded as its outcome); pull_cap > 0: pull mode. */
+ug_err transfer_create(struct fetch_engine *e, const struct fetch_options *o, fetch_sink_fn sink,
+                       fetch_done_fn done, void *ctx, size_t pull_cap, struct fetch_transfer **out,
+                       char *err);
+/* UG_ERR_OTHER when this thread is inside one of e's callbacks, where nothing may block. */
+ug_err transfer_blocking_ok(struct fetch_engine *e, const struct fetch_transfer *t, char *err);
+/* 1 once arg (a transfer) has ended and its callbacks have run: an engine_wait predicate. */
+int transfer_is_done(void *arg);
+/* libcurl finished t with code: out of its multi handle, outcome decided, callbacks queued. */
+void transfer_end(struct fetch_engine *e, struct fetch_transfer *t, CURLcode code);
+/* t's part of a turn: requests from other threads (dirty), its cancel flag, its rate. */
+void transfer_service(struct fetch_engine *e, struct fetch_transfer *t, int dirty, int64_t now);
+/* Runs the callbacks of ended transfers, with e->mu released (it is held once). */
+void transfer_deliver_ended(struct fetch_engine *e);
+/* Takes t out of libcurl (cancelling it if it runs) and out of e; its memory stays. */
+void transfer_release(struct fetch_engine *e, struct fetch_transfer *t);
+/* Frees a released transfer's memory. */
+void transfer_destroy(struct fetch_transfer *t);
 
 #endif

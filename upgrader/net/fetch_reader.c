@@ -22,11 +22,6 @@ struct fill {
     size_t want;
 };
 
-static int transfer_is_done(void *arg)
-{
-    return ((struct fetch_transfer *)arg)->state == TS_DONE;
-}
-
 /* fetch_open returns at the first body byte, or once the transfer is over. */
 static int body_started(void *arg)
 {
@@ -97,7 +92,7 @@ static ug_err reader_begin(struct fetch_reader *r, const struct fetch_options *o
 {
     struct fetch_transfer *t = r->t;
     struct fetch_engine *e = t->e;
-    ug_err rc = engine_blocking_ok(e, t, err);
+    ug_err rc = transfer_blocking_ok(e, t, err);
     if (rc != UG_OK)
         return rc;
     engine_wait(e, body_started, t);
@@ -128,8 +123,7 @@ ug_err fetch_open(const struct fetch_options *o, struct fetch_reader **reader,
     struct fetch_engine *e = o->engine;
     ug_err rc = e ? UG_OK : fetch_engine_new(&r->own, err);
     if (rc == UG_OK)
-        rc = engine_transfer_new(e ? e : r->own, o, NULL, NULL, NULL, FETCH_PULL_BUFFER, &r->t,
-                                 err);
+        rc = transfer_create(e ? e : r->own, o, NULL, NULL, NULL, FETCH_PULL_BUFFER, &r->t, err);
     if (rc == UG_OK) {
         e = r->t->e;
         pthread_mutex_lock(&e->mu);
@@ -156,7 +150,7 @@ static ug_err reader_fill(struct fetch_reader *r, size_t want, char *err)
     struct fetch_engine *e = r->t->e;
     pthread_mutex_lock(&e->mu);
     int drive = !r->thread_started && engine_may_drive(e);
-    ug_err rc = drive ? engine_blocking_ok(e, r->t, err) : UG_OK;
+    ug_err rc = drive ? transfer_blocking_ok(e, r->t, err) : UG_OK;
     if (drive && rc == UG_OK)
         engine_wait(e, fill_ready_locked, &f);
     pthread_mutex_unlock(&e->mu);
@@ -240,7 +234,7 @@ void fetch_close(struct fetch_reader *r)
     if (r->thread_started && !r->joined && e) {
         pthread_mutex_lock(&e->mu);
         r->closing = 1;
-        engine_poke(e); /* wakes the thread from its poll ... */
+        engine_poke(e);      /* wakes the thread from its poll ... */
         engine_broadcast(e); /* ... or from waiting for another driver */
         pthread_mutex_unlock(&e->mu);
         pthread_join(r->thread, NULL);
