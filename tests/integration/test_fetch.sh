@@ -415,6 +415,15 @@ for url in "$HTTP/slow/big.bin" "tftp://127.0.0.1:$TFTP/big.bin"; do
     [ "$(field wakeups_while_paused)" -le 8 ] || fail "woke $(field wakeups_while_paused) times in 2 s"
     ok "the loop woke $(field wakeups_while_paused) times in the 2 s pause"
 done
+# The overall timeout counts while a transfer rests: libcurl's timer for HTTP, the engine's
+# for a TFTP lane (whose libcurl timers wait with it).
+for url in "$HTTP/slow/big.bin" "tftp://127.0.0.1:$TFTP/big.bin"; do
+    expect_exit 3 "loop: a 4 s pause under a 1.5 s timeout: $url" "$E" --timeout 1500 loop \
+        --pause-at 500000 --pause-ms 4000 "$url" "$OUTF"
+    assert_contains "paused past the timeout: message" "$OUT" "msg=$url: timed out"
+    ge "$(job0_done)" 1.4 && ! ge "$(job0_done)" 3 || fail "timed out after $(job0_done) s: $url"
+    ok "timed out $(job0_done) s after the start, within the pause: $url"
+done
 expect_exit 0 "loop: 100 kB/s, lifted after 1 s" "$E" loop --rate 100000 --rate-after-ms 1000 \
     --rate-to 0 "$HTTP/large.bin" "$OUTF"
 assert_same_file "rate lifted: body" "$OUTF" "$WWW/large.bin"

@@ -20,17 +20,17 @@
 
 static void usage(void)
 {
-    fprintf(
-        stderr,
-        "usage: engine_tool [--ca F] [--blksize N] seq [--private] MODE URL OUT [MODE URL OUT]...\n"
-        "         MODE push|buffer|pull; one engine for all, in turn (--private: one each)\n"
-        "       engine_tool [--ca F] [--blksize N] loop [ACTIONS] URL OUT [URL OUT]...\n"
-        "         all at once on an engine driven by an epoll + timerfd loop; ACTIONS on\n"
-        "         the first transfer: --pause-at BYTES --pause-ms MS; --rate BPS\n"
-        "         [--rate-after-ms MS --rate-to BPS]; --cancel-after-ms MS\n"
-        "       engine_tool [--ca F] [--blksize N] loop-pull [--stall-ms MS] URL OUT\n"
-        "         the loop drives; a second thread reads through fetch_open/fetch_read,\n"
-        "         stalling MS once after its first read\n");
+    fprintf(stderr,
+            "usage: engine_tool [--ca F] [--blksize N] [--timeout MS] COMMAND ...\n"
+            "       engine_tool ... seq [--private] MODE URL OUT [MODE URL OUT]...\n"
+            "         MODE push|buffer|pull; one engine for all, in turn (--private: one each)\n"
+            "       engine_tool ... loop [ACTIONS] URL OUT [URL OUT]...\n"
+            "         all at once on an engine driven by an epoll + timerfd loop; ACTIONS on\n"
+            "         the first transfer: --pause-at BYTES --pause-ms MS; --rate BPS\n"
+            "         [--rate-after-ms MS --rate-to BPS]; --cancel-after-ms MS\n"
+            "       engine_tool ... loop-pull [--stall-ms MS] URL OUT\n"
+            "         the loop drives; a second thread reads through fetch_open/fetch_read,\n"
+            "         stalling MS once after its first read\n");
 }
 
 static double now_s(void)
@@ -486,6 +486,8 @@ int main(int argc, char **argv)
             base.ca_file = argv[i + 1];
         else if (strcmp(argv[i], "--blksize") == 0)
             base.tftp_blksize = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--timeout") == 0)
+            base.timeout_ms = atol(argv[i + 1]);
         else
             break;
     int rc = UG_ERR_USAGE;

@@ -76,6 +76,8 @@ static void transfer_add(struct fetch_engine *e, struct fetch_transfer *t)
     }
     t->state = TS_RUNNING;
     t->rate_mark = fetch_now_ms();
+    if (!t->is_http && t->timeout_ms)
+        t->timeout_at = t->rate_mark + t->timeout_ms;
 }
 
 /* Takes t out of libcurl (cancelling it if it runs) and out of the engine; memory stays. */
@@ -177,6 +179,10 @@ void transfer_service(struct fetch_engine *e, struct fetch_transfer *t, int dirt
         return;
     if (t->want_cancel || (t->cancel && *t->cancel)) {
         transfer_abort(e, t, ABORT_CANCELLED);
+        return;
+    }
+    if (t->timeout_at && t->own.suspended && now >= t->timeout_at) {
+        transfer_end(e, t, CURLE_OPERATION_TIMEDOUT); /* libcurl's timer waits with the lane */
         return;
     }
     if (!dirty && !(t->throttle_until && now >= t->throttle_until))

@@ -342,8 +342,12 @@ static int64_t engine_deadline(struct fetch_engine *e, int64_t now)
             d = earliest(d, e->cancel_check);
         if (t->throttle_until)
             d = earliest(d, t->throttle_until);
-        if (t->lane == &t->own && !t->own.suspended)
+        if (t->lane != &t->own)
+            continue;
+        if (!t->own.suspended)
             d = earliest(d, t->own.deadline);
+        else if (t->timeout_at) /* its timers wait with the lane, not the overall timeout */
+            d = earliest(d, t->timeout_at);
     }
     return d;
 }

@@ -125,9 +125,11 @@ struct fetch_transfer {
     int want_pause, want_cancel, rate_dirty;
     uint64_t rate;
     int curl_paused;          /* HTTP: libcurl holds the transfer paused */
-    int64_t throttle_until;   /* TFTP over its rate: its lane rests until then */
-    int64_t rate_mark;        /* TFTP: the rate is counted from here ... */
+    int64_t throttle_until;   /* over its rate: it rests until then */
+    int64_t rate_mark;        /* the rate is counted from here ... */
     uint64_t rate_mark_bytes; /* ... and this many bytes */
+    long timeout_ms;          /* the whole transfer's; 0: none */
+    int64_t timeout_at;       /* TFTP: libcurl keeps it, but not while the lane rests */
 
     int started;        /* first body byte seen */
     long header_status; /* status line of the answer being received */

@@ -596,6 +596,7 @@ ug_err transfer_setup(struct fetch_transfer *t, const struct fetch_options *o, c
     t->max_size = o->max_size;
     t->resume_from = t->is_http ? o->resume_from : 0;
     t->rate = o->max_recv_speed;
+    t->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 0;
     t->cancel = o->cancel;
     t->progress = o->progress;
     t->progress_ctx = o->progress_ctx;
