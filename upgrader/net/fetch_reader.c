@@ -143,19 +143,24 @@ ug_err fetch_open(const struct fetch_options *o, struct fetch_reader **reader,
 }
 
 /* Until want bytes are unread (or the transfer holds, or ended): a reader with a transfer
- * thread, or off the loop's thread, sleeps; one on the loop's thread drives the engine. */
+ * thread, or off the loop's thread, sleeps; one on the loop's thread drives the engine. The
+ * transfer thread holds the engine's lock while libcurl runs, so a reader that has one never
+ * takes it here. */
 static ug_err reader_fill(struct fetch_reader *r, size_t want, char *err)
 {
     struct fill f = {r->t->pull, want};
     struct fetch_engine *e = r->t->e;
-    pthread_mutex_lock(&e->mu);
-    int drive = !r->thread_started && engine_may_drive(e);
-    ug_err rc = drive ? transfer_blocking_ok(e, r->t, err) : UG_OK;
-    if (drive && rc == UG_OK)
-        engine_wait(e, fill_ready_locked, &f);
-    pthread_mutex_unlock(&e->mu);
-    if (drive || rc != UG_OK)
-        return rc;
+    int drive = 0;
+    ug_err rc = UG_OK;
+    if (!r->thread_started) {
+        pthread_mutex_lock(&e->mu);
+        drive = engine_may_drive(e);
+        if (drive && (rc = transfer_blocking_ok(e, r->t, err)) == UG_OK)
+            engine_wait(e, fill_ready_locked, &f);
+        pthread_mutex_unlock(&e->mu);
+        if (drive || rc != UG_OK)
+            return rc;
+    }
     pthread_mutex_lock(&f.p->mu);
     while (!fill_ready(f.p, want)) {
         f.p->wants = want;
