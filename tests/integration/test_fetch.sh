@@ -339,6 +339,19 @@ expect_exit 0 "the same with an engine for each call" "$E" "${CA[@]}" seq --priv
     pull "$ONESHOT/big.bin" "$OUTF.3"
 assert_eq "closing server, an engine each: no session to resume" "$(conns)/$(reused)" "3/..."
 
+# A pulled reader is open (its transfer thread drives the engine) when the reading thread
+# fetches another file on the same engine: carried by that thread, on a second connection
+# (the first one is busy with the body), and the reader then reads on to the end.
+: >"$CONN_LOG"
+expect_exit 0 "a buffered fetch while a pulled reader is open on the same engine" "$E" \
+    "${CA[@]}" mix "$CONN/large.bin" "$OUTF.1" "$CONN/big.bin" "$OUTF.2"
+assert_same_file "mix: pulled body" "$OUTF.1" "$WWW/large.bin"
+assert_same_file "mix: buffered body" "$OUTF.2" "$WWW/big.bin"
+pulled_so_far=$(sed -n 's/.*pulled_so_far=//p' <<<"$OUT")
+[ "$pulled_so_far" -lt 20000000 ] || fail "the body had ended before the second fetch: $OUT"
+ok "the second fetch ran while the body was still flowing ($pulled_so_far of 20000000 read)"
+assert_eq "mix: two connections for two transfers at once" "$(conns)" 2
+
 # --- rate limit, progress, cancel ---------------------------------------------------------
 head -c 1000000 /dev/urandom >"$WWW/mb.bin"
 # ge A B: A >= B, as decimals.

@@ -24,6 +24,9 @@ static void usage(void)
             "usage: engine_tool [--ca F] [--blksize N] [--timeout MS] COMMAND ...\n"
             "       engine_tool ... seq [--private] MODE URL OUT [MODE URL OUT]...\n"
             "         MODE push|buffer|pull; one engine for all, in turn (--private: one each)\n"
+            "       engine_tool ... mix PULL_URL OUT BUFFER_URL OUT2\n"
+            "         a pulled reader open, the reading thread fetches another file on the\n"
+            "         same engine after its first read, then reads on\n"
             "       engine_tool ... loop [ACTIONS] URL OUT [URL OUT]...\n"
             "         all at once on an engine driven by an epoll + timerfd loop; ACTIONS on\n"
             "         the first transfer: --pause-at BYTES --pause-ms MS; --rate BPS\n"
@@ -111,6 +114,60 @@ static int run_seq(int argc, char **argv)
     }
     if (rc != UG_OK)
         fprintf(stderr, "engine_tool: %s\n", err);
+    fetch_engine_free(e);
+    return (int)rc;
+}
+
+/* mix: a pulled reader is open (its transfer thread drives the engine) when this thread,
+ * the reader's, fetches another file into a buffer on the same engine, then reads on. */
+static int run_mix(int argc, char **argv)
+{
+    if (argc != 4) {
+        usage();
+        return UG_ERR_USAGE;
+    }
+    char err[UG_ERRBUF] = "";
+    static char piece[65536];
+    struct fetch_engine *e = NULL;
+    struct fetch_reader *r = NULL;
+    struct fetch_options o = base;
+    struct buf b = {0};
+    uint64_t off = 0;
+    size_t got = 0;
+    int fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ug_err rc = fd < 0 ? ug_fail(err, UG_ERR_OTHER, "%s: %s", argv[1], strerror(errno))
+                       : fetch_engine_new(&e, err);
+    o.engine = e;
+    o.url = argv[0];
+    if (rc == UG_OK)
+        rc = fetch_open(&o, &r, NULL, err);
+    for (int reads = 0;
+         rc == UG_OK && (rc = fetch_read(r, piece, sizeof piece, &got, err)) == UG_OK && got;
+         reads++) {
+        if (pwrite(fd, piece, got, (off_t)off) != (ssize_t)got)
+            rc = ug_fail(err, UG_ERR_OTHER, "cannot write output");
+        off += got;
+        if (reads == 0 && rc == UG_OK) {
+            struct fetch_options o2 = base;
+            o2.engine = e;
+            o2.url = argv[2];
+            int fd2 = open(argv[3], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            rc = fetch_to_buffer(&o2, 64u << 20, &b, NULL, err);
+            if (rc == UG_OK && (fd2 < 0 || write(fd2, b.data, b.len) != (ssize_t)b.len))
+                rc = ug_fail(err, UG_ERR_OTHER, "%s: cannot write", argv[3]);
+            printf("buffered_while_pulling=%zu pulled_so_far=%llu\n", b.len,
+                   (unsigned long long)off);
+            if (fd2 >= 0)
+                close(fd2);
+        }
+    }
+    printf("pulled=%llu\n", (unsigned long long)off);
+    if (rc != UG_OK)
+        fprintf(stderr, "engine_tool: %s\n", err);
+    fetch_close(r);
+    buf_free(&b);
+    if (fd >= 0)
+        close(fd);
     fetch_engine_free(e);
     return (int)rc;
 }
@@ -493,6 +550,8 @@ int main(int argc, char **argv)
     int rc = UG_ERR_USAGE;
     if (i < argc && strcmp(argv[i], "seq") == 0)
         rc = run_seq(argc - i - 1, argv + i + 1);
+    else if (i < argc && strcmp(argv[i], "mix") == 0)
+        rc = run_mix(argc - i - 1, argv + i + 1);
     else if (i < argc && strcmp(argv[i], "loop") == 0)
         rc = run_loop(argc - i, argv + i);
     else if (i < argc && strcmp(argv[i], "loop-pull") == 0)
