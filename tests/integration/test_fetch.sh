@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The transport (upgrader/net/fetch.c) through its test driver fetch_tool against real servers on
-# 127.0.0.1: nginx (HTTP, HTTPS, client certificates), tftpd-hpa, Digest and stalling servers.
+# The transport (upgrader/net/fetch*.c) through its test drivers fetch_tool and engine_tool against
+# real servers on 127.0.0.1: nginx (HTTP, HTTPS, client certificates), tftpd-hpa, Digest and
+# stalling servers, and an nginx of its own that logs which connection carried each request.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/servers.sh"
 
 F=$TOOLS/fetch_tool
-[ -x "$F" ] || fail "$F not built (make test builds tests/tools)"
+E=$TOOLS/engine_tool
+[ -x "$F" ] && [ -x "$E" ] || fail "$F or $E not built (make test builds tests/tools)"
 
 pki_make "$WORK/pki" CP-8841-3PCC 88012BA01234 000e08abcdef
 WWW=$WORK/www
@@ -256,5 +258,201 @@ expect_exit 4 "pull reader: size limit mid-stream" "$F" --pull 1000 --max-size 5
     "tftp://127.0.0.1:$TFTP/large.bin" "$OUTF"
 expect_exit 3 "pull reader: unreachable fails at open" "$F" --pull 100 \
     "http://127.0.0.1:$CLOSED/x" "$OUTF"
+
+# --- one engine: connections and TLS sessions reused ---------------------------------------
+# conn_nginx_start: nginx logging "$connection $ssl_session_reused URI" for each request to
+# CONN_LOG. CONN_HTTPS_PORT keeps connections alive (nginx's default); CONN_ONESHOT_PORT
+# closes each after one request, so the next one needs a new connection and handshake, which
+# is short when the client offers a session the server kept (TLS 1.2 here: a session cache).
+conn_nginx_start() {
+    local dir=$WORK/conn-nginx try pid user_line=""
+    mkdir -p "$dir/tmp"
+    CONN_LOG=$dir/conn.log
+    [ "$(id -u)" = 0 ] && user_line="user root;"
+    for try in 1 2 3 4 5; do
+        free_port CONN_HTTPS_PORT && free_port CONN_ONESHOT_PORT || return 1
+        cat >"$dir/nginx.conf" <<EOF
+$user_line
+daemon off;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 64; }
+http {
+    log_format conn '\$connection \$ssl_session_reused \$request_uri';
+    access_log $CONN_LOG conn;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    ssl_certificate $PKI/server.pem;
+    ssl_certificate_key $PKI/server.key;
+    root $WWW;
+    server { listen 127.0.0.1:$CONN_HTTPS_PORT ssl; }
+    server {
+        listen 127.0.0.1:$CONN_ONESHOT_PORT ssl;
+        keepalive_requests 1;
+        ssl_session_cache shared:conn:1m;
+    }
+}
+EOF
+        nginx -c "$dir/nginx.conf" -p "$dir" -e "$dir/error.log" >"$dir/stdout.log" 2>&1 &
+        pid=$!
+        if wait_listening t "$pid" "$CONN_HTTPS_PORT" "$CONN_ONESHOT_PORT"; then
+            at_exit "stop_pid $pid"
+            return 0
+        fi
+        stop_pid "$pid"
+    done
+    fail "nginx (connection log) did not come up: $(tail -n 5 "$dir/error.log")"
+}
+conn_nginx_start
+conns() { awk '{ print $1 }' "$CONN_LOG" | sort -u | wc -l; }
+reused() { awk '{ printf "%s", $2 }' "$CONN_LOG"; }
+CONN=https://127.0.0.1:$CONN_HTTPS_PORT
+ONESHOT=https://127.0.0.1:$CONN_ONESHOT_PORT
+: >"$CONN_LOG"
+expect_exit 0 "catalog, signature and bundle over HTTPS on one engine (buffer, buffer, pull)" \
+    "$E" "${CA[@]}" seq buffer "$CONN/hello.txt" "$OUTF.1" buffer "$CONN/big.bin" "$OUTF.2" \
+    pull "$CONN/large.bin" "$OUTF.3"
+assert_same_file "one engine: first body" "$OUTF.1" "$WWW/hello.txt"
+assert_same_file "one engine: second body" "$OUTF.2" "$WWW/big.bin"
+assert_same_file "one engine: pulled body" "$OUTF.3" "$WWW/large.bin"
+assert_eq "one engine: three requests logged" "$(wc -l <"$CONN_LOG")" 3
+assert_eq "one engine: one connection, so one TLS handshake, for the three" "$(conns)" 1
+: >"$CONN_LOG"
+expect_exit 0 "the same three with an engine for each call (engine NULL)" \
+    "$E" "${CA[@]}" seq --private buffer "$CONN/hello.txt" "$OUTF.1" buffer "$CONN/big.bin" \
+    "$OUTF.2" pull "$CONN/large.bin" "$OUTF.3"
+assert_eq "an engine each: three connections, three full handshakes" "$(conns)/$(reused)" "3/..."
+: >"$CONN_LOG"
+expect_exit 0 "one engine against a server closing each connection" "$E" "${CA[@]}" seq \
+    push "$ONESHOT/hello.txt" "$OUTF.1" push "$ONESHOT/hello.txt" "$OUTF.2" \
+    pull "$ONESHOT/big.bin" "$OUTF.3"
+assert_same_file "closing server: pulled body" "$OUTF.3" "$WWW/big.bin"
+assert_eq "closing server: new connections resume the engine's TLS session" \
+    "$(conns)/$(reused)" "3/.rr"
+: >"$CONN_LOG"
+expect_exit 0 "the same with an engine for each call" "$E" "${CA[@]}" seq --private \
+    push "$ONESHOT/hello.txt" "$OUTF.1" push "$ONESHOT/hello.txt" "$OUTF.2" \
+    pull "$ONESHOT/big.bin" "$OUTF.3"
+assert_eq "closing server, an engine each: no session to resume" "$(conns)/$(reused)" "3/..."
+
+# A pulled reader is open (its transfer thread drives the engine) when the reading thread
+# fetches another file on the same engine: carried by that thread, on a second connection
+# (the first one is busy with the body), and the reader then reads on to the end.
+: >"$CONN_LOG"
+expect_exit 0 "a buffered fetch while a pulled reader is open on the same engine" "$E" \
+    "${CA[@]}" mix "$CONN/large.bin" "$OUTF.1" "$CONN/big.bin" "$OUTF.2"
+assert_same_file "mix: pulled body" "$OUTF.1" "$WWW/large.bin"
+assert_same_file "mix: buffered body" "$OUTF.2" "$WWW/big.bin"
+pulled_so_far=$(sed -n 's/.*pulled_so_far=//p' <<<"$OUT")
+[ "$pulled_so_far" -lt 20000000 ] || fail "the body had ended before the second fetch: $OUT"
+ok "the second fetch ran while the body was still flowing ($pulled_so_far of 20000000 read)"
+assert_eq "mix: two connections for two transfers at once" "$(conns)" 2
+
+# --- rate limit, progress, cancel ---------------------------------------------------------
+head -c 1000000 /dev/urandom >"$WWW/mb.bin"
+# ge A B: A >= B, as decimals.
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
+# 1 MB at 250 kB/s takes 4 s; the rate is kept to within one block (16 KiB HTTP, 1468 TFTP).
+for url in "$HTTP/mb.bin" "tftp://127.0.0.1:$TFTP/mb.bin"; do
+    expect_exit 0 "1 MB at 250000 B/s: $url" "$F" --rate 250000 --blksize 1468 "$url" "$OUTF"
+    assert_same_file "rate-limited body intact: $url" "$OUTF" "$WWW/mb.bin"
+    ge "$(field seconds)" 3.75 || fail "1 MB at 250000 B/s took only $(field seconds) s: $url"
+    ok "1 MB at 250000 B/s took $(field seconds) s (at least (1000000 - 64 KiB) / 250000)"
+done
+expect_exit 0 "pulled reader at 250000 B/s" "$F" --rate 250000 --pull 65536 "${CA[@]}" \
+    "$HTTPS/mb.bin" "$OUTF"
+ge "$(field seconds)" 3.75 || fail "pulled 1 MB at 250000 B/s took only $(field seconds) s"
+ok "pulled reader kept the rate: $(field seconds) s"
+
+for url in "$HTTP/big.bin" "tftp://127.0.0.1:$TFTP/big.bin"; do
+    expect_exit 0 "progress callbacks: $url" "$F" --progress --blksize 1468 "$url" "$OUTF"
+    assert_eq "progress reaches the total: $url" "$(field progress_last)/$(field progress_total)" \
+        "3000000/3000000"
+    assert_eq "progress never goes back: $url" "$(field progress_monotonic)" 1
+done
+expect_exit 0 "progress of a pulled reader over HTTPS" "$F" --progress --pull 1000 "${CA[@]}" \
+    "$HTTPS/big.bin" "$OUTF"
+assert_eq "pulled progress reaches the total" "$(field progress_last)/$(field progress_total)" \
+    "3000000/3000000"
+
+# cancelled WHAT URL: the exit, message and $ERR the upgrade relies on, and how soon.
+cancelled() {
+    assert_contains "$1: message" "$ERR" "$2: cancelled"
+    assert_eq "$1: reason" "$(field reason)" cancelled
+    [ "$(field cancel_latency_ms)" -lt 500 ] || fail "$1: stopped $(field cancel_latency_ms) ms late"
+    ok "$1: stopped $(field cancel_latency_ms) ms after the flag"
+}
+expect_exit 1 "cancel flag from a thread, HTTP body flowing" "$F" --cancel-after 500 \
+    "$HTTP/slow/large.bin" "$OUTF"
+cancelled "HTTP cancel" "$HTTP/slow/large.bin"
+expect_exit 1 "cancel flag from a thread, pulled, server silent" "$F" --cancel-after 500 \
+    --pull 4096 "http://127.0.0.1:$STALL_PORT/x" "$OUTF"
+cancelled "silent server cancel" "http://127.0.0.1:$STALL_PORT/x"
+expect_exit 1 "cancel flag from a thread, TFTP" "$F" --cancel-after 500 --rate 100000 \
+    "tftp://127.0.0.1:$TFTP/big.bin" "$OUTF"
+cancelled "TFTP cancel" "tftp://127.0.0.1:$TFTP/big.bin"
+rm -f "$OUTF"
+"$F" --cancel-on-signal "$HTTP/slow/large.bin" "$OUTF" >"$WORK/.out" 2>"$WORK/.err" &
+pid=$!
+for i in $(seq 1 100); do [ -s "$OUTF" ] && break; sleep 0.05; done
+kill -USR1 "$pid"
+got=0
+wait "$pid" || got=$?
+OUT=$(cat "$WORK/.out") ERR=$(cat "$WORK/.err")
+assert_eq "cancel flag from a signal handler: exit" "$got" 1
+cancelled "signal cancel" "$HTTP/slow/large.bin"
+
+# --- the engine under an outside loop (epoll + timerfd in engine_tool) ------------------------
+expect_exit 0 "an outside loop drives an HTTP and a TFTP transfer at once" "$E" --blksize 1468 \
+    loop "$HTTP/slow/big.bin" "$OUTF.1" "tftp://127.0.0.1:$TFTP/big.bin" "$OUTF.2"
+assert_same_file "loop: HTTP body" "$OUTF.1" "$WWW/big.bin"
+assert_same_file "loop: TFTP body" "$OUTF.2" "$WWW/big.bin"
+overlap=$(awk '/^job/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    if (v["first_byte"] > first) first = v["first_byte"]
+    if (last == "" || v["done"] < last) last = v["done"] }
+    END { print (first < last) ? "yes" : "no" }' <<<"$OUT")
+assert_eq "loop: both bodies were flowing at the same time" "$overlap" yes
+job0_done() { sed -n 's/^job0 .*done=\([0-9.]*\).*/\1/p' <<<"$OUT"; }
+for url in "$HTTP/slow/big.bin" "tftp://127.0.0.1:$TFTP/big.bin"; do
+    expect_exit 0 "loop: pause after 500 kB for 2 s, then resume: $url" "$E" --blksize 1468 loop \
+        --pause-at 500000 --pause-ms 2000 "$url" "$OUTF"
+    assert_same_file "paused and resumed body intact: $url" "$OUTF" "$WWW/big.bin"
+    assert_eq "nothing delivered while paused: $url" "$(field delivered_while_paused)" 0
+    ge "$(job0_done)" 2 || fail "the pause did not hold: $OUT"
+    ok "the transfer ended $(job0_done) s after its start, past the 2 s pause: $url"
+    # Nothing polls while a transfer rests: the loop wakes for libcurl's own timers only.
+    [ "$(field wakeups_while_paused)" -le 8 ] || fail "woke $(field wakeups_while_paused) times in 2 s"
+    ok "the loop woke $(field wakeups_while_paused) times in the 2 s pause"
+done
+# The overall timeout counts while a transfer rests: libcurl's timer for HTTP, the engine's
+# for a TFTP lane (whose libcurl timers wait with it).
+for url in "$HTTP/slow/big.bin" "tftp://127.0.0.1:$TFTP/big.bin"; do
+    expect_exit 3 "loop: a 4 s pause under a 1.5 s timeout: $url" "$E" --timeout 1500 loop \
+        --pause-at 500000 --pause-ms 4000 "$url" "$OUTF"
+    assert_contains "paused past the timeout: message" "$OUT" "msg=$url: timed out"
+    ge "$(job0_done)" 1.4 && ! ge "$(job0_done)" 3 || fail "timed out after $(job0_done) s: $url"
+    ok "timed out $(job0_done) s after the start, within the pause: $url"
+done
+expect_exit 0 "loop: 100 kB/s, lifted after 1 s" "$E" loop --rate 100000 --rate-after-ms 1000 \
+    --rate-to 0 "$HTTP/large.bin" "$OUTF"
+assert_same_file "rate lifted: body" "$OUTF" "$WWW/large.bin"
+ge "$(job0_done)" 1 && ! ge "$(job0_done)" 10 || fail "20 MB, rate lifted after 1 s: $(job0_done) s"
+ok "20 MB done $(job0_done) s after the start (200 s at the first rate)"
+expect_exit 1 "loop: fetch_transfer_cancel after 500 ms" "$E" loop --cancel-after-ms 500 \
+    "$HTTP/slow/large.bin" "$OUTF"
+assert_contains "loop cancel: message" "$OUT" "msg=$HTTP/slow/large.bin: cancelled"
+# A reader on another thread stops reading for 700 ms: its full buffer pauses the transfer,
+# and the loop is never held (a blocking write callback would hold it for the 700 ms).
+for url in "$HTTP/large.bin" "tftp://127.0.0.1:$TFTP/large.bin"; do
+    expect_exit 0 "loop drives, another thread pulls and stalls: $url" "$E" --blksize 1468 \
+        loop-pull --stall-ms 700 "$url" "$OUTF"
+    assert_same_file "pulled through the loop: $url" "$OUTF" "$WWW/large.bin"
+    ge 150 "$(field max_handler_ms)" || fail "the loop was held $(field max_handler_ms) ms: $url"
+    ok "the loop was never held longer than $(field max_handler_ms) ms: $url"
+done
 
 finish

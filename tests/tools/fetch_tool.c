@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* Test driver of the transport (upgrader/net/fetch.c): fetches one URL into a file through the
+/* Test driver of the transport (upgrader/net/fetch.h): fetches one URL into a file through the
  * pushed, buffered or pulled path, prints the result as key=value lines, exits with the code. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/fsutil.h"
@@ -23,7 +26,59 @@ static void usage(void)
                     "  --restrict LIST --max-size N --connect-timeout MS --timeout MS\n"
                     "  --low-speed BYTES --low-speed-time S --redirects N --blksize N\n"
                     "  --resume N (OUTFILE keeps its first N bytes) --etag E --last-modified L\n"
-                    "  --buffer (to-buffer path) --pull N (pull reader, N-byte reads)\n");
+                    "  --buffer (to-buffer path) --pull N (pull reader, N-byte reads)\n"
+                    "  --rate BYTES_PER_S --progress (prints the progress calls)\n"
+                    "  --cancel-after MS (a thread raises the cancel flag) | --cancel-on-signal\n"
+                    "    (SIGUSR1 raises it); both print cancel_latency_ms, flag to return\n");
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The cancel flag and when it was raised (clock_gettime is async-signal-safe). */
+static volatile sig_atomic_t cancel_flag;
+static struct timespec cancel_at;
+
+static void raise_cancel(void)
+{
+    clock_gettime(CLOCK_MONOTONIC, &cancel_at);
+    cancel_flag = 1;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    raise_cancel();
+}
+
+static void *cancel_thread(void *arg)
+{
+    long ms = *(long *)arg;
+    struct timespec d = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&d, NULL);
+    raise_cancel();
+    return NULL;
+}
+
+struct progress_log {
+    unsigned long calls;
+    uint64_t last, total;
+    int monotonic;
+};
+
+static void on_progress(void *ctx, struct fetch_transfer *t, uint64_t received, uint64_t total)
+{
+    struct progress_log *p = ctx;
+    (void)t;
+    if (p->calls && received < p->last)
+        p->monotonic = 0;
+    p->calls++;
+    p->last = received;
+    p->total = total;
 }
 
 struct file_sink {
@@ -68,8 +123,9 @@ int main(int argc, char **argv)
     fetch_options_init(&o);
     const char *product = NULL, *version = NULL, *serial = NULL, *mac = NULL, *put = NULL;
     char ua[512];
-    int use_buffer = 0;
-    long pull = 0;
+    int use_buffer = 0, progress = 0, on_sig = 0;
+    long pull = 0, cancel_after = -1;
+    struct progress_log plog = {0, 0, 0, 1};
     static const struct option longopts[] = {
         {"user", 1, 0, 'u'},
         {"password", 1, 0, 'p'},
@@ -97,6 +153,10 @@ int main(int argc, char **argv)
         {"last-modified", 1, 0, 'i'},
         {"buffer", 0, 0, 'B'},
         {"pull", 1, 0, 'G'},
+        {"rate", 1, 0, 'Z'},
+        {"progress", 0, 0, 'Q'},
+        {"cancel-after", 1, 0, 'X'},
+        {"cancel-on-signal", 0, 0, 'U'},
         {0, 0, 0, 0},
     };
     int c;
@@ -180,6 +240,18 @@ int main(int argc, char **argv)
         case 'G':
             pull = strtol(optarg, NULL, 10);
             break;
+        case 'Z':
+            o.max_recv_speed = strtoull(optarg, NULL, 10);
+            break;
+        case 'Q':
+            progress = 1;
+            break;
+        case 'X':
+            cancel_after = strtol(optarg, NULL, 10);
+            break;
+        case 'U':
+            on_sig = 1;
+            break;
         default:
             usage();
             return UG_ERR_USAGE;
@@ -195,6 +267,24 @@ int main(int argc, char **argv)
         fetch_user_agent(ua, sizeof ua, product, version, serial, mac);
         o.user_agent = ua;
     }
+    if (progress) {
+        o.progress = on_progress;
+        o.progress_ctx = &plog;
+    }
+    pthread_t canceller;
+    int canceller_started = 0;
+    if (on_sig || cancel_after >= 0) {
+        o.cancel = &cancel_flag;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        if (on_sig)
+            sigaction(SIGUSR1, &sa, NULL);
+        if (cancel_after >= 0)
+            canceller_started = pthread_create(&canceller, NULL, cancel_thread, &cancel_after) == 0;
+    }
+    double started = now_s(), returned = 0;
 
     char err[UG_ERRBUF] = "";
     struct fetch_result res;
@@ -259,6 +349,18 @@ int main(int argc, char **argv)
         ftruncate(fd, (off_t)(res.start_offset + res.bytes)) != 0)
         rc = ug_fail(err, UG_ERR_OTHER, "%s: %s", outfile, strerror(errno));
 out:
+    returned = now_s();
+    if (canceller_started)
+        pthread_join(canceller, NULL);
+    printf("seconds=%.3f\n", returned - started);
+    if (cancel_flag) /* measured before the join above could add to it */
+        printf("cancel_latency_ms=%.0f\n",
+               (returned - (double)cancel_at.tv_sec - cancel_at.tv_nsec / 1e9) * 1000);
+    if (progress)
+        printf("progress_calls=%lu\nprogress_last=%llu\nprogress_total=%llu\n"
+               "progress_monotonic=%d\n",
+               plog.calls, (unsigned long long)plog.last, (unsigned long long)plog.total,
+               plog.monotonic);
     print_result(&res);
     if (rc != UG_OK)
         fprintf(stderr, "fetch_tool: %s\n", err);

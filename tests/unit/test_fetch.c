@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of the pure parts of the transport (fetch.c): the outcome classification
- * table, the user agent, the option defaults and the refusals before any transfer. */
+/* Unit tests of the pure parts of the transport (fetch.c, fetch_transfer.c): the outcome
+ * classification table, the user agent, the option defaults and the refusals before any
+ * transfer. The engine has its own (test_fetch_engine.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -91,6 +92,11 @@ static void test_options_defaults(void **state)
     assert_int_equal(o.low_speed_time_s, FETCH_DEFAULT_LOW_SPEED_TIME_S);
     assert_int_equal(o.timeout_ms, 0);
     assert_int_equal(o.tftp_blksize, 0);
+    /* No shared engine (one per call, as before engines), no cancel flag, rate or progress. */
+    assert_null(o.engine);
+    assert_null(o.cancel);
+    assert_int_equal(o.max_recv_speed, 0);
+    assert_null(o.progress);
 }
 
 /* Refusals come before libcurl is asked to do anything, so they need no server. */

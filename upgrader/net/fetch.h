@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The one transport of the agent: TFTP, HTTP and HTTPS through a single libcurl code path,
- * with outcomes classified once here into the exit codes of docs/design.md (docs/transport.md). */
+/* The one transport of the agent: TFTP, HTTP and HTTPS through a single libcurl engine, with
+ * outcomes classified once here into the exit codes of docs/design.md (docs/transport.md). */
 #ifndef UPGRADER_FETCH_H
 #define UPGRADER_FETCH_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,7 +28,19 @@ enum fetch_method {
     FETCH_PUT
 };
 
-/* Every pointer is borrowed and must stay valid until the call (or fetch_close) returns. */
+/* One libcurl engine for the process (or a device session): its connections and TLS sessions
+ * are reused from one transfer to the next. */
+struct fetch_engine;
+/* One transfer running on an engine: paused, resumed, rate-limited or cancelled through it. */
+struct fetch_transfer;
+
+/* Body bytes received so far by this transfer, and how many it will receive when the server
+ * said (Content-Length, TFTP tsize), else 0. Runs on the thread driving the engine. */
+typedef void (*fetch_progress_fn)(void *ctx, struct fetch_transfer *t, uint64_t received,
+                                  uint64_t total);
+
+/* Every pointer is borrowed and must stay valid until the call (or fetch_close) returns;
+ * for fetch_transfer_start, cancel and progress_ctx until the transfer is freed. */
 struct fetch_options {
     const char *url;      /* tftp://, http://, https://; no scheme means tftp */
     const char *username; /* answered to Basic or Digest challenges (HTTP only) */
@@ -54,6 +67,11 @@ struct fetch_options {
     const char *if_modified_since;  /* Last-Modified of the copy we hold, or NULL */
     int pin_transfer;               /* 1: fetch_open's transfer thread runs on transfer_cpu only */
     int transfer_cpu;
+    struct fetch_engine *engine;         /* reused connections; NULL: one for this call alone */
+    const volatile sig_atomic_t *cancel; /* non-zero (a signal handler's flag): stop, "cancelled" */
+    uint64_t max_recv_speed;             /* body bytes per second; 0: no limit */
+    fetch_progress_fn progress;          /* NULL: none; every 100 ms at most, and at the end */
+    void *progress_ctx;
 };
 
 struct fetch_result {
@@ -82,6 +100,10 @@ struct fetch_reader;
 
 /* Fills o with the defaults above (GET, 5 redirects, 10 s connect, 30 s stall abort). */
 void fetch_options_init(struct fetch_options *o);
+/* Creates an engine: one connection cache for every transfer given it, until freed. */
+ug_err fetch_engine_new(struct fetch_engine **e, char *err) UG_MUST_CHECK;
+/* Frees the engine and its connections; every transfer and reader on it must be gone. */
+void fetch_engine_free(struct fetch_engine *e);
 /* Streams the body to sink, never holding the whole file; fills res (may be NULL). */
 ug_err fetch_to_sink(const struct fetch_options *o, fetch_sink_fn sink, void *ctx,
                      struct fetch_result *res, char *err) UG_MUST_CHECK;
@@ -99,8 +121,18 @@ ug_err fetch_read(struct fetch_reader *reader, void *buf, size_t len, size_t *go
 const struct fetch_result *fetch_reader_result(const struct fetch_reader *reader);
 /* Ends the transfer (aborting it if unfinished) and frees the reader; NULL is fine. */
 void fetch_close(struct fetch_reader *reader);
-/* Releases libcurl's global state; call once at the end of main, after all transfers. */
+/* Releases libcurl's global state; call once at the end of main, after all transfers and
+ * engines are gone. */
 void fetch_global_cleanup(void);
+
+/* Pauses (on = 1) or resumes a running transfer; UG_ERR_USAGE once it has finished. Over
+ * TFTP a pause longer than the server's retransmission patience fails the transfer. */
+ug_err fetch_transfer_pause(struct fetch_transfer *t, int on, char *err) UG_MUST_CHECK;
+/* Limits the transfer to bytes_per_s from now on (0: no limit); UG_ERR_USAGE once finished. */
+ug_err fetch_transfer_set_rate(struct fetch_transfer *t, uint64_t bytes_per_s,
+                               char *err) UG_MUST_CHECK;
+/* Stops a running transfer: it ends with UG_ERR_OTHER, "URL: cancelled"; finished: nothing. */
+void fetch_transfer_cancel(struct fetch_transfer *t);
 
 /* Builds "upgrader/VERSION (PRODUCT; SERIAL; MAC)" into out; missing fields become "-". */
 void fetch_user_agent(char *out, size_t outsz, const char *product, const char *version,
