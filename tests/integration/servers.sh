@@ -138,6 +138,8 @@ pki_make() {
 #   /redirect-away   302 to http://localhost:NGINX_HTTP_PORT/hello.txt (another host name)
 #   /redirect-ftp    302 to ftp://127.0.0.1/hello.txt
 # The access log lines read: ADDR "REQUEST" STATUS BYTES "UA" "CLIENT-DN" "RANGE" "IF-NONE-MATCH"
+# c=CONNECTION (nginx's serial number of the connection: one per TCP connection, one TLS
+# handshake each)
 nginx_start() {
     local docroot=$1 try pid
     : "${PKI:?nginx_start needs pki_make first}"
@@ -201,7 +203,7 @@ events { worker_connections 64; }
 http {
     default_type application/octet-stream;
     log_format t '\$remote_addr "\$request" \$status \$body_bytes_sent "\$http_user_agent" '
-                 '"\$ssl_client_s_dn" "\$http_range" "\$http_if_none_match"';
+                 '"\$ssl_client_s_dn" "\$http_range" "\$http_if_none_match" c=\$connection';
     log_format post escape=none '\$request_method \$uri \$content_type \$request_body';
     access_log $NGINX_ACCESS_LOG t;
     client_body_temp_path $NGINX_DIR/tmp/body;

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # A signal stops long work between steps, against a real nginx: SIGTERM in the middle of an
 # upgrade's download leaves the device bootable on its running slot, nothing held against
-# the release, and the next pass completes.
+# the release, and the next pass completes; a resync stops the same way, applying nothing.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/servers.sh"
 
@@ -59,4 +59,14 @@ assert_eq "switched to B" "$(slot_json B priority)/$(slot_json B version)" 15/1.
 cmp -s -n "$(stat -c %s "$WORK/1.5.0.img")" "$D/slot-b.img" "$WORK/1.5.0.img" || fail "slot B differs"
 ok "slot B holds 1.5.0 byte for byte"
 
+# ---- SIGTERM during a resync's download: it stops, the store as it was.
+{ printf '<flat-profile><GPP_B>late</GPP_B><!-- '; head -c 1000000 /dev/zero | tr '\0' x; printf ' --></flat-profile>\n'; } >"$FW/big.xml"
+"$UPGRADER" --root "$D" resync "$H/crawl/big.xml" >"$WORK/rs.out" 2>"$WORK/rs.err" &
+RS=$!
+wait_transferring "$RS" "$NGINX_HTTP_PORT" || fail "the resync's download did not start"
+kill -TERM "$RS"
+rc=0; wait "$RS" || rc=$?
+[ "$rc" -ne 0 ] || fail "a cancelled resync exited 0"
+ok "the cancelled resync failed (exit $rc)"
+assert_eq "nothing applied" "$("$UPGRADER" --root "$D" param get GPP_B)" ""
 finish

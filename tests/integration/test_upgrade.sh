@@ -3,7 +3,7 @@
 # upgrader upgrade and upgrader boot on simulated devices against the real nginx and tftpd-hpa:
 # a three-hop upgrade through simulated reboots, rollback, deferral during a call, refusals
 # that leave the running slot untouched, Upgrade_Enable=No, the acted-on memory of a rule,
-# the progress line on a terminal, the boot state's lock.
+# the progress line on a terminal, the boot state's lock, one TLS handshake a pass.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/servers.sh"
 
@@ -278,4 +278,15 @@ awk -v t="$t" 'BEGIN { exit !(t >= 0.9) }' || fail "the pass did not wait for th
 ok "the pass waited for the holder (${t} s)"
 wait "$HOLDER"
 assert_eq "then switched" "$(slot_json "$D" B priority)/$(slot_json "$D" B version)" 15/1.5.0
+# ---- One pass, one connection: the catalog, its signature and the bundle over HTTPS share
+# the session's transport engine, so the pass makes one TLS handshake, not three.
+D=$WORK/tls
+"$UPGRADER" --root "$D" init --version 1.0.0 --slot-size 4M --keyring "$K/ca.pem" --ca "$PKI/ca.pem" \
+    >/dev/null || fail "init $D"
+: >"$NGINX_ACCESS_LOG"
+expect_exit 0 "a catalog pass over HTTPS" "$UPGRADER" --root "$D" upgrade \
+    "https://127.0.0.1:$NGINX_HTTPS_PORT/catalog.json" --no-reboot
+assert_eq "three requests: catalog, signature, bundle" "$(grep -c '" 200 ' "$NGINX_ACCESS_LOG")" 3
+assert_eq "over one connection (one TLS handshake)" \
+    "$(grep -o 'c=[0-9]*' "$NGINX_ACCESS_LOG" | sort -u | wc -l)" 1
 finish

@@ -75,6 +75,8 @@ ug_err session_open(const char *root, const struct session_options *o, struct se
         rc = devconf_bootstate_store(&s->conf, &s->boot_store, err);
     if (rc == UG_OK)
         rc = params_open(&s->folder, &s->params, err);
+    if (rc == UG_OK)
+        rc = fetch_engine_new(&s->net, err);
     if (rc != UG_OK) {
         session_close(s);
         return rc;
@@ -86,6 +88,8 @@ ug_err session_open(const char *root, const struct session_options *o, struct se
 
 void session_close(struct session *s)
 {
+    fetch_engine_free(s->net);
+    s->net = NULL;
     params_close(&s->params);
     state_folder_close(&s->folder);
 }
@@ -106,6 +110,8 @@ ug_err session_reload(struct session *s, char *err)
 void session_fetch_options(const struct session *s, struct fetch_options *o)
 {
     fetch_options_init(o);
+    o->engine = s->net;
+    o->cancel = s->cancel;
     o->ca_file = s->ca_file;
     o->extra_ca_file = s->custom_ca;
     o->client_cert = s->client_cert;

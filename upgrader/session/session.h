@@ -40,6 +40,8 @@ struct session {
     const char *client_key;
     const char *custom_ca; /* installed by Custom_CA_Rule */
     char user_agent[512];
+    struct fetch_engine *net; /* the transport engine: connections and TLS sessions reused
+                                 by every fetch of the session (catalog, .sig, bundle) */
     const struct log_sink *log;
     const volatile sig_atomic_t *cancel;
 };
@@ -64,8 +66,9 @@ const char *session_slot_location(const struct session *s, char letter);
 /* Runs device.conf's reboot command; UG_ERR_OTHER when it fails. */
 ug_err session_reboot(const struct session *s, char *err) UG_MUST_CHECK;
 
-/* The transport settings of this device: CA (and Custom_CA_Rule's), client certificate,
- * User-Agent, Restricted_Access_Domains, default timeouts. The caller sets the URL. */
+/* The transport settings of this device: the session's engine and cancel flag, CA (and
+ * Custom_CA_Rule's), client certificate, User-Agent, Restricted_Access_Domains, default
+ * timeouts. The caller sets the URL. */
 void session_fetch_options(const struct session *s, struct fetch_options *o);
 /* The same for what a rule evaluated to: its URL and its --uid/--pwd. */
 void session_fetch_options_for(const struct session *s, const struct rule_result *r,
