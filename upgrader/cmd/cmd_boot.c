@@ -46,9 +46,8 @@ ug_err cmd_boot(const char *root, int argc, char **argv, char *err)
         o.no_reboot = 1;
     else if (argc != 1)
         return ug_fail(err, UG_ERR_USAGE, "usage: upgrader boot [--no-reboot]");
-    struct session_options so = {.cancel = signals_cancel_flag()};
     struct session s;
-    ug_err rc = session_open(root, &so, &s, err);
+    ug_err rc = signals_open_session(root, &s, err);
     if (rc != UG_OK)
         return rc;
     struct upgrade_outcome out;

@@ -31,9 +31,8 @@ ug_err cmd_resync(const char *root, int argc, char **argv, char *err)
             return ug_fail(err, UG_ERR_USAGE, "one RULE only (quote it): unexpected '%s'", argv[i]);
         }
     }
-    struct session_options so = {.cancel = signals_cancel_flag()};
     struct session s;
-    ug_err rc = session_open(root, &so, &s, err);
+    ug_err rc = signals_open_session(root, &s, err);
     if (rc != UG_OK)
         return rc;
     struct resync_report report;

@@ -83,9 +83,8 @@ ug_err cmd_upgrade(const char *root, int argc, char **argv, char *err)
         o.progress = draw_progress;
         o.progress_ctx = &line;
     }
-    struct session_options so = {.cancel = signals_cancel_flag()};
     struct session s;
-    ug_err rc = session_open(root, &so, &s, err);
+    ug_err rc = signals_open_session(root, &s, err);
     if (rc != UG_OK)
         return rc;
     struct upgrade_outcome out;

@@ -13,6 +13,12 @@ static void on_signal(int sig)
     signal(sig, SIG_DFL);
 }
 
+ug_err signals_open_session(const char *root, struct session *s, char *err)
+{
+    struct session_options o = {.cancel = signals_cancel_flag()};
+    return session_open(root, &o, s, err);
+}
+
 const volatile sig_atomic_t *signals_cancel_flag(void)
 {
     struct sigaction sa;
