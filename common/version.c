@@ -85,7 +85,11 @@ int version_parse(const char *text, struct version *out)
             if (add_field(out, field, (size_t)(paren - field)) != 0 ||
                 add_field(out, paren + 1, n - (size_t)(paren - field) - 2) != 0)
                 return -1;
-        } else if (add_field(out, field, n) != 0) {
+        } else if ((sep == '.' && (n == 0 || !isdigit((unsigned char)field[0]))) ||
+                   add_field(out, field, n) != 0) {
+            /* A dotted version's fields each start with a digit (docs/provisioning.md 1.6):
+             * "7.6.2.a" is a format error, not a version above 7.6.2 (SPA letters follow the
+             * digits, "7.6.2a", or sit in parentheses, "1.0.31(b)"). */
             return -1;
         }
         start = i + 1;
