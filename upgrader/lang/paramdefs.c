@@ -181,6 +181,14 @@ static const struct {
     {"Protect_IVR_FactoryReset", "Protect_Factory_Reset"},
 };
 
+const char *paramdefs_factory(const char *name)
+{
+    for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
+        if (strcmp(builtin[i].name, name) == 0)
+            return builtin[i].def;
+    return NULL;
+}
+
 const struct param_def *paramdefs_builtin(size_t *n)
 {
     *n = sizeof builtin / sizeof builtin[0];

@@ -57,6 +57,8 @@ struct param_table {
     size_t n_owned;
 };
 
+/* The factory default of a built-in parameter, or NULL for a name that is none. */
+const char *paramdefs_factory(const char *name);
 /* The built-in rows, in documentation order; *n receives their count. */
 const struct param_def *paramdefs_builtin(size_t *n);
 /* Builds the table: built-ins, plus schema_path's rows when that file exists (NULL: none). */
