@@ -72,7 +72,8 @@ static void test_open(void **state)
     assert_null(s.client_cert);
     assert_true(s.log == &log_stderr);
     assert_false(session_cancelled(&s));
-    assert_non_null(strstr(s.user_agent, "upgrader/2.1.0 (UG-PHONE-1; SN1; 000e08aabbcc)"));
+    /* HTTP_User_Agent_Name's default, $VERSION ($MA): the phones' own form. */
+    assert_string_equal(s.user_agent, "Cisco-UG-PHONE-1/2.1.0 (000e08aabbcc)");
     session_close(&s);
     session_close(&s); /* safe twice */
 }

@@ -105,6 +105,20 @@ static ug_err check_server(int option, const char *value, const char *server, si
     return UG_OK;
 }
 
+/* A whole rule, "( cond )? URL | ..." or "[--options] URL", rather than a server or a URL
+ * ("[::1]:69" is an IPv6 server). */
+static int is_rule(const char *v)
+{
+    if (*v == '(')
+        return 1;
+    if (*v != '[')
+        return 0;
+    v++;
+    while (*v == ' ')
+        v++;
+    return v[0] == '-' && v[1] == '-';
+}
+
 static ug_err keep(int option, const char *text, char *out, size_t outsz, char *err)
 {
     if (snprintf(out, outsz, "%s", text) >= (int)outsz) {
@@ -125,7 +139,7 @@ static ug_err normalise_text(int option, const char *value, char *text, char *ou
     while (*p == ' ' || *p == '\t' || *p == ',')
         p++;
     p[strcspn(p, "\r\n")] = '\0';
-    if (*p == '[' || *p == '(') {
+    if (is_rule(p)) {
         if (rule_check_syntax(p, RULE_PROFILE, why) != UG_OK)
             return ug_fail(err, UG_ERR_USAGE, "option %d: '%s' is not a rule: %s", option, value,
                            why);
@@ -262,12 +276,13 @@ void dhcp_default_of(const char *value, int option, struct dhcp_default *d)
     if (!value || !*value)
         return;
     const char *u = value;
-    if (*u == '[') { /* "[options] URL": the URL's server is the default one */
+    int rule = is_rule(value);
+    if (rule && *u == '[') { /* "[options] URL": the URL's server is the default one */
         const char *close = strchr(u, ']');
         u = close && !strpbrk(close, "|(") ? close + 1 : "";
         while (*u == ' ' || *u == '\t')
             u++;
-    } else if (*u == '(') {
+    } else if (rule) {
         u = "";
     }
     const char *sep = strstr(u, "://");
@@ -281,7 +296,7 @@ void dhcp_default_of(const char *value, int option, struct dhcp_default *d)
         memcpy(d->server, server, slen);
         d->server[slen] = '\0';
     }
-    if (*value == '[' || *value == '(' || (server[slen] == '/' && server[slen + 1]))
+    if (rule || (server[slen] == '/' && server[slen + 1]))
         snprintf(d->rule, sizeof d->rule, "%s", value);
 }
 
