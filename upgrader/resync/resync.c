@@ -323,8 +323,11 @@ static ug_err run_rule(struct run *r, const char *name, const char *text, char *
         return rc;
     }
     if (!rr.matched) {
+        char first = text[strspn(text, " \t")];
         buf_printf(&r->report->log, "%s: %s, skipped\n", name,
-                   text[strspn(text, " \t")] ? "no alternative applies" : "empty");
+                   first == '#' ? "a comment"
+                   : first      ? "no alternative applies"
+                                : "empty");
         rule_result_free(&rr);
         return UG_OK;
     }
