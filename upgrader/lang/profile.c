@@ -477,7 +477,8 @@ static void XMLCALL xml_end(void *data, const XML_Char *name)
         st->profile_depth = 0;
     }
     st->leaf = 0;
-    if (st->aliases)
+    /* Once stopped, an element's start may not have been recorded: the path is left alone. */
+    if (st->aliases && st->rc == UG_OK)
         path_pop(st);
     st->depth--;
 }
