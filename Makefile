@@ -16,7 +16,7 @@ SANFLAGS :=
 OPT      := -O2
 endif
 
-PKGS := libcurl openssl zlib libarchive expat json-c libmicrohttpd libzstd
+PKGS := libcurl openssl zlib libarchive expat json-c libmicrohttpd libzstd libubootenv blkid
 # ISA-L (fast gzip inflate) is used where its package is present, zlib otherwise.
 HAVE_ISAL := $(shell pkg-config --exists libisal 2>/dev/null && echo 1)
 ifeq ($(HAVE_ISAL),1)
@@ -156,7 +156,8 @@ clean:
 DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev zlib1g-dev \
                 libarchive-dev libcmocka-dev libexpat1-dev libjson-c-dev libmicrohttpd-dev \
                 libzstd-dev libisal-dev tftpd-hpa tftp-hpa openssl e2fsprogs curl zstd gzip jq \
-                clang clang-format libclang-rt-14-dev iproute2 time strace
+                clang clang-format libclang-rt-14-dev iproute2 time strace \
+                libubootenv-dev libubootenv-tool libblkid-dev grub-common u-boot-tools
 deps:
 	@missing=""; \
 	for p in $(DEB_PACKAGES); do \

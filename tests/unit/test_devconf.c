@@ -152,8 +152,8 @@ static void test_refusals(void **state)
     static const struct {
         const char *text, *message;
     } cases[] = {
-        {"health_check=\nbootstate_backend=grub\n",
-         ":2: unknown bootstate_backend 'grub' (known: file)"},
+        {"health_check=\nbootstate_backend=barebox\n",
+         ":2: unknown bootstate_backend 'barebox' (known: file, grub, uboot)"},
         {"slot_backend=mtd\n", ":1: unknown slot_backend 'mtd' (known: file, block)"},
         {"slot_backend=Block\n", ":1: unknown slot_backend 'Block'"},
         {"slot_a=/dev/sda2\nslot_backend=block\n",
