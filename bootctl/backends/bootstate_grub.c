@@ -65,8 +65,7 @@ static enum bootstate_copy_status seal(const struct grubenv *env, uint64_t *gene
     const char *gen = grubenv_get(env, VAR_GEN), *sealed = grubenv_get(env, VAR_SEAL);
     *generation = 0;
     if (!gen && !sealed) /* RAUC's, or grub-editenv's: no seal, generation 0 */
-        return grubenv_get(env, VAR_ORDER) || grubenv_get(env, "A_OK") ||
-                       grubenv_get(env, "B_OK")
+        return grubenv_get(env, VAR_ORDER) || grubenv_get(env, "A_OK") || grubenv_get(env, "B_OK")
                    ? BOOTSTATE_COPY_VALID
                    : BOOTSTATE_COPY_MISSING;
     char *end = NULL;
@@ -151,9 +150,9 @@ static ug_err read_copy(const char *location, int n, struct bootstate *st, uint6
     *status = BOOTSTATE_COPY_MISSING;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return errno == ENOENT ? UG_OK
-                               : ug_fail(err, UG_ERR_OTHER, "%s: cannot open: %s", path,
-                                         strerror(errno));
+        return errno == ENOENT
+                   ? UG_OK
+                   : ug_fail(err, UG_ERR_OTHER, "%s: cannot open: %s", path, strerror(errno));
     ssize_t got = pread(fd, block, sizeof block, 0);
     close(fd);
     if (got < 0)
@@ -206,8 +205,7 @@ static ug_err grub_load(const char *location, struct bootstate *st, char *err)
 
 /* Writes the block over copy n in place (GRUB's save_env finds it by its sectors) and makes
  * it durable; a copy that did not exist is created at its full size. */
-static ug_err write_copy(const char *location, int n, const uint8_t *block, int truncate,
-                         char *err)
+static ug_err write_copy(const char *location, int n, const uint8_t *block, int truncate, char *err)
 {
     char path[BOOTSTATE_LOCATION_MAX + 4];
     copy_path(location, n, path, sizeof path);

@@ -68,8 +68,8 @@ static int decode_slot(bootstate_uboot_get_fn get, void *ctx, int s, struct boot
     int rank = order_rank(get(ctx, VAR_ORDER), letter);
     out->priority = rank < 0 ? 0 : BOOTSTATE_PRIORITY_MAX - (unsigned)rank;
     out->successful = rank >= 0 && n >= BOOTSTATE_UBOOT_ATTEMPTS && !(trial && trial[0] == '1');
-    out->tries = rank >= 0 && !out->successful ? (n > BOOTSTATE_TRIES_MAX ? BOOTSTATE_TRIES_MAX : n)
-                                               : 0;
+    out->tries =
+        rank >= 0 && !out->successful ? (n > BOOTSTATE_TRIES_MAX ? BOOTSTATE_TRIES_MAX : n) : 0;
     snprintf(name, sizeof name, "UPGRADER_%c_VERSION", letter);
     const char *v = get(ctx, name);
     if (v && !bootstate_version_valid(v))
@@ -120,8 +120,8 @@ int bootstate_uboot_encode(const struct bootstate *st, bootstate_uboot_set_fn se
             snprintf(order + strlen(order), sizeof order - strlen(order), "%s%c",
                      order[0] ? " " : "", bootstate_slot_letter(s));
     }
-    int rc = set(ctx, VAR_ORDER, order) | encode_slot(a, 'A', set, ctx) |
-             encode_slot(b, 'B', set, ctx);
+    int rc =
+        set(ctx, VAR_ORDER, order) | encode_slot(a, 'A', set, ctx) | encode_slot(b, 'B', set, ctx);
     if (st->booted == BOOTSTATE_SLOT_A || st->booted == BOOTSTATE_SLOT_B)
         rc |= set(ctx, VAR_BOOTED, st->booted == BOOTSTATE_SLOT_A ? "A" : "B");
     return rc;
@@ -231,7 +231,7 @@ static enum bootstate_copy_status read_place(const struct copy_place *p, int red
                         (uint32_t)buf[3] << 24;
         uInt len = (uInt)(p->size - header);
         st = (uint32_t)crc32(0L, buf + header, len) == want ? BOOTSTATE_COPY_VALID
-                                                             : BOOTSTATE_COPY_BAD_CRC;
+                                                            : BOOTSTATE_COPY_BAD_CRC;
         *generation = st == BOOTSTATE_COPY_VALID ? (redundant ? buf[4] : 1) : 0;
     }
     free(buf);

@@ -317,8 +317,7 @@ static void test_power_cut_at_every_byte(void **state)
         assert_int_equal(bootstate_store_load(&t->store, &old_st, err), UG_OK);
         new_st = old_st;
         int slot = round ? A : B;
-        assert_int_equal(bootstate_set_version(&new_st, slot, round ? "3.0.0-long-name" : "2",
-                                               err),
+        assert_int_equal(bootstate_set_version(&new_st, slot, round ? "3.0.0-long-name" : "2", err),
                          UG_OK);
         assert_int_equal(bootstate_set_active(&new_st, slot, 3, err), UG_OK);
         uint8_t b0[GRUBENV_SIZE], b1[GRUBENV_SIZE];

@@ -251,7 +251,8 @@ static void test_power_cut_at_every_byte(void **state)
         } else if (bootstate_equal(&got, &new_st) && pick == 'B') {
             saw_new++;
         } else {
-            fail_msg("cut after %zu bytes: a third state (script picks '%c')", k, pick ? pick : '-');
+            fail_msg("cut after %zu bytes: a third state (script picks '%c')", k,
+                     pick ? pick : '-');
         }
     }
     /* The CRC leads the copy: until every variable after it is written it fails, and past
