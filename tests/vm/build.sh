@@ -111,6 +111,11 @@ catalog() { # NAME RELEASES...
 # First published: 2.0.0 needs the stepping stone 1.5.0. Later: 3.0.0 (broken) follows 2.0.0.
 catalog catalog-1.json "$(release 1.5.0 1.0.0)" "$(release 2.0.0 1.5.0)"
 catalog catalog-2.json "$(release 1.5.0 1.0.0)" "$(release 2.0.0 1.5.0)" "$(release 3.0.0 2.0.0)"
+# The provider's profiles: each names the catalog the device upgrades from.
+for n in 1 2; do
+    printf '<flat-profile>\n  <Upgrade_Rule>http://10.0.2.2:%s/catalog-%s.json</Upgrade_Rule>\n</flat-profile>\n' \
+        "$PORT" "$n" >"$out/www/profile-$n.xml"
+done
 
 # --- the state partition: a device made by `upgrader init`, then its real device.conf ---
 state=$tmp/state
@@ -128,7 +133,7 @@ slot_backend=block
 slot_a=PARTLABEL=slot-a
 slot_b=PARTLABEL=slot-b
 CONF
-"$build/upgrader" --root "$state" param set Upgrade_Rule "http://10.0.2.2:$PORT/catalog.json" >/dev/null
+"$build/upgrader" --root "$state" param set Profile_Rule "http://10.0.2.2:$PORT/profile.xml" >/dev/null
 "$build/upgrader" --root "$state" param set Upgrade_Error_Retry_Delay 86400 >/dev/null
 mkfs.ext4 -q -F -L ug-state -d "$state" "$tmp/state.ext4" 16M
 
