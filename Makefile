@@ -116,9 +116,11 @@ check: deps
 	$(MAKE) test SAN=1
 
 # A whole A/B device booted by OVMF and GRUB under QEMU through an upgrade with a stepping
-# stone and a rollback (tests/vm/run.sh); console logs stay in $(BUILD)/vm-logs/.
+# stone and a rollback (tests/vm/run.sh), then Debian's U-Boot choosing from the environment
+# the uboot backend writes (tests/vm/uboot.sh); console logs stay in $(BUILD)/vm-logs/.
 vm-test: all
 	@BUILD=$(BUILD) tests/vm/run.sh
+	@BUILD=$(BUILD) tests/vm/uboot.sh
 
 # Layout is mechanical: .clang-format decides it, `make format` applies it, and `make check`
 # fails on any C file that differs from it.
