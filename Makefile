@@ -161,7 +161,9 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 # Debian packages that building, testing, the QEMU story and the demo need; installed only
-# where missing.
+# where missing. The QEMU device's kernel is not installed: tests/vm/build.sh fetches
+# Debian's linux-image package with apt-get download and unpacks it (an installed kernel's
+# initramfs hook alone takes minutes).
 # policy-rc.d keeps apt from starting nginx or tftpd-hpa as system services on all
 # addresses: the tests start their own on 127.0.0.1 high ports.
 DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev zlib1g-dev \
@@ -170,7 +172,7 @@ DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev zlib1
                 clang clang-format libclang-rt-14-dev iproute2 time strace \
                 libubootenv-dev libubootenv-tool libblkid-dev grub-common u-boot-tools \
                 qemu-system-x86 ovmf grub-efi-amd64-bin mtools gdisk busybox-static \
-                linux-image-amd64 dosfstools cpio util-linux qemu-system-arm u-boot-qemu
+                dosfstools cpio kmod util-linux qemu-system-arm u-boot-qemu
 deps:
 	@missing=""; \
 	for p in $(DEB_PACKAGES); do \

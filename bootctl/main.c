@@ -44,9 +44,9 @@ static void usage(FILE *out)
         "  set-state A|B good|bad   mark the slot good (successful) or bad\n"
         "  get-current              print the booted slot (as current)\n\n"
         "With grub and uboot the booted slot is the kernel command line's upgrader.slot= or\n"
-        "rauc.slot=, else what the bootloader recorded.\n\n"
-        "set-active, set-primary, set-state, mark-good, mark-bad and boot wait up to %d s for another process\n"
-        "changing the state (it holds PATH" BOOTSTATE_LOCK_SUFFIX ").\n\n"
+        "rauc.slot=, else what the bootloader recorded; GRUB gives a slot one try.\n\n"
+        "set-active, set-primary, set-state, mark-good, mark-bad and boot wait up to %d s for\n"
+        "another process changing the state (it holds PATH" BOOTSTATE_LOCK_SUFFIX ").\n\n"
         "exit codes: 0 done, 1 failed (e.g. no bootable slot, no valid state), 2 bad usage\n",
         known, BOOTSTATE_TRIES_MAX, BOOTSTATE_TRIES_DEFAULT, BOOTSTATE_LOCK_WAIT_MS / 1000);
 }

@@ -12,11 +12,35 @@ out=${1:?usage: build.sh OUT_DIR BUILD_DIR}
 build=$(cd "${2:?usage: build.sh OUT_DIR BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-kver=$(cd /lib/modules && ls | sort -V | tail -n 1)
-kernel=/boot/vmlinuz-$kver
-[ -r "$kernel" ] || { echo "vm build: no readable kernel $kernel (make deps installs linux-image-amd64)" >&2; exit 1; }
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+
+# Debian's kernel and its modules: an installed linux-image if there is one, else the
+# package of linux-image-amd64's kernel fetched with apt-get download and unpacked with
+# dpkg -x (no install: its initramfs hook alone takes minutes on a small machine).
+# VM_KERNEL=package skips the installed one.
+find_kernel() { # sets kernel and moddir; 1 when none
+    local v root roots=("" "$out/kernel")
+    [ "${VM_KERNEL:-}" = package ] && roots=("$out/kernel")
+    for root in "${roots[@]}"; do
+        for v in $(ls "$root/boot" 2>/dev/null | sed -n 's/^vmlinuz-//p' | sort -V -r); do
+            if [ -r "$root/boot/vmlinuz-$v" ] && [ -f "$root/lib/modules/$v/modules.dep" ]; then
+                kernel=$root/boot/vmlinuz-$v
+                moddir=$root/lib/modules/$v
+                return 0
+            fi
+        done
+    done
+    return 1
+}
+if ! find_kernel; then
+    pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | grep -v unsigned | head -n 1)
+    [ -n "$pkg" ] || { echo "vm build: no kernel package known (apt-get update?)" >&2; exit 1; }
+    rm -rf "$out/kernel" && mkdir -p "$out/kernel"
+    (cd "$out/kernel" && apt-get download -q "$pkg" >/dev/null 2>&1 && dpkg -x ./*.deb . && rm -f ./*.deb)
+    [ -f "$out/kernel/lib/modules/"*/modules.dep ] || depmod -b "$out/kernel" "$(ls "$out/kernel/lib/modules")"
+    find_kernel || { echo "vm build: $pkg holds no kernel" >&2; exit 1; }
+fi
 tmp=$out/tmp
 rm -rf "$tmp" "$out/www"
 mkdir -p "$tmp" "$out/www"
@@ -37,12 +61,12 @@ initramfs() { # OUT_FILE
     : >"$dir/modules.order"
     add() {
         local line path
-        line=$(grep -E "(^|/)$1\.ko(\.[a-z]+)?:" "/lib/modules/$kver/modules.dep" | head -n 1)
+        line=$(grep -E "(^|/)$1\.ko(\.[a-z]+)?:" "$moddir/modules.dep" | head -n 1)
         [ -n "$line" ] || { echo "vm build: module $1 not found" >&2; exit 1; }
         path=${line%%:*}
         for dep in ${line#*:}; do add "$(basename "${dep%%.ko*}")"; done
         grep -qx "$1" "$dir/modules.order" && return 0
-        cp "/lib/modules/$kver/$path" "$dir/lib/modules/$1.ko"
+        cp "$moddir/$path" "$dir/lib/modules/$1.ko"
         echo "$1" >>"$dir/modules.order"
     }
     for m in $want; do add "$m"; done
