@@ -255,9 +255,11 @@ static void test_power_cut_at_every_byte(void **state)
                      pick ? pick : '-');
         }
     }
-    /* The CRC leads the copy: until every variable after it is written it fails, and past
-     * them the copy's zero fill is the same before and after. */
-    assert_true(saw_old >= 100 && saw_new >= ENV_SIZE / 2);
+    /* The CRC leads the copy: until every variable after it is written it fails. Past them
+     * libubootenv writes whatever its buffer held (zeros, or a sanitizer's fill), so the new
+     * state shows from there or only with the whole copy. */
+    if (saw_old < 100 || saw_new < 1)
+        fail_msg("old state for %d cuts, new for %d", saw_old, saw_new);
 }
 
 int main(void)
