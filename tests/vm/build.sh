@@ -7,7 +7,7 @@
 # initramfs, a busybox userland and the agent with its libraries, and an ext4 state
 # partition; then the releases as signed bundles and two signed catalogs for nginx.
 # usage: tests/vm/build.sh OUT_DIR BUILD_DIR
-set -eu
+set -eu -o pipefail
 out=${1:?usage: build.sh OUT_DIR BUILD_DIR}
 build=$(cd "${2:?usage: build.sh OUT_DIR BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,7 +37,11 @@ if ! find_kernel; then
     pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | grep -v unsigned | head -n 1)
     [ -n "$pkg" ] || { echo "vm build: no kernel package known (apt-get update?)" >&2; exit 1; }
     rm -rf "$out/kernel" && mkdir -p "$out/kernel"
-    (cd "$out/kernel" && apt-get download -q "$pkg" >/dev/null 2>&1 && dpkg -x ./*.deb . && rm -f ./*.deb)
+    # One retry: a registry hiccup must not fail the test.
+    for _ in 1 2; do
+        (cd "$out/kernel" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >/dev/null) && break
+    done
+    (cd "$out/kernel" && dpkg -x ./*.deb . && rm -f ./*.deb)
     [ -f "$out/kernel/lib/modules/"*/modules.dep ] || depmod -b "$out/kernel" "$(ls "$out/kernel/lib/modules")"
     find_kernel || { echo "vm build: $pkg holds no kernel" >&2; exit 1; }
 fi

@@ -13,25 +13,34 @@
 # Every boot is one QEMU process (-no-reboot: a guest reboot ends it), its serial console
 # kept with host timestamps in $BUILD/vm-logs/boot-N.log. nginx and QEMU run in a network
 # namespace made for the test (QEMU's user network inside it): nothing leaves the machine.
-set -eu
+set -eu -o pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
-if [ -z "${UGVM_NETNS:-}" ]; then
-    # A network namespace of our own: only its loopback, which nginx listens on.
-    exec unshare --net env UGVM_NETNS=1 bash "$0" "$@"
-fi
-ip link set lo up
 BOOT_TIMEOUT=${VM_BOOT_TIMEOUT:-600}
 PORT=8080
 vm=$BUILD/vm
 logs=$BUILD/vm-logs
-rm -rf "$logs"
-mkdir -p "$logs"
-t0=$EPOCHREALTIME
+t0=${UGVM_T0:-$EPOCHREALTIME}
 since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 note() { echo "vm-test: $*"; }
+if [ -z "${UGVM_NETNS:-}" ]; then
+    # The build first, on the machine's network (it may fetch Debian's kernel package)...
+    if [ -n "${VM_REUSE:-}" ] && [ -f "$vm/disk.img" ]; then
+        note "reusing $vm (VM_REUSE set)"
+    else
+        note "building the device (tests/vm/build.sh)"
+        VM_HTTP_PORT=$PORT bash "$here/build.sh" "$vm" "$BUILD" 2>&1 | grep -v '^Creating regular file' | sed 's/^/vm-test: /'
+        note "built in $(since "$t0") s"
+    fi
+    # ...then everything else in a network namespace of our own: only its loopback, which
+    # nginx listens on and QEMU's user network reaches.
+    exec unshare --net env UGVM_NETNS=1 UGVM_T0="$t0" bash "$0" "$@"
+fi
+ip link set lo up
+rm -rf "$logs"
+mkdir -p "$logs"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -41,13 +50,6 @@ fail() {
     exit 1
 }
 
-if [ -n "${VM_REUSE:-}" ] && [ -f "$vm/disk.img" ]; then
-    note "reusing $vm (VM_REUSE set)"
-else
-    note "building the device (tests/vm/build.sh)"
-    VM_HTTP_PORT=$PORT bash "$here/build.sh" "$vm" "$BUILD" 2>&1 | grep -v '^Creating regular file' | sed 's/^/vm-test: /'
-    note "built in $(since "$t0") s"
-fi
 
 # --- nginx on the namespace's loopback, serving the releases ---
 www=$vm/www
