@@ -177,7 +177,7 @@ static ug_err read_copies(const char *location, struct bootstate *st, struct gru
     h->serving = -1;
     for (int n = 0; n < BOOTSTATE_COPIES; n++) {
         struct bootstate copy = {.health = *h};
-        static struct grubenv vars; /* not reentrant: a store is changed under its lock */
+        struct grubenv vars; /* 15 KiB: on the stack, so the store stays reentrant */
         ug_err rc = read_copy(location, n, &copy, &h->generation[n], &vars, &h->copy[n], err);
         if (rc != UG_OK)
             return rc;
@@ -194,7 +194,7 @@ static ug_err read_copies(const char *location, struct bootstate *st, struct gru
 
 static ug_err grub_load(const char *location, struct bootstate *st, char *err)
 {
-    static struct grubenv env;
+    struct grubenv env;
     ug_err rc = read_copies(location, st, &env, err);
     if (rc == UG_OK && st->health.serving < 0)
         return ug_fail(err, UG_ERR_UNUSABLE, "%s: no valid boot state (copy 0 %s, copy 1 %s)",
@@ -236,7 +236,7 @@ static ug_err write_copy(const char *location, int n, const uint8_t *block, int 
 static ug_err write_both(const char *location, const struct bootstate *st, uint64_t gen,
                          const struct grubenv *base, int truncate, char *err)
 {
-    static struct grubenv vars;
+    struct grubenv vars;
     uint8_t block[GRUBENV_SIZE];
     if (bootstate_grub_encode(st, gen, base, &vars) != 0 || grubenv_encode(&vars, block) != 0)
         return ug_fail(err, UG_ERR_OTHER, "%s: the boot state does not fit in a %d-byte grubenv",
@@ -252,7 +252,7 @@ static ug_err write_both(const char *location, const struct bootstate *st, uint6
 static ug_err grub_save(const char *location, struct bootstate *st, char *err)
 {
     /* The medium says what is there now: another tool may have set variables since. */
-    static struct grubenv base;
+    struct grubenv base;
     struct bootstate now = {.health = st->health};
     ug_err rc = read_copies(location, &now, &base, err);
     if (rc != UG_OK)
