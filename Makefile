@@ -148,9 +148,9 @@ images: $(BUILD)/upgrader
 # for new defects; `make fuzz-ci` (CI) replays every seed input and makes one fixed-seed run
 # of a fixed length per harness, so it fails only on a defect.
 fuzz:
-	@BUILD=$(BUILD) tests/fuzz/run.sh
+	@BUILD=$(BUILD) PKGS="$(PKGS)" tests/fuzz/run.sh
 fuzz-ci:
-	@BUILD=$(BUILD) tests/fuzz/run.sh ci
+	@BUILD=$(BUILD) PKGS="$(PKGS)" tests/fuzz/run.sh ci
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
