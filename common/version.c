@@ -6,11 +6,21 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static int has_alpha(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (isalpha((unsigned char)s[i]))
+            return 1;
+    return 0;
+}
+
+static int is_file_suffix(const char *s, size_t n)
+{
+    static const char *const suffixes[] = {"loads", "bin", "sbn", "sb2", "zip", "img", "cop"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
+        if (n == strlen(suffixes[i]) && strncasecmp(s, suffixes[i], n) == 0)
             return 1;
     return 0;
 }
@@ -59,12 +69,13 @@ int version_parse(const char *text, struct version *out)
         len -= (size_t)(dot + 1 - s);
         s = dot + 1;
     }
-    /* A file suffix (".loads", ".bin") is a last dot followed by a letter. */
+    /* A firmware file's suffix (".loads", ".bin", ...) is dropped; any other text after a last
+     * dot is a field, so "7.6.2.a" is refused below rather than read as 7.6.2. */
     const char *last = NULL;
     for (size_t i = 0; i < len; i++)
         if (s[i] == '.')
             last = s + i;
-    if (last && isalpha((unsigned char)last[1]))
+    if (last && is_file_suffix(last + 1, len - (size_t)(last + 1 - s)))
         len = (size_t)(last - s);
     if (len == 0 || !isdigit((unsigned char)s[0]))
         return -1;
@@ -85,7 +96,11 @@ int version_parse(const char *text, struct version *out)
             if (add_field(out, field, (size_t)(paren - field)) != 0 ||
                 add_field(out, paren + 1, n - (size_t)(paren - field) - 2) != 0)
                 return -1;
-        } else if (add_field(out, field, n) != 0) {
+        } else if ((sep == '.' && (n == 0 || !isdigit((unsigned char)field[0]))) ||
+                   add_field(out, field, n) != 0) {
+            /* A dotted version's fields each start with a digit (docs/provisioning.md 1.6):
+             * "7.6.2.a" is a format error, not a version above 7.6.2 (SPA letters follow the
+             * digits, "7.6.2a", or sit in parentheses, "1.0.31(b)"). */
             return -1;
         }
         start = i + 1;

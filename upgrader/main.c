@@ -13,13 +13,15 @@ static const struct cli_command commands[] = {
     {"init", cmd_init,
      "init [--mac M] [--serial S] [--product P] [--psn N] [--hwver H] [--version V]\n"
      "      [--slot-size N] [--keyring PEM] [--ca PEM] [--client-cert PEM --client-key PEM]\n"
-     "      create a simulated device in the state folder"},
+     "      create a simulated device in the state folder ($PSN derived from --product:\n"
+     "      CP-8841-3PCC gives 8841-3PCC, SPA504G 504G, ATA191-MPP 191)"},
     {"call", cmd_call,
      "call start|end|status\n"
      "      the SIP stack reports a call began or ended; reboots wait until none is active"},
     {"resync", cmd_resync,
      "resync [RULE] [--timeout S]\n"
-     "      one resync now: Profile_Rule, _B, _C, _D in order, or RULE alone"},
+     "      one resync now: Profile_Rule, _B, _C, _D in order (or DHCP's rule for a factory\n"
+     "      Profile_Rule), or RULE alone; prints each file applied and each value ignored"},
     {"status", cmd_status,
      "status [--json]\n"
      "      provisioning state, last resync and LED, slots, calls, upgrade progress"},
@@ -28,10 +30,11 @@ static const struct cli_command commands[] = {
      "      every parameter back to its default, state MFG-RESET (unless Protect_Factory_Reset)"},
     {"dhcp", cmd_dhcp,
      "dhcp [--option66 V] [--option150 V] [--option159 V] [--option160 V]\n"
-     "      record the lease's provisioning servers (called by the DHCP client hooks)"},
+     "      record the lease's provisioning servers, URLs or rules (called by the DHCP hooks)"},
     {"apply", cmd_apply,
-     "apply FILE [--key K]\n"
-     "      apply a local profile (XML or text, gzip, encrypted) all-or-nothing"},
+     "apply FILE [--key K] [--alias a..p]\n"
+     "      apply a local profile (XML or text, gzip, encrypted) in one atomic change; a value\n"
+     "      the device cannot use is ignored (or an empty one defaulted), one line each"},
     {"param", cmd_param,
      "param get NAME [--as user] [--show-secrets] | param set NAME VALUE [--as user]\n"
      "      | param list [--as user] | param export [--as user] [--show-secrets] | param doc\n"

@@ -34,12 +34,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct macro_context ctx;
     macro_init(&ctx, &dev, fixed_param, NULL);
     char err[UG_ERRBUF];
-    if (macro_set(&ctx, "SWVER", "1.2.3", err) == UG_OK) {
+    if (macro_set(&ctx, "SWVER", "1.2.3", err) == UG_OK &&
+        macro_set(&ctx, "REGTMR", "42", err) == UG_OK) {
         struct rule_result r;
         if (rule_eval(text, RULE_PROFILE, &ctx, "10.0.0.1", &r, err) == UG_OK)
             rule_result_free(&r);
         if (rule_eval(text, RULE_UPGRADE, &ctx, NULL, &r, err) == UG_OK)
             rule_result_free(&r);
+        /* What a profile from a server does to a rule that names no server. */
+        struct buf filled = {0};
+        if (rule_fill_host(text, "prov.example.com", &filled, err) > 0 &&
+            rule_check_syntax(text, RULE_UPGRADE, err) == UG_OK &&
+            rule_check_syntax(filled.data, RULE_UPGRADE, err) != UG_OK)
+            abort(); /* filling a host never breaks a rule that was well-formed */
+        buf_free(&filled);
     }
     macro_free(&ctx);
     free(text);

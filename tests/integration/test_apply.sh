@@ -95,23 +95,33 @@ openssl enc -e -aes-256-cbc -k SecretPhrase1234 -in "$WORK/random.bin" -out "$WO
 refused "encrypted non-profile with the right key" "cannot decrypt" \
     "$UPGRADER" --root "$DEV" apply "$WORK/random.cfg" --key SecretPhrase1234
 refused "missing file" "cannot open" "$UPGRADER" --root "$DEV" apply "$WORK/nope.xml"
+
+# ---- a value the device cannot use costs that value, never the file ----
 cat >"$WORK/bad.xml" <<'XML'
 <flat-profile>
-  <GPP_D>would change</GPP_D>
+  <GPP_D>does change</GPP_D>
   <Resync_Random_Delay>70000</Resync_Random_Delay>
-  <GPP_E>would change too</GPP_E>
+  <GPP_E>changes too</GPP_E>
 </flat-profile>
 XML
-refused "one invalid value" "bad.xml line 3: Resync_Random_Delay: '70000' is not an integer in 0..65535" \
-    "$UPGRADER" --root "$DEV" apply "$WORK/bad.xml"
 gzip -c "$WORK/bad.xml" >"$WORK/bad.xml.gz"
 openssl enc -e -aes-256-cbc -md md5 -k k1 -in "$WORK/bad.xml.gz" -out "$WORK/bad.cfg" 2>/dev/null
-refused "one invalid value, encrypted and gzip'd" "line 3: Resync_Random_Delay" \
+expect_exit 0 "one invalid value, encrypted and gzip'd: the rest applies" \
     "$UPGRADER" --root "$DEV" apply "$WORK/bad.cfg" --key k1
-printf 'Profile_Rule "( 1 eq 1 )? /a | /b | /c";\n' >"$WORK/badrule.txt"
-refused "malformed rule value" "alternative 2 has no condition" "$UPGRADER" --root "$DEV" apply "$WORK/badrule.txt"
-printf '<flat-profile><GPP_A ua="admin">x</GPP_A></flat-profile>\n' >"$WORK/badua.xml"
-refused "bad ua attribute" "ua must be na, ro or rw" "$UPGRADER" --root "$DEV" apply "$WORK/badua.xml"
+assert_contains "summary" "$OUT" "applied $WORK/bad.cfg: 2 parameters, 2 changed, 1 ignored"
+assert_contains "the ignored value, its line and why" "$OUT" \
+    "$WORK/bad.cfg line 3: Resync_Random_Delay: '70000' is not an integer in 0..65535; ignored, the old value stays"
+expect_exit 0 "get GPP_E" "$UPGRADER" --root "$DEV" param get GPP_E
+assert_eq "GPP_E applied" "$OUT" "changes too"
+expect_exit 0 "get Resync_Random_Delay" "$UPGRADER" --root "$DEV" param get Resync_Random_Delay
+assert_eq "the old value stays" "$OUT" "2"
+printf 'Profile_Rule "( 1 eq 1 )? /a | /b | /c";\nGPP_F "f";\n' >"$WORK/badrule.txt"
+expect_exit 0 "malformed rule value ignored" "$UPGRADER" --root "$DEV" apply "$WORK/badrule.txt"
+assert_contains "says why, with the line" "$OUT" "badrule.txt line 1: Profile_Rule: '( 1 eq 1 )? /a | /b | /c' is not a valid rule: column 18: alternative 2 has no condition"
+printf '<flat-profile>\n<GPP_A ua="admin">x</GPP_A></flat-profile>\n' >"$WORK/badua.xml"
+expect_exit 0 "unknown ua: the value applies, the access stays" "$UPGRADER" --root "$DEV" apply "$WORK/badua.xml"
+assert_contains "note" "$OUT" "badua.xml line 2: GPP_A: ua=\"admin\" not understood"
+store >"$WORK/before"
 
 expect_exit 2 "apply without a file" "$UPGRADER" --root "$DEV" apply
 expect_exit 2 "apply with an unknown option" "$UPGRADER" --root "$DEV" apply "$WORK/p.xml" --bogus

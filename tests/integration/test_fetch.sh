@@ -43,8 +43,8 @@ assert_eq "HTTP reason" "$(field reason)" ok
 [ -n "$(field etag)" ] && [ -n "$(field last_modified)" ] || fail "ETag/Last-Modified missing: $OUT"
 ok "ETag and Last-Modified reported"
 assert_eq "server address reported" "$(field server)" "127.0.0.1:$NGINX_HTTP_PORT"
-assert_contains "User-Agent names product, version, serial and MAC" "$(tail -n 1 "$NGINX_ACCESS_LOG")" \
-    '"upgrader/11.0.1 (CP-8841-3PCC; 88012BA01234; 000e08abcdef)"'
+assert_contains "User-Agent in the phones' form: product, version and MAC" "$(tail -n 1 "$NGINX_ACCESS_LOG")" \
+    '"Cisco-CP-8841-3PCC/11.0.1 (000e08abcdef)"'
 
 expect_exit 0 "HTTPS GET with the device CA" "$F" "${CA[@]}" "$HTTPS/big.bin" "$OUTF"
 assert_same_file "HTTPS body arrives intact" "$OUTF" "$WWW/big.bin"

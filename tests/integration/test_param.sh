@@ -20,8 +20,8 @@ assert_eq "stored as No" "$OUT" "No"
 cp "$DEV/params" "$WORK/before"
 expect_exit 2 "invalid value" U param set Resync_Periodic "every hour"
 assert_contains "message names the parameter" "$ERR" "Resync_Periodic: 'every hour' is not a delay list"
-expect_exit 2 "malformed rule" U param set Upgrade_Rule "[--uid u] /f.loads"
-assert_contains "message has the column" "$ERR" "column 11: URL '/f.loads': Upgrade_Rule URLs must name the server"
+expect_exit 2 "malformed rule" U param set Upgrade_Rule "[--uid u] http://h/a.loads | /b.loads"
+assert_contains "message has the column" "$ERR" "column 1: alternative 1 has no condition"
 expect_exit 2 "unknown parameter" U param set No_Such_Param x
 assert_contains "message" "$ERR" "No_Such_Param: no such parameter"
 expect_exit 2 "unknown parameter get" U param get No_Such_Param
@@ -68,6 +68,16 @@ assert_eq "secret value" "$OUT" "TopSecretKey42"
 expect_exit 2 "the user may not ask for secrets" U param export --as user --show-secrets
 expect_exit 0 "export with secrets for the admin" U param export --show-secrets
 assert_contains "secret in the explicit export" "$OUT" "<GPP_SA ua=\"na\">TopSecretKey42</GPP_SA>"
+# A profile cannot hand the user the admin password or a secret GPP, whatever its ua says.
+printf '<flat-profile>\n<Admin_Passwd ua="rw"/>\n<GPP_SB ua="RO"/>\n<Admin_Password ua="rw"/>\n</flat-profile>\n' >"$WORK/grab.xml"
+expect_exit 0 "a profile asks to open the secrets to the user" U apply "$WORK/grab.xml"
+assert_contains "refusal said" "$OUT" "grab.xml line 2: Admin_Passwd: ua=\"rw\" refused: the user never gets more than na on a secret"
+assert_contains "for GPP_SB too" "$OUT" "grab.xml line 3: GPP_SB: ua=\"ro\" refused"
+expect_exit 1 "the user still cannot set the admin password" U param set Admin_Passwd "user-chosen" --as user
+expect_exit 1 "nor read it" U param get Admin_Passwd --as user
+expect_exit 1 "nor read GPP_SB" U param get GPP_SB --as user
+expect_exit 0 "admin password unchanged" U param get Admin_Passwd --show-secrets
+assert_eq "value" "$OUT" "AdminPass99"
 
 # ---- export re-applies cleanly ----
 U param export >"$WORK/export.xml" || fail "export"

@@ -123,12 +123,13 @@ expect_exit 0 "udhcpc hook on bound" env -i PATH="$PATH" UPGRADER="$UPGRADER" UP
 assert_contains "the hook reports the chosen server" "$OUT" "127.0.0.1:$TFTP (DHCP option 66)"
 assert_eq "dhcp.json: option 66" "$(jqr .option66 "$D/dhcp.json")" "127.0.0.1:$TFTP"
 assert_eq "dhcp.json: option 150 decoded from hex, first address" "$(jqr .option150 "$D/dhcp.json")" 10.0.0.1
-assert_eq "dhcp.json: option 160 decoded, the URL's server" "$(jqr .option160 "$D/dhcp.json")" prov.example.com
-profile 1.xml GPP_H=from-dhcp-server
+assert_eq "dhcp.json: option 160 decoded, the URL kept whole" "$(jqr .option160 "$D/dhcp.json")" http://prov.example.com/x
+# init derived $PSN from the product: CP-8841-3PCC is 8841-3PCC.
+profile 8841-3PCC.xml GPP_H=from-dhcp-server
 set_param Profile_Rule '/$PSN.xml'
 expect_exit 0 "the factory Profile_Rule /\$PSN.xml goes to the DHCP TFTP server" up resync
 assert_eq "DHCP-served profile applied" "$(get GPP_H)" from-dhcp-server
-assert_eq "recorded URL names the DHCP server" "$(last url)" "tftp://127.0.0.1:$TFTP/1.xml"
+assert_eq "recorded URL names the DHCP server" "$(last url)" "tftp://127.0.0.1:$TFTP/8841-3PCC.xml"
 assert_eq "status shows the DHCP server" "$(up status --json | jqr .provisioning.dhcp.server)" "127.0.0.1:$TFTP"
 set_param DHCP_Option_To_Use "160,150,66"
 assert_eq "DHCP_Option_To_Use picks option 160 first" \

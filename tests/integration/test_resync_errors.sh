@@ -60,9 +60,13 @@ case_ 4 fast-blink "http error 400" "client-certificate server without the devic
 case_ 4 fast-blink "bad profile" "a file that is no profile" "$HTTP/garbage.xml"
 case_ 4 fast-blink "encrypted profile without --key" "an encrypted profile without --key" "$HTTP/good.cfg"
 case_ 4 fast-blink "decrypt failed" "an encrypted profile with the wrong key" "[--key wrong-key] $HTTP/good.cfg"
-case_ 4 fast-blink "bad parameter value" "a profile with an invalid value" "$HTTP/badvalue.xml"
 case_ 2 fast-blink "bad rule" "a malformed rule" "( \$A eq )? $HTTP/good.xml"
 case_ 2 fast-blink "bad rule" "a URL with a scheme that is not tftp/http/https" "ftp://127.0.0.1/good.xml"
+# An invalid value costs that value, not the file: the resync succeeds and says so.
+expect_exit 0 "a profile with an invalid value is applied without it" up resync --timeout 3 "$HTTP/badvalue.xml"
+assert_contains "the ignored value is named with its line" "$OUT" \
+    "badvalue.xml line 1: Resync_Periodic: 'not-a-delay' is not a delay list"
+assert_eq "status keeps the count" "$(up status --json | jqr .provisioning.last_resync.applied.ignored)" 1
 case_ 2 fast-blink "bad rule" "--post over TFTP" "[--post a] tftp://127.0.0.1:$TFTP_PORT/good.xml"
 
 "$UPGRADER" --root "$D" param set Restricted_Access_Domains example.com >/dev/null

@@ -264,7 +264,8 @@ int main(int argc, char **argv)
     o.url = argv[optind];
     const char *outfile = argv[optind + 1];
     if (product || version || serial || mac) {
-        fetch_user_agent(ua, sizeof ua, product, version, serial, mac);
+        (void)serial; /* the phones' User-Agent carries no serial */
+        fetch_user_agent(ua, sizeof ua, product, version, mac);
         o.user_agent = ua;
     }
     if (progress) {

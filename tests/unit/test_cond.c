@@ -152,7 +152,6 @@ static const struct bad_case bad[] = {
      "column 8: format parsing error: '11.0.0' and 'sip88xx.11-0-0MPP-BN' are versions of different formats"},
     {"abc eq 1", "column 1: 'abc' is neither a number nor a version (quote strings)"},
     {"1 eq x.y", "column 6: 'x.y' is neither a number nor a version (quote strings)"},
-    {"$EXTIP ne 1", "column 1: '$EXTIP' expands to nothing (quote it to compare as a string)"},
     {"1 eq 1 and 2 lt \"b\"",
      "column 14: cannot compare a quoted string with an unquoted value (quote both for a string compare)"},
     {"$(A:x) eq 1", "column 5: expected an offset after ':' in $(A"},
@@ -190,12 +189,56 @@ static void test_syntax_only(void **state)
     assert_int_equal(result, 1);
 }
 
+/* A bare operand that expands to nothing makes its comparison false, never an error: Cisco's
+ * own rules ($PRVTMR ge 600, $UPGTMR gt 300) must evaluate on any device. */
+static void test_empty_operand(void **state)
+{
+    (void)state;
+    static const char *const exprs[] = {
+        "$EXTIP ne 1",
+        "$EXTIP eq 1",
+        "1 lt $EXTIP",
+        "$PRVTMR ge 600",
+        "$UPGTMR gt 300 and $PRVTMR ge 600",
+        "$REGTMR1 gt 300",
+        "1 eq 1 and $EXTIP ne 2",
+    };
+    struct macro_context ctx;
+    macro_init(&ctx, NULL, NULL, NULL);
+    for (size_t i = 0; i < sizeof exprs / sizeof exprs[0]; i++) {
+        int result = 1;
+        char err[UG_ERRBUF] = "";
+        if (cond_eval(exprs[i], &ctx, &result, err) != UG_OK)
+            fail_msg("'%s': %s", exprs[i], err);
+        if (result != 0)
+            fail_msg("'%s' held with an empty operand", exprs[i]);
+    }
+    /* Quoted, the empty string is a value like any other. */
+    int result = 0;
+    char err[UG_ERRBUF];
+    assert_int_equal(cond_eval("\"$EXTIP\" eq \"\"", &ctx, &result, err), UG_OK);
+    assert_int_equal(result, 1);
+    /* With the timers set, Cisco's Resync_Trigger example evaluates. */
+    assert_int_equal(macro_set(&ctx, "UPGTMR", "400", err), UG_OK);
+    assert_int_equal(macro_set(&ctx, "PRVTMR", "900", err), UG_OK);
+    assert_int_equal(cond_eval("$UPGTMR gt 300 and $PRVTMR ge 600", &ctx, &result, err), UG_OK);
+    assert_int_equal(result, 1);
+    /* "7.6.2.a" is a format error, not a version equal to or above 7.6.2. */
+    assert_int_equal(cond_eval("7.6.2.a eq 7.6.2", &ctx, &result, err), UG_ERR_USAGE);
+    assert_string_equal(err, "column 1: '7.6.2.a' is neither a number nor a version (quote "
+                             "strings)");
+    assert_int_equal(cond_eval("7.6.2a gt 7.6.2", &ctx, &result, err), UG_OK);
+    assert_int_equal(result, 1);
+    macro_free(&ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eval),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_syntax_only),
+        cmocka_unit_test(test_empty_operand),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,7 +64,8 @@ static void test_wrong_keys(void **state)
         }
         assert_string_equal(
             err, "cannot decrypt the profile with the given key (wrong key?), tried the MD5 "
-                 "and SHA-256 key derivations of openssl enc");
+                 "and SHA-256 key derivations of openssl enc -k; files made with -pbkdf2 or "
+                 "-iter are not supported");
         buf_free(&enc);
     }
 }
@@ -76,8 +77,11 @@ static void test_bad_input(void **state)
     struct buf dec = {0}, enc = {0};
     assert_int_equal(crypt_decrypt(profile, strlen(profile), "k", &dec, NULL, err),
                      UG_ERR_UNUSABLE);
-    assert_string_equal(
-        err, "not an encrypted profile (no 'Salted__' header of openssl enc -aes-256-cbc)");
+    /* What a -nosalt file (no header) is told: what is supported. */
+    assert_string_equal(err, "not an encrypted profile (no 'Salted__' header of openssl enc "
+                             "-aes-256-cbc); supported: openssl enc -aes-256-cbc -k PASSPHRASE, "
+                             "salted, MD5 or SHA-256 key derivation (a -nosalt file cannot be "
+                             "read)");
     assert_int_equal(crypt_decrypt("Salted__12345678", 16, "k", &dec, NULL, err), UG_ERR_UNUSABLE);
     assert_string_equal(
         err, "encrypted profile is truncated (0 bytes of ciphertext, not a whole number of "

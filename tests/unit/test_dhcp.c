@@ -35,9 +35,19 @@ static const struct norm_case norm_cases[] = {
     {150, "hex:0a0000", UG_ERR_USAGE, ""},            /* not 4-byte aligned */
     {150, "10.1.1.1 10.1.1.2", UG_OK, "10.1.1.1"},    /* dhclient's array */
     {150, "10.1.1.1,10.1.1.2", UG_OK, "10.1.1.1"},
-    {160, "http://prov.example.com/cfg/$PSN.xml", UG_OK, "prov.example.com"},
-    {160, "https://prov.example.com:8443/x", UG_OK, "prov.example.com:8443"},
-    {159, "hex:687474703a2f2f31302e302e302e392f", UG_OK, "10.0.0.9"}, /* "http://10.0.0.9/" */
+    /* Scheme, port and path are kept: a URL with a path (or a whole rule) is the rule. */
+    {160, "http://prov.example.com/cfg/$PSN.xml", UG_OK, "http://prov.example.com/cfg/$PSN.xml"},
+    {160, "https://prov.example.com:8443/x", UG_OK, "https://prov.example.com:8443/x"},
+    {159, "hex:687474703a2f2f31302e302e302e392f", UG_OK,
+     "http://10.0.0.9"}, /* "http://10.0.0.9/" */
+    {66, "http://10.0.0.9:8080", UG_OK, "http://10.0.0.9:8080"},
+    {66, "tftp.example.com/spa$PSN.cfg", UG_OK, "tftp.example.com/spa$PSN.cfg"},
+    {160, "[--key $B] https://prov.example.com/$MA.cfg", UG_OK,
+     "[--key $B] https://prov.example.com/$MA.cfg"},
+    {160, "( \"$A\" ne \"done\" )? http://p.example.com/init.xml | http://p.example.com/$MA.xml",
+     UG_OK, "( \"$A\" ne \"done\" )? http://p.example.com/init.xml | http://p.example.com/$MA.xml"},
+    {160, "[--bogus x] http://p.example.com/a", UG_ERR_USAGE, ""},
+    {160, "http://prov.example.com/a b", UG_OK, "http://prov.example.com/a"}, /* a list */
     {160, "http:///path", UG_ERR_USAGE, ""},
     {66, "[::1]:69", UG_OK, "[::1]:69"},
     {66, "host:0", UG_ERR_USAGE, ""},
@@ -142,12 +152,58 @@ static void test_record_and_load(void **state)
     rmdir(dir);
 }
 
+/* What a recorded value gives a resync: a server, its scheme, a rule. */
+static void test_default_of(void **state)
+{
+    (void)state;
+    struct dhcp_default d;
+    dhcp_default_of("http://prov.example.com:8080/cisco/$PSN.xml", 160, &d);
+    assert_int_equal(d.option, 160);
+    assert_string_equal(d.scheme, "http");
+    assert_string_equal(d.server, "prov.example.com:8080");
+    assert_string_equal(d.rule, "http://prov.example.com:8080/cisco/$PSN.xml");
+    dhcp_default_of("https://prov.example.com", 66, &d);
+    assert_string_equal(d.scheme, "https");
+    assert_string_equal(d.server, "prov.example.com");
+    assert_string_equal(d.rule, "");
+    dhcp_default_of("10.0.0.66", 66, &d);
+    assert_string_equal(d.scheme, "");
+    assert_string_equal(d.server, "10.0.0.66");
+    assert_string_equal(d.rule, "");
+    dhcp_default_of("[--key k] HTTPS://p.example.com/a.cfg", 160, &d);
+    assert_string_equal(d.scheme, "https");
+    assert_string_equal(d.server, "p.example.com");
+    assert_string_equal(d.rule, "[--key k] HTTPS://p.example.com/a.cfg");
+    /* DHCP's rule stands for the factory Profile_Rule only. */
+    dhcp_default_of("http://p.example.com/$PSN.xml", 160, &d);
+    assert_string_equal(dhcp_profile_rule(&d, "/$PSN.xml", "/$PSN.xml"),
+                        "http://p.example.com/$PSN.xml");
+    assert_string_equal(dhcp_profile_rule(&d, "https://own.example.com/x", "/$PSN.xml"),
+                        "https://own.example.com/x");
+    /* A rule without a server gets DHCP's server, port and (when it names none) scheme. */
+    struct rule_url u;
+    char err[UG_ERRBUF];
+    dhcp_default_of("http://10.0.0.9:8080", 66, &d);
+    assert_int_equal(rule_parse_url("/0123.xml", "sentinel.invalid", 0, &u, err), UG_OK);
+    assert_int_equal(dhcp_use_default(&d, &u, err), UG_OK);
+    assert_string_equal(u.text, "http://10.0.0.9:8080/0123.xml");
+    rule_url_free(&u);
+    dhcp_default_of("https://10.0.0.9", 66, &d);
+    assert_int_equal(rule_parse_url("/0123.xml", "sentinel.invalid", 0, &u, err), UG_OK);
+    assert_int_equal(dhcp_use_default(&d, &u, err), UG_OK);
+    assert_string_equal(u.text, "https://10.0.0.9:443/0123.xml");
+    rule_url_free(&u);
+    assert_int_equal(rule_parse_url("tftp:///0123.xml", "sentinel.invalid", 0, &u, err), UG_OK);
+    assert_int_equal(dhcp_use_default(&d, &u, err), UG_OK); /* the rule's own scheme wins */
+    assert_string_equal(u.text, "tftp://10.0.0.9:69/0123.xml");
+    rule_url_free(&u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_normalise),
-        cmocka_unit_test(test_choose),
-        cmocka_unit_test(test_split),
+        cmocka_unit_test(test_normalise),       cmocka_unit_test(test_default_of),
+        cmocka_unit_test(test_choose),          cmocka_unit_test(test_split),
         cmocka_unit_test(test_record_and_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -73,10 +73,11 @@ static void test_user_agent(void **state)
 {
     (void)state;
     char ua[256];
-    fetch_user_agent(ua, sizeof ua, "CP-8841-3PCC", "11.0.1", "88012BA01234", "000e08abcdef");
-    assert_string_equal(ua, "upgrader/11.0.1 (CP-8841-3PCC; 88012BA01234; 000e08abcdef)");
-    fetch_user_agent(ua, sizeof ua, NULL, "", "S\r\nX-Evil: 1", NULL);
-    assert_string_equal(ua, "upgrader/- (-; S??X-Evil: 1; -)");
+    /* The phones' own form, which provisioning servers such as Wazo's match. */
+    fetch_user_agent(ua, sizeof ua, "CP-8841-3PCC", "11.0.1", "000e08abcdef");
+    assert_string_equal(ua, "Cisco-CP-8841-3PCC/11.0.1 (000e08abcdef)");
+    fetch_user_agent(ua, sizeof ua, NULL, "", "S\r\nX-Evil: 1");
+    assert_string_equal(ua, "Cisco--/- (S??X-Evil: 1)");
 }
 
 static void test_options_defaults(void **state)

@@ -15,8 +15,11 @@ static const char *fake_param(void *opaque, const char *name)
 {
     (void)opaque;
     static const char *const table[][2] = {
-        {"GPP_A", "ABCDEF"}, {"GPP_B", "rand0m"},    {"GPP_P", "pee"},        {"GPP_SA", "s3cret"},
-        {"GPP_SD", "dee"},   {"User_ID_1_", "1001"}, {"User_ID_12_", "1012"},
+        {"GPP_A", "ABCDEF"},        {"GPP_B", "rand0m"},
+        {"GPP_P", "pee"},           {"GPP_SA", "s3cret"},
+        {"GPP_SD", "dee"},          {"User_ID_1_", "1001"},
+        {"User_ID_12_", "1012"},    {"Display_Name_2_", "Front Desk"},
+        {"Auth_ID_1_", "auth1001"},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (strcmp(table[i][0], name) == 0)
@@ -203,6 +206,28 @@ static const struct bad_case bad[] = {
     {"$(A-1)", "column 1: '$(A' is not closed by ')'"},
 };
 
+/* The macros the state gives ($VERSION, timers) and those read from line parameters. */
+static void test_state_and_line_macros(void **state)
+{
+    (void)state;
+    struct macro_context ctx;
+    char err[UG_ERRBUF];
+    macro_init(&ctx, NULL, fake_param, NULL);
+    assert_int_equal(macro_set(&ctx, "VERSION", "Cisco-CP-8841-3PCC/11.3.1", err), UG_OK);
+    assert_int_equal(macro_set(&ctx, "REGTMR", "77", err), UG_OK);
+    assert_int_equal(macro_set(&ctx, "REGTMR2", "5", err), UG_OK);
+    struct buf out = {0};
+    assert_int_equal(macro_expand(&ctx,
+                                  "$VERSION ($DISPLAYNAME2/$AUTHID1) $REGTMR1 $REGTMR2 "
+                                  "$(REGTMR12) $DISPLAYNAME3.",
+                                  0, &out, err),
+                     UG_OK);
+    assert_string_equal(out.data, "Cisco-CP-8841-3PCC/11.3.1 (Front Desk/auth1001) 77 5 77 .");
+    buf_free(&out);
+    assert_true(macro_is_known("VERSION"));
+    macro_free(&ctx);
+}
+
 static void test_malformed(void **state)
 {
     (void)state;
@@ -226,6 +251,7 @@ int main(void)
         cmocka_unit_test(test_without_device),
         cmocka_unit_test(test_known),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_state_and_line_macros),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

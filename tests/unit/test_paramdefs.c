@@ -172,7 +172,18 @@ static const struct value_case values[] = {
     {"Profile_Rule", "/a | /b", NULL},
     {"Upgrade_Rule", "($SWVER ge sip78xx.11-0-0MPP-7)? http://S/a.loads | http://S/b.loads",
      "($SWVER ge sip78xx.11-0-0MPP-7)? http://S/a.loads | http://S/b.loads"},
-    {"Upgrade_Rule", "/no-host.loads", NULL},
+    /* Stored: a server is filled in from the profile's host, or it fails when run. */
+    {"Upgrade_Rule", "/no-host.loads", "/no-host.loads"},
+    {"Profile_Rule", "# http://old/$MA.cfg", "# http://old/$MA.cfg"},
+    {"Profile_Rule", "gds://activate.example.com/x", "gds://activate.example.com/x"},
+    /* SPA integers may be written in hex; stored in decimal. */
+    {"Resync_Random_Delay", "0x0E", "14"},
+    {"Resync_Periodic", "0x0E10", "3600"},
+    {"Forced_Resync_Delay", "0X3840", "14400"},
+    {"Resync_Random_Delay", "0x10000", NULL},
+    {"Resync_Random_Delay", "0x", NULL},
+    {"Resync_Random_Delay", "0xZZ", NULL},
+    {"GPP_B", "0x0E10", "0x0E10"}, /* text stays text */
     {"Upgrade_Rule", "[--delta] http://h/x", NULL},
     {"Upgrade_Rule", "[--uid fw --pwd $SA] https://h/c.json#2.0",
      "[--uid fw --pwd $SA] https://h/c.json#2.0"},
@@ -238,6 +249,52 @@ static void test_validators(void **state)
         paramdefs_validate(&table.defs[paramdefs_find(&table, "Admin_Passwd")], "abc", &norm, err),
         UG_ERR_USAGE);
     assert_string_equal(err, "Admin_Passwd: the value must be empty or 4 to 127 characters");
+}
+
+/* MPP and SPA names of one parameter, empty values, access words, secrets' access. */
+static void test_cisco_names_and_rules(void **state)
+{
+    (void)state;
+    static const char *const aliases[][2] = {
+        {"Admin_Password", "Admin_Passwd"},
+        {"Report_To_Server", "Report_to_Server"},
+        {"Periodic_Upload_To_Server", "periodic_upload_to_server"},
+        {"Protect_IVR_FactoryReset", "Protect_Factory_Reset"},
+        {"Resync_At", "Resync_At__HHmm_"},
+    };
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) {
+        long a = paramdefs_find(&table, aliases[i][0]), n = paramdefs_find(&table, aliases[i][1]);
+        if (a < 0 || a != n)
+            fail_msg("%s is not %s", aliases[i][0], aliases[i][1]);
+    }
+    assert_true(paramdefs_find(&table, "HTTP_User_Agent_Name") >= 0);
+    assert_string_equal(paramdefs_factory("HTTP_User_Agent_Name"), "$VERSION ($MA)");
+    assert_string_equal(paramdefs_factory("Profile_Rule"), "/$PSN.xml");
+    assert_null(paramdefs_factory("No_Such"));
+    /* Cisco's data types: an empty Yes/No, integer or choice restores the default. */
+    static const char *const empty_defaults[] = {"Upgrade_Enable", "Resync_On_Reset",
+                                                 "Resync_Random_Delay", "HTTP_Report_Method"};
+    for (size_t i = 0; i < sizeof empty_defaults / sizeof empty_defaults[0]; i++)
+        assert_true(paramdefs_empty_restores_default(
+            &table.defs[paramdefs_find(&table, empty_defaults[i])]));
+    static const char *const empty_ok[] = {"Upgrade_Rule", "Resync_At__HHmm_", "GPP_A",
+                                           "Resync_Periodic", "Admin_Passwd"};
+    for (size_t i = 0; i < sizeof empty_ok / sizeof empty_ok[0]; i++)
+        assert_false(
+            paramdefs_empty_restores_default(&table.defs[paramdefs_find(&table, empty_ok[i])]));
+    assert_int_equal(paramdefs_parse_access("RW"), PARAM_RW);
+    assert_int_equal(paramdefs_parse_access("Na"), PARAM_NA);
+    assert_int_equal(paramdefs_parse_access("ua"), -1);
+    /* A secret is never more open to the user than its factory access. */
+    const struct param_def *admin = &table.defs[paramdefs_find(&table, "Admin_Passwd")];
+    const struct param_def *sa = &table.defs[paramdefs_find(&table, "GPP_SA")];
+    const struct param_def *user = &table.defs[paramdefs_find(&table, "User_Password")];
+    const struct param_def *gpp = &table.defs[paramdefs_find(&table, "GPP_A")];
+    assert_int_equal(paramdefs_user_access(admin, PARAM_RW), PARAM_NA);
+    assert_int_equal(paramdefs_user_access(sa, PARAM_RO), PARAM_NA);
+    assert_int_equal(paramdefs_user_access(user, PARAM_RW), PARAM_RW);
+    assert_int_equal(paramdefs_user_access(user, PARAM_NA), PARAM_NA);
+    assert_int_equal(paramdefs_user_access(gpp, PARAM_RW), PARAM_RW);
 }
 
 static void test_schema(void **state)
@@ -327,11 +384,9 @@ static void test_doc(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_builtin_defaults),
-        cmocka_unit_test(test_required_rows),
-        cmocka_unit_test(test_validators),
-        cmocka_unit_test(test_schema),
-        cmocka_unit_test(test_doc),
+        cmocka_unit_test(test_builtin_defaults), cmocka_unit_test(test_required_rows),
+        cmocka_unit_test(test_validators),       cmocka_unit_test(test_cisco_names_and_rules),
+        cmocka_unit_test(test_schema),           cmocka_unit_test(test_doc),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

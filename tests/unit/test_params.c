@@ -129,20 +129,33 @@ static void test_apply_all_or_nothing(void **state)
     assert_string_equal(params_value(&s, "Provision_Enable"), "Yes"); /* preserved */
     assert_int_equal(s.access[paramdefs_find(&s.table, "Provision_Enable")], PARAM_RO);
     read_file(f->path, &before);
-    /* one bad value among good ones: nothing changes, in memory or on disk */
-    apply_text(
-        &s,
+    /* one bad value among good ones costs that value only: the rest is applied, in one save */
+    struct profile bad;
+    struct params_apply_result bres;
+    static const char mixed[] =
         "<flat-profile>\n<GPP_A>two</GPP_A>\n<GPP_B>x</GPP_B>\n"
-        "<Resync_Periodic>soon</Resync_Periodic>\n<GPP_C ua=\"rw\">y</GPP_C>\n</flat-profile>",
-        UG_ERR_UNUSABLE,
-        "p.xml line 4: Resync_Periodic: 'soon' is not a delay list: delay list 'soon': column 1: "
-        "expected a number of seconds");
-    assert_string_equal(params_value(&s, "GPP_A"), "one");
-    assert_string_equal(params_value(&s, "GPP_B"), "");
-    assert_int_equal(s.access[paramdefs_find(&s.table, "GPP_C")], PARAM_NA);
+        "<Resync_Periodic ua=\"rw\">soon</Resync_Periodic>\n<GPP_C ua=\"rw\">y</GPP_C>\n"
+        "</flat-profile>";
+    assert_int_equal(profile_parse(mixed, strlen(mixed), "p.xml", &bad, err), UG_OK);
+    assert_int_equal(params_apply(&s, &bad, "p.xml", &bres, err), UG_OK);
+    assert_string_equal(params_value(&s, "GPP_A"), "two");
+    assert_string_equal(params_value(&s, "GPP_B"), "x");
+    assert_string_equal(params_value(&s, "Resync_Periodic"), "3600"); /* the old value stays */
+    assert_int_equal(s.access[paramdefs_find(&s.table, "Resync_Periodic")], PARAM_NA);
+    assert_int_equal(s.access[paramdefs_find(&s.table, "GPP_C")], PARAM_RW);
+    assert_int_equal(bres.taken, 3);
+    assert_int_equal(bres.ignored, 1);
+    assert_int_equal(bres.n_notes, 1);
+    assert_int_equal(bres.notes[0].kind, PARAMS_NOTE_IGNORED);
+    assert_int_equal(bres.notes[0].line, 4);
+    assert_string_equal(bres.notes[0].name, "Resync_Periodic");
+    assert_string_equal(bres.notes[0].why,
+                        "'soon' is not a delay list: delay list 'soon': column 1: expected a "
+                        "number of seconds; ignored, the old value stays");
+    params_apply_result_free(&bres);
+    profile_free(&bad);
     read_file(f->path, &after);
-    assert_int_equal(before.len, after.len);
-    assert_memory_equal(before.data, after.data, before.len);
+    assert_true(after.len != before.len || memcmp(before.data, after.data, before.len) != 0);
     /* unknown names are counted and named, and do not stop the rest */
     struct profile p;
     struct params_apply_result res;
@@ -267,9 +280,9 @@ static void test_damaged_and_schema(void **state)
     assert_string_equal(params_value(&s, "Line_Enable_2_"), "Yes");
     apply_text(&s, "Line_Enable[2] ! \"no\";\nDisplay_Name[1] ! \"Alice\";\n", UG_OK, NULL);
     assert_string_equal(params_value(&s, "Line_Enable_2_"), "No");
-    apply_text(
-        &s, "Line_Enable[1] \"perhaps\";\n", UG_ERR_UNUSABLE,
-        "p.xml line 1: Line_Enable_1_: 'perhaps' is not Yes or No (also yes/Enable/enable/1, no/Disable/disable/0)");
+    apply_text(&s, "Line_Enable[1] \"perhaps\";\nLine_Enable[2] \"\";\n", UG_OK, NULL);
+    assert_string_equal(params_value(&s, "Line_Enable_1_"), "Yes"); /* ignored: kept */
+    assert_string_equal(params_value(&s, "Line_Enable_2_"), "Yes"); /* empty: the default */
     params_close(&s);
     /* A broken schema is reported with its line. */
     write_text(schema, "Ok \"\" rw text\nBad \"\" rw float\n");
@@ -300,6 +313,78 @@ static void test_changes_do_not_undo_each_other(void **state)
     params_close(&first);
 }
 
+/* Every problem of a real-world profile, each costing one value, all said, none a secret. */
+static void test_per_value_result(void **state)
+{
+    struct fixture *f = *state;
+    struct param_store s;
+    char err[UG_ERRBUF];
+    assert_int_equal(params_open(&f->folder, &s, err), UG_OK);
+    assert_int_equal(params_set(&s, "Upgrade_Enable", "No", PARAM_ROLE_ADMIN, err), UG_OK);
+    static const char xml[] =
+        "<flat-profile>\n"
+        "<Upgrade_Enable></Upgrade_Enable>\n"                             /* 2: default */
+        "<Resync_At__HHmm_>3:00</Resync_At__HHmm_>\n"                     /* 3: ignored */
+        "<GPP_A ua=\"ua\">elastix</GPP_A>\n"                              /* 4: ua kept */
+        "<router-configuration>\n<Time_Setup><NTP>x</NTP></Time_Setup>\n" /* 5: section */
+        "</router-configuration>\n"
+        "<Admin_Password ua=\"rw\">n0tS0Secret!</Admin_Password>\n" /* 8: MPP name; ua refused */
+        "<User_Password>abc</User_Password>\n"                      /* 9: too short, ignored */
+        "<Resync_Random_Delay>0x0E</Resync_Random_Delay>\n"         /* hex */
+        "<Upgrade_Rule>( $SWVER ne 7.6.2 )? /spa-762.bin</Upgrade_Rule>\n"
+        "<GPP_B><b>x</b></GPP_B>\n" /* 12: a known name holding elements */
+        "<Station_Name>front desk</Station_Name>\n"
+        "</flat-profile>\n";
+    struct profile p;
+    struct params_apply_result r;
+    struct params_apply_options o = {.served_by = "prov.example.com"};
+    assert_int_equal(profile_parse(xml, strlen(xml), "mpp.xml", &p, err), UG_OK);
+    assert_int_equal(params_apply_with(&s, &p, "mpp.xml", &o, &r, err), UG_OK);
+    assert_string_equal(params_value(&s, "Upgrade_Enable"), "Yes");
+    assert_string_equal(params_value(&s, "Resync_At__HHmm_"), "");
+    assert_string_equal(params_value(&s, "GPP_A"), "elastix");
+    assert_int_equal(s.access[paramdefs_find(&s.table, "GPP_A")], PARAM_NA);
+    assert_string_equal(params_value(&s, "Admin_Passwd"), "n0tS0Secret!");
+    assert_int_equal(s.access[paramdefs_find(&s.table, "Admin_Passwd")], PARAM_NA);
+    assert_string_equal(params_value(&s, "User_Password"), "");
+    assert_string_equal(params_value(&s, "Resync_Random_Delay"), "14");
+    assert_string_equal(params_value(&s, "Upgrade_Rule"),
+                        "( $SWVER ne 7.6.2 )? prov.example.com/spa-762.bin");
+    assert_int_equal(r.defaulted, 1);
+    assert_int_equal(r.ignored, 3);
+    assert_int_equal(r.unknown, 2);
+    struct buf out = {0};
+    assert_int_equal(params_apply_result_format(&r, "mpp.xml", &out), 0);
+    assert_string_equal(
+        out.data,
+        "applied mpp.xml: 5 parameters, 5 changed, 1 defaulted, 3 ignored, 2 unknown ignored: "
+        "<router-configuration> Station_Name\n"
+        "mpp.xml line 2: Upgrade_Enable: empty: the default 'Yes' restored\n"
+        "mpp.xml line 3: Resync_At__HHmm_: '3:00' is not a time HHmm from 0000 to 2400; "
+        "ignored, the old value stays\n"
+        "mpp.xml line 4: GPP_A: ua=\"ua\" not understood (ua is na, ro or rw; preserve-value y "
+        "or n): the user's access stays as it was\n"
+        "mpp.xml line 5: <router-configuration>: a section of 2 elements this device does not "
+        "know; ignored\n"
+        "mpp.xml line 8: Admin_Passwd: ua=\"rw\" refused: the user never gets more than na on a "
+        "secret\n"
+        "mpp.xml line 9: User_Password: the value must be empty or 4 to 127 characters; ignored, "
+        "the old value stays\n"
+        "mpp.xml line 12: GPP_B: holds 1 elements, not a value; ignored, the old value stays\n");
+    assert_null(strstr(out.data, "n0tS0Secret"));
+    assert_null(strstr(out.data, "abc"));
+    buf_free(&out);
+    params_apply_result_free(&r);
+    profile_free(&p);
+    /* Whatever a profile said, the user can neither read nor set the admin password. */
+    const char *v;
+    assert_int_equal(params_get(&s, "Admin_Passwd", PARAM_ROLE_USER, 0, &v, err), UG_ERR_OTHER);
+    assert_int_equal(params_set(&s, "Admin_Passwd", "user-chosen", PARAM_ROLE_USER, err),
+                     UG_ERR_OTHER);
+    assert_string_equal(err, "Admin_Passwd: the user may not change it (access na)");
+    params_close(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -308,6 +393,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_export_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_and_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changes_do_not_undo_each_other, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_per_value_result, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

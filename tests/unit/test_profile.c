@@ -189,7 +189,8 @@ static void test_read_gzip_and_encrypted(void **state)
                              UG_ERR_UNUSABLE);
             assert_string_equal(
                 err, "p.cfg: cannot decrypt the profile with the given key (wrong key?), tried the "
-                     "MD5 and SHA-256 key derivations of openssl enc");
+                     "MD5 and SHA-256 key derivations of openssl enc -k; files made with -pbkdf2 "
+                     "or -iter are not supported");
             assert_int_equal(profile_read(enc.data, enc.len, NULL, "p.cfg", &p, err),
                              UG_ERR_UNUSABLE);
             assert_string_equal(err, "p.cfg: profile is encrypted; give its key (--key)");
@@ -203,8 +204,7 @@ static void test_read_gzip_and_encrypted(void **state)
     /* A key given for a file that is not encrypted. */
     assert_int_equal(profile_read(small_xml, strlen(small_xml), "k", "p.xml", &p, err),
                      UG_ERR_UNUSABLE);
-    assert_string_equal(
-        err, "p.xml: not an encrypted profile (no 'Salted__' header of openssl enc -aes-256-cbc)");
+    assert_non_null(strstr(err, "p.xml: not an encrypted profile (no 'Salted__' header"));
     /* Truncated and trailing-garbage gzip. */
     assert_int_equal(profile_read(gz.data, gz.len - 10, NULL, "t.gz", &p, err), UG_ERR_UNUSABLE);
     assert_string_equal(err, "t.gz: gzip data is truncated");
@@ -237,12 +237,6 @@ static const struct bad_case bad[] = {
      "test.xml line 2: not well-formed XML: undefined entity"},
     {"<flat-profile>\n<GPP_A ua=rw>x</GPP_A></flat-profile>",
      "test.xml line 2: not well-formed XML: not well-formed (invalid token)"},
-    {"<flat-profile>\n\n<GPP_A ua=\"admin\">x</GPP_A></flat-profile>",
-     "test.xml line 3: <GPP_A ua=\"admin\">: ua must be na, ro or rw"},
-    {"<flat-profile><GPP_A preserve-value=\"yes\">x</GPP_A></flat-profile>",
-     "test.xml line 1: <GPP_A preserve-value=\"yes\">: must be y or n"},
-    {"<flat-profile>\n<GPP_A><b>x</b></GPP_A></flat-profile>",
-     "test.xml line 2: unexpected element <b> inside <GPP_A> (a flat profile has one level of parameters)"},
     {"<html><body>404 Not Found</body></html>",
      "test.xml: XML without a <flat-profile> element is not a profile"},
     {"<flat-profile><GPP_A>x</GPP_A>", "test.xml line 1: not well-formed XML: no element found"},
@@ -281,12 +275,90 @@ static void test_malformed(void **state)
     assert_string_equal(err, "a.out: binary data, not a profile");
 }
 
+/* What the file can still be read as a whole with: sections, attributes not understood. */
+static void test_tolerated(void **state)
+{
+    (void)state;
+    static const char xml[] = "<flat-profile>\n"
+                              "<router-configuration>\n"
+                              "  <Time_Setup><Time_Zone>GMT</Time_Zone></Time_Setup>\n"
+                              "  <Profile_Rule>ignored with its section</Profile_Rule>\n"
+                              "</router-configuration>\n"
+                              "<GPP_A ua=\"ua\">elastix</GPP_A>\n"
+                              "<GPP_B ua=\"RW\" group=\"Provisioning/General\">b</GPP_B>\n"
+                              "<GPP_C preserve-value=\"maybe\" ua=\"Ro\">c</GPP_C>\n"
+                              "<GPP_D><b>x</b>tail</GPP_D>\n"
+                              "<Resync_On_Reset/>\n"
+                              "</flat-profile>\n";
+    struct profile p;
+    parse_ok(xml, &p);
+    assert_int_equal(p.n, 6);
+    const struct profile_entry *e = p.entries;
+    assert_string_equal(e[0].name, "router-configuration");
+    assert_true(e[0].flags & PROFILE_SECTION);
+    assert_int_equal(e[0].children, 3);
+    assert_int_equal(e[0].line, 2);
+    assert_null(e[0].value);
+    assert_string_equal(e[1].name, "GPP_A");
+    assert_true(e[1].flags & PROFILE_BAD_UA);
+    assert_int_equal(e[1].access, KEEP);
+    assert_string_equal(e[1].bad_attr, "ua=\"ua\"");
+    assert_string_equal(e[1].value, "elastix");
+    assert_int_equal(e[2].access, PARAM_RW); /* case does not matter; group= is ignored */
+    assert_int_equal(e[2].flags, 0);
+    assert_true(e[3].flags & PROFILE_BAD_PRESERVE);
+    assert_string_equal(e[3].bad_attr, "preserve-value=\"maybe\"");
+    assert_int_equal(e[3].access, PARAM_RO);
+    assert_string_equal(e[3].value, "c"); /* taken as n */
+    assert_true(e[4].flags & PROFILE_SECTION);
+    assert_int_equal(e[4].children, 1);
+    assert_string_equal(e[5].name, "Resync_On_Reset");
+    assert_string_equal(e[5].value, "");
+    profile_free(&p);
+}
+
+/* --alias: foreign XML element paths mapped onto parameters (docs/provisioning.md 1.2). */
+static void test_alias(void **state)
+{
+    (void)state;
+    static const char doc[] = "<?xml version=\"1.0\"?>\n"
+                              "<customer-account>\n"
+                              "  <SIP-number>5551234</SIP-number>\n"
+                              "  <name><first>Ada</first></name>\n"
+                              "  <unmapped>x</unmapped>\n"
+                              "</customer-account>\n";
+    static const char map[] = "/customer-account/SIP-number = /flat-profile/User_ID_1_ ;\n"
+                              "/customer-account/name/first=/flat-profile/Display_Name_1_;";
+    struct profile p;
+    char err[UG_ERRBUF] = "";
+    assert_int_equal(profile_read(doc, strlen(doc), NULL, "c.xml", &p, err), UG_ERR_UNUSABLE);
+    assert_string_equal(err, "c.xml: XML without a <flat-profile> element is not a profile");
+    assert_int_equal(profile_read_aliased(doc, strlen(doc), NULL, map, "c.xml", &p, err), UG_OK);
+    static const struct expect e[] = {{"User_ID_1_", "5551234", KEEP, 3},
+                                      {"Display_Name_1_", "Ada", KEEP, 4}};
+    check_entries(&p, e, 2);
+    profile_free(&p);
+    /* Aliases and a flat profile in one document. */
+    static const char both[] = "<d><flat-profile><GPP_A>a</GPP_A></flat-profile>"
+                               "<x><y>7</y></x></d>";
+    assert_int_equal(
+        profile_read_aliased(both, strlen(both), NULL, "/d/x/y = /GPP_B", "b.xml", &p, err), UG_OK);
+    static const struct expect e2[] = {{"GPP_A", "a", KEEP, 1}, {"GPP_B", "7", KEEP, 1}};
+    check_entries(&p, e2, 2);
+    profile_free(&p);
+    assert_int_equal(
+        profile_read_aliased(both, strlen(both), NULL, "/d/x/y /GPP_B", "b.xml", &p, err),
+        UG_ERR_USAGE);
+    assert_string_equal(err, "alias map entry 1: expected '/foreign/path = /flat-profile/Name'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_xml_reference), cmocka_unit_test(test_xml_values),
         cmocka_unit_test(test_text_form),     cmocka_unit_test(test_read_gzip_and_encrypted),
-        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_malformed),     cmocka_unit_test(test_tolerated),
+        cmocka_unit_test(test_alias),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

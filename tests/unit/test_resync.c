@@ -23,6 +23,7 @@
 #include "fakeserver.h"
 #include "fixture.h"
 #include "lang/crypt.h"
+#include "resync/dhcp.h"
 #include "resync/factory_reset.h"
 #include "resync/resync.h"
 #include "testdevice.h"
@@ -257,39 +258,147 @@ static void test_file_not_found(void **state)
     }
 }
 
-/* One bad value refuses the whole profile: the store is byte for byte as it was, and no
- * validator is kept for a file that was not applied. */
-static void test_profile_all_or_nothing(void **state)
+/* One bad value costs that value, never the file: the rest is applied, the note is in the log
+ * and in resync.json; a file that cannot be read as a whole changes nothing and keeps no
+ * validator. */
+static void test_profile_per_value(void **state)
 {
     (void)state;
     set("GPP_A", "before");
-    struct fake_file *f = serve_profile("/bad.xml", "GPP_A", "after", "GPP_B", "new",
-                                        "Resync_Random_Delay", "70000", NULL);
-    snprintf(f->etag, sizeof f->etag, "\"bad-1\"");
-    set("Profile_Rule", "http://prov.test/bad.xml");
-    struct buf store = {0}, after = {0};
-    read_in_root("params", &store);
+    struct fake_file *f = serve_profile("/mixed.xml", "GPP_A", "after", "GPP_B", "new",
+                                        "Resync_Random_Delay", "70000", "Upgrade_Enable", "", NULL);
+    snprintf(f->etag, sizeof f->etag, "\"mixed-1\"");
+    set("Profile_Rule", "http://prov.test/mixed.xml");
+    set("Upgrade_Enable", "No");
     struct resync_report rep;
     char err[UG_ERRBUF];
+    assert_int_equal(resync(NULL, 0, &rep, err), UG_OK);
+    assert_string_equal(rep.reason, "ok");
+    assert_non_null(strstr(rep.log.data, "Profile_Rule: applied http://prov.test:80/mixed.xml: 3 "
+                                         "parameters, 3 changed, 1 defaulted, 1 ignored\n"));
+    assert_non_null(strstr(rep.log.data, "http://prov.test:80/mixed.xml line 4: "
+                                         "Resync_Random_Delay: '70000' is not an integer in "
+                                         "0..65535; ignored, the old value stays\n"));
+    resync_report_free(&rep);
+    assert_int_equal(session_reload(&s, err), UG_OK);
+    assert_string_equal(value("GPP_A"), "after");
+    assert_string_equal(value("GPP_B"), "new");
+    assert_string_equal(value("Resync_Random_Delay"), "2");
+    assert_string_equal(value("Upgrade_Enable"), "Yes");
+    json_object *doc = load_json("resync.json"), *last = member(doc, "last");
+    json_object *applied = member(last, "applied");
+    assert_non_null(applied);
+    assert_int_equal(jsonfile_get_int(applied, "files", 0), 1);
+    assert_int_equal(jsonfile_get_int(applied, "ignored", 0), 1);
+    assert_int_equal(jsonfile_get_int(applied, "defaulted", 0), 1);
+    json_object *notes = member(applied, "notes");
+    assert_int_equal(json_object_array_length(notes), 2);
+    assert_non_null(member(doc, "validators")); /* the file was applied */
+    json_object_put(doc);
+
+    /* Not well-formed: refused whole, the store byte for byte as it was. */
+    static const char broken[] = "<flat-profile><GPP_A>x</GPP_B></flat-profile>";
+    fake_serve("/broken.xml", broken, sizeof broken - 1);
+    set("Profile_Rule", "http://prov.test/broken.xml");
+    struct buf store = {0}, after = {0};
+    read_in_root("params", &store);
     assert_int_equal(resync(NULL, 0, &rep, err), UG_ERR_UNUSABLE);
-    assert_non_null(strstr(err, "Resync_Random_Delay"));
-    assert_string_equal(rep.reason, "bad parameter value");
+    assert_non_null(strstr(err, "not well-formed XML"));
+    assert_string_equal(rep.reason, "bad profile");
     resync_report_free(&rep);
     read_in_root("params", &after);
     assert_int_equal(after.len, store.len);
     assert_memory_equal(after.data, store.data, store.len);
-    assert_int_equal(session_reload(&s, err), UG_OK);
-    assert_string_equal(value("GPP_A"), "before");
-    assert_string_equal(value("GPP_B"), "");
-    json_object *doc = load_json("resync.json");
-    assert_null(member(doc, "validators"));
+    doc = load_json("resync.json");
+    assert_null(member(member(doc, "last"), "applied"));
     json_object_put(doc);
-    /* The next request asks for the whole file again. */
-    assert_int_equal(resync(NULL, 0, &rep, err), UG_ERR_UNUSABLE);
-    assert_null(fake_last_request_of("/bad.xml")->if_none_match);
-    resync_report_free(&rep);
     buf_free(&store);
     buf_free(&after);
+}
+
+static void record_dhcp(int option, const char *value)
+{
+    struct dhcp_servers d;
+    char err[UG_ERRBUF];
+    memset(&d, 0, sizeof d);
+    char *slot = option == 66 ? d.option66 : option == 160 ? d.option160 : d.option159;
+    if (dhcp_normalise(option, value, slot, DHCP_SERVER_MAX, err) != UG_OK ||
+        dhcp_record(&s.folder, &d, err) != UG_OK)
+        fail_msg("%s", err);
+}
+
+/* DHCP's URL keeps its scheme, port and path: with a path it is the factory Profile_Rule;
+ * without, its scheme and port serve the rules that name no server. */
+static void test_dhcp_urls(void **state)
+{
+    (void)state;
+    struct resync_report rep;
+    char err[UG_ERRBUF];
+    serve_profile("/cisco/1.xml", "GPP_A", "from-160", NULL);
+    serve_profile("/1.xml", "GPP_A", "from-66", NULL);
+    record_dhcp(160, "http://prov.test/cisco/$PSN.xml");
+    assert_int_equal(resync(NULL, 0, &rep, err), UG_OK);
+    assert_string_equal(fake_request_at(0)->url, "http://prov.test:80/cisco/1.xml");
+    resync_report_free(&rep);
+    assert_string_equal(value("GPP_A"), "from-160");
+    record_dhcp(66, "http://prov.test:8080");
+    assert_int_equal(resync(NULL, 0, &rep, err), UG_OK);
+    assert_string_equal(fake_request_at(1)->url, "http://prov.test:8080/1.xml");
+    resync_report_free(&rep);
+    /* A Profile_Rule set by the operator is the operator's: DHCP's rule no longer replaces it. */
+    record_dhcp(160, "http://prov.test/cisco/$PSN.xml");
+    set("Profile_Rule", "http://prov.test/1.xml");
+    assert_int_equal(resync(NULL, 0, &rep, err), UG_OK);
+    assert_string_equal(fake_request_at(2)->url, "http://prov.test:80/1.xml");
+    resync_report_free(&rep);
+}
+
+/* Cisco's own rules: timers always have a number, so a new device's first resync and the
+ * Resync_Trigger example evaluate; the second resync right after the first is under 600 s. */
+static void test_timer_rules(void **state)
+{
+    (void)state;
+    struct resync_report rep;
+    char err[UG_ERRBUF];
+    serve_profile("/a.xml", "GPP_B", "a", NULL);
+    serve_profile("/b.xml", "GPP_B", "b", NULL);
+    set("GPP_A", "status=up");
+    set("Profile_Rule",
+        "($PRVTMR ge 600)? [--post a] http://prov.test/a.xml | http://prov.test/b.xml");
+    set("Profile_Rule_B", "($UPGTMR gt 300 and $PRVTMR ge 600)? http://prov.test/a.xml");
+    set("Profile_Rule_C", "( $REGTMR1 ge 0 and \"$IP\" eq \"$IP\" )? http://prov.test/b.xml");
+    assert_int_equal(resync(NULL, 0, &rep, err), UG_OK);
+    resync_report_free(&rep);
+    size_t first = fake_request_count();
+    assert_true(first >= 2);
+    assert_int_equal(resync(NULL, 0, &rep, err), UG_OK);
+    assert_int_equal(fake_request_count(), first + 2); /* b.xml (rule A), B skipped, C's b.xml */
+    assert_non_null(strstr(fake_request_at(first)->url, "/b.xml"));
+    assert_non_null(strstr(rep.log.data, "Profile_Rule_B: no alternative applies, skipped"));
+    resync_report_free(&rep);
+}
+
+/* What a profile from a server may leave out, the server that served it fills in; --alias
+ * maps a foreign document; HTTP_User_Agent_Name is the User-Agent, with its macros. */
+static void test_served_profile(void **state)
+{
+    (void)state;
+    struct resync_report rep;
+    char err[UG_ERRBUF];
+    serve_profile("/fw.xml", "Upgrade_Rule", "( $SWVER ne 7.6.2 )? /fw/spa-762.bin",
+                  "HTTP_User_Agent_Name", "Acme-$PSN ($MAU)", NULL);
+    static const char acct[] = "<acct><num>42</num></acct>";
+    fake_serve("/acct.xml", acct, sizeof acct - 1);
+    set("GPP_C", "/acct/num = /flat-profile/GPP_D ;");
+    set("Profile_Rule", "http://prov.test/fw.xml");
+    set("Profile_Rule_B", "[--alias c] http://prov.test/acct.xml");
+    assert_int_equal(resync(NULL, 0, &rep, err), UG_OK);
+    resync_report_free(&rep);
+    assert_string_equal(value("Upgrade_Rule"), "( $SWVER ne 7.6.2 )? prov.test/fw/spa-762.bin");
+    assert_string_equal(value("GPP_D"), "42");
+    assert_int_equal(resync("http://prov.test/acct.xml", 0, &rep, err), UG_ERR_UNUSABLE);
+    resync_report_free(&rep); /* without --alias it is no profile */
+    assert_string_equal(fake_request_at(2)->user_agent, "Acme-1 (000E08AABBCC)");
 }
 
 /* An applied profile's ETag and Last-Modified go back with the next request; a 304 applies
@@ -397,7 +506,7 @@ static void test_request_options(void **state)
             assert_string_equal(rq->if_none_match, cases[i].if_none_match);
         else if (rq->if_none_match)
             fail_msg("case %zu: If-None-Match %s sent", i, rq->if_none_match);
-        assert_non_null(strstr(rq->user_agent, "upgrader/1.0.0 (UG-PHONE-1;"));
+        assert_string_equal(rq->user_agent, "Cisco-UG-PHONE-1/1.0.0 (000e08aabbcc)");
     }
     /* No server in the rule and none from DHCP: refused before any request. */
     struct resync_report rep;
@@ -735,7 +844,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         DEVICE_TEST(test_rules_in_order),
         DEVICE_TEST(test_file_not_found),
-        DEVICE_TEST(test_profile_all_or_nothing),
+        DEVICE_TEST(test_profile_per_value),
+        DEVICE_TEST(test_dhcp_urls),
+        DEVICE_TEST(test_timer_rules),
+        DEVICE_TEST(test_served_profile),
         DEVICE_TEST(test_validators_and_304),
         DEVICE_TEST(test_request_options),
         DEVICE_TEST(test_provisioning_states),

@@ -404,10 +404,85 @@ static void test_malformed(void **state)
     /* The syntax check finds the structural errors without evaluating anything. */
     assert_int_equal(rule_check_syntax("( 1 eq 1 )? /a | /b | /c", RULE_PROFILE, err),
                      UG_ERR_USAGE);
-    assert_int_equal(rule_check_syntax("/a.xml", RULE_UPGRADE, err), UG_ERR_USAGE);
     assert_int_equal(rule_check_syntax("/a.xml", RULE_PROFILE, err), UG_OK);
     assert_int_equal(rule_check_syntax("( \"$A\" lt \"b\" )? /a | /b", RULE_PROFILE, err), UG_OK);
     macro_free(&ctx);
+}
+
+/* What the guides allow is stored; what the device cannot do fails only when the rule is run. */
+static void test_stored_then_refused_when_run(void **state)
+{
+    (void)state;
+    struct macro_context ctx;
+    struct rule_result r;
+    char err[UG_ERRBUF];
+    macro_init(&ctx, NULL, NULL, NULL);
+    /* '#' starts a comment rule (SPA guide): equivalent to empty, skipped. */
+    assert_int_equal(rule_check_syntax("# http://old.example.com/$MA.cfg", RULE_PROFILE, err),
+                     UG_OK);
+    assert_int_equal(rule_eval("  #disabled | ( x", RULE_PROFILE, &ctx, NULL, &r, err), UG_OK);
+    assert_false(r.matched);
+    rule_result_free(&r);
+    /* gds:// (activation-code onboarding) and other schemes this device does not speak. */
+    assert_int_equal(rule_check_syntax("gds://activate.example.com/$MA", RULE_PROFILE, err), UG_OK);
+    assert_int_equal(rule_eval("gds://activate.example.com/$MA", RULE_PROFILE, &ctx, NULL, &r, err),
+                     UG_ERR_USAGE);
+    assert_string_equal(err, "column 1: URL 'gds://activate.example.com/': unknown scheme "
+                             "'gds' (tftp, http or https)");
+    /* An Upgrade_Rule without a server is stored; run as it is, it says why it cannot go. */
+    assert_int_equal(rule_check_syntax("( $SWVER ne 1.2 )? /fw.bin", RULE_UPGRADE, err), UG_OK);
+    assert_int_equal(rule_eval("/fw.bin", RULE_UPGRADE, &ctx, NULL, &r, err), UG_ERR_USAGE);
+    assert_string_equal(err, "column 1: URL '/fw.bin': Upgrade_Rule URLs must name the server");
+    /* A malformed structure is still refused when stored. */
+    assert_int_equal(rule_check_syntax("( 1 eq 1 )? /a | /b | /c", RULE_UPGRADE, err),
+                     UG_ERR_USAGE);
+    macro_free(&ctx);
+}
+
+static void test_fill_host(void **state)
+{
+    (void)state;
+    static const char *const cases[][3] = {
+        {"/fw.bin", "prov.example.com", "prov.example.com/fw.bin"},
+        {"( $SWVER ne 7.6.2 )? /spa-762.bin | /spa-761.bin", "10.0.0.5",
+         "( $SWVER ne 7.6.2 )? 10.0.0.5/spa-762.bin | 10.0.0.5/spa-761.bin"},
+        {"[--uid u --pwd p] /sip88xx.loads", "::1", "[--uid u --pwd p] [::1]/sip88xx.loads"},
+        {"http://fw.example.com/a.bin", "prov.example.com", NULL}, /* names its server */
+        {"$A/fw.bin", "prov.example.com", NULL},                   /* may once expanded */
+        {"", "prov.example.com", NULL},
+        {"( 1 eq 1 )? /a | /b | /c", "prov.example.com", NULL}, /* malformed: left alone */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct buf out = {0};
+        char err[UG_ERRBUF];
+        int rc = rule_fill_host(cases[i][0], cases[i][1], &out, err);
+        if (rc != (cases[i][2] ? 1 : 0))
+            fail_msg("'%s': rc %d", cases[i][0], rc);
+        if (cases[i][2])
+            assert_string_equal(out.data, cases[i][2]);
+        else
+            assert_int_equal(out.len, 0);
+        buf_free(&out);
+    }
+}
+
+static void test_written_parts(void **state)
+{
+    (void)state;
+    struct rule_url u;
+    char err[UG_ERRBUF];
+    assert_int_equal(rule_parse_url("/x.xml", "dhcp.example.com", 0, &u, err), UG_OK);
+    assert_false(u.scheme_given);
+    assert_false(u.server_given);
+    rule_url_free(&u);
+    assert_int_equal(rule_parse_url("http:///x.xml", "dhcp.example.com", 0, &u, err), UG_OK);
+    assert_true(u.scheme_given);
+    assert_false(u.server_given);
+    rule_url_free(&u);
+    assert_int_equal(rule_parse_url("h.example.com/x.xml", NULL, 0, &u, err), UG_OK);
+    assert_false(u.scheme_given);
+    assert_true(u.server_given);
+    rule_url_free(&u);
 }
 
 int main(void)
@@ -415,7 +490,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eval),      cmocka_unit_test(test_url_parts),
         cmocka_unit_test(test_odd_urls),  cmocka_unit_test(test_conditional),
-        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_malformed), cmocka_unit_test(test_stored_then_refused_when_run),
+        cmocka_unit_test(test_fill_host), cmocka_unit_test(test_written_parts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

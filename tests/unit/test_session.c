@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/fsutil.h"
 #include "session/session.h"
+#include "session/state_macros.h"
 
 static char dir[64];
 
@@ -72,7 +74,8 @@ static void test_open(void **state)
     assert_null(s.client_cert);
     assert_true(s.log == &log_stderr);
     assert_false(session_cancelled(&s));
-    assert_non_null(strstr(s.user_agent, "upgrader/2.1.0 (UG-PHONE-1; SN1; 000e08aabbcc)"));
+    /* HTTP_User_Agent_Name's default, $VERSION ($MA): the phones' own form. */
+    assert_string_equal(s.user_agent, "Cisco-UG-PHONE-1/2.1.0 (000e08aabbcc)");
     session_close(&s);
     session_close(&s); /* safe twice */
 }
@@ -198,6 +201,65 @@ static void test_cancel_flag(void **state)
     session_close(&s);
 }
 
+static long long expand_number(const struct macro_context *ctx, const char *text)
+{
+    struct buf out = {0};
+    char err[UG_ERRBUF], *end = NULL;
+    assert_int_equal(macro_expand(ctx, text, 0, &out, err), UG_OK);
+    long long v = strtoll(out.data, &end, 10);
+    if (!out.data[0] || *end)
+        fail_msg("%s is '%s', not a number", text, out.data);
+    buf_free(&out);
+    return v;
+}
+
+/* Every timer has a number: since the event when it happened, since boot when not. */
+static void test_state_macros(void **state)
+{
+    (void)state;
+    struct session s;
+    struct macro_context ctx;
+    char err[UG_ERRBUF], path[128];
+    assert_int_equal(session_open(dir, NULL, &s, err), UG_OK);
+    assert_int_equal(session_macro_context(&s, &ctx, err), UG_OK);
+    assert_true(expand_number(&ctx, "$PRVTMR") >= 0);
+    assert_true(expand_number(&ctx, "$UPGTMR") >= 0);
+    assert_true(expand_number(&ctx, "$REGTMR1") >= 0);
+    assert_int_equal(expand_number(&ctx, "$UPGST"), 1);
+    struct buf out = {0};
+    assert_int_equal(macro_expand(&ctx, "$VERSION|$EMS|$ORIGTYPE|$AUTHSTATUS|$EXTIP", 0, &out, err),
+                     UG_OK);
+    char ip[64];
+    state_macros_lan_address(ip, sizeof ip);
+    char want[256];
+    snprintf(want, sizeof want, "Cisco-UG-PHONE-1/2.1.0|No|none|none|%s", ip);
+    assert_string_equal(out.data, want);
+    buf_free(&out);
+    macro_free(&ctx);
+    /* After a resync 1000 s ago and an upgrade attempt 50 s ago. */
+    long long now = (long long)time(NULL);
+    char json[256];
+    snprintf(path, sizeof path, "%s/resync.json", dir);
+    snprintf(json, sizeof json, "{\"last\": {\"time\": %lld}}", now - 1000);
+    write_text(path, json);
+    snprintf(path, sizeof path, "%s/upgrade.json", dir);
+    snprintf(
+        json, sizeof json,
+        "{\"status\": {\"last_time\": %lld, \"upgst\": 2, \"last_error\": \"http_get failed\"}}",
+        now - 50);
+    write_text(path, json);
+    assert_int_equal(session_macro_context(&s, &ctx, err), UG_OK);
+    long long prvtmr = expand_number(&ctx, "$PRVTMR"), upgtmr = expand_number(&ctx, "$UPGTMR");
+    assert_true(prvtmr >= 1000 && prvtmr < 1100);
+    assert_true(upgtmr >= 50 && upgtmr < 150);
+    assert_int_equal(expand_number(&ctx, "$UPGST"), 2);
+    assert_int_equal(macro_expand(&ctx, "$UPGERR", 0, &out, err), UG_OK);
+    assert_string_equal(out.data, "http_get failed");
+    buf_free(&out);
+    macro_free(&ctx);
+    session_close(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -208,6 +270,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_url_macros_and_rule_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_flag, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_macros, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

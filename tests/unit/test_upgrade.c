@@ -754,7 +754,7 @@ static void test_catalog_plan(void **state)
         const struct fake_request *rq = fake_request_at(i);
         assert_string_equal(rq->username, "fw");
         assert_string_equal(rq->password, "s3cret");
-        assert_non_null(strstr(rq->user_agent, "upgrader/1.0.0 (UG-PHONE-1; SIM00000001;"));
+        assert_string_equal(rq->user_agent, "Cisco-UG-PHONE-1/1.0.0 (000e08aabbcc)");
     }
     assert_non_null(strstr(fake_request_at(0)->url, "/catalog.json"));
     assert_null(strchr(fake_request_at(0)->url, '#')); /* the fragment is never sent */

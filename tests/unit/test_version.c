@@ -68,8 +68,9 @@ static void test_invalid(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "",    "abc",  "1..2",    "1.2.",     ".1",       "1.2 3",
-        "1/2", "v1.2", "1.2.3(b", "1.2(b).3", "sip88xx.", "1.2.3.4.5.6.7.8.9.10.11.12.13",
+        "",        "abc",       "1..2",    "1.2.",     ".1",       "1.2 3",
+        "1/2",     "v1.2",      "1.2.3(b", "1.2(b).3", "sip88xx.", "1.2.3.4.5.6.7.8.9.10.11.12.13",
+        "7.6.2.a", "7.6.2.rc1", "7.x.2",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct version v;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* `upgrader init`: creates a simulated device in the state folder, the embedded default
  * that the demo and the tests use: identity, trust anchors and two file-backed slots. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "bootctl/bootstate.h"
@@ -89,6 +91,24 @@ static ug_err create_device(const struct state_folder *f, const struct device *d
     return rc;
 }
 
+/* $PSN from the product name, as Cisco's devices form it: CP-8841-3PCC gives 8841-3PCC, SPA504G
+ * 504G, SPA112 112, ATA191-MPP 191 (the factory rules /$PSN.xml, /spa$PSN.cfg, /ata$PSN.cfg
+ * then name the files the provisioning systems serve); any other product is its own. */
+static void psn_of(const char *product, char *out, size_t outsz)
+{
+    const char *p = product;
+    if (strncasecmp(p, "CP-", 3) == 0)
+        p += 3;
+    else if ((strncasecmp(p, "SPA", 3) == 0 || strncasecmp(p, "ATA", 3) == 0) &&
+             isdigit((unsigned char)p[3]))
+        p += 3;
+    size_t n = strlen(p);
+    if (p != product && strncasecmp(product, "ATA", 3) == 0 && n > 4 &&
+        strcasecmp(p + n - 4, "-MPP") == 0)
+        n -= 4;
+    snprintf(out, outsz, "%.*s", (int)n, p);
+}
+
 ug_err cmd_init(const char *root, int argc, char **argv, char *err)
 {
     static const struct option options[] = {
@@ -110,7 +130,7 @@ ug_err cmd_init(const char *root, int argc, char **argv, char *err)
 
     opterr = 0;
     optind = 1;
-    int opt;
+    int opt, psn_given = 0;
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (opt) {
         case 'm':
@@ -121,9 +141,12 @@ ug_err cmd_init(const char *root, int argc, char **argv, char *err)
             break;
         case 'p':
             snprintf(dev.product, sizeof dev.product, "%s", optarg);
+            if (!psn_given)
+                psn_of(dev.product, dev.psn, sizeof dev.psn);
             break;
         case 'n':
             snprintf(dev.psn, sizeof dev.psn, "%s", optarg);
+            psn_given = 1;
             break;
         case 'H':
             snprintf(dev.hwver, sizeof dev.hwver, "%s", optarg);

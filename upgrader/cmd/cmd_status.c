@@ -138,6 +138,23 @@ static const char *any(json_object *o, const char *key)
                                                     : json_object_to_json_string(v);
 }
 
+/* The last resync's applied profiles: counts, and the notes kept (docs/resync.md). */
+static void print_applied(json_object *last)
+{
+    json_object *a = NULL, *notes = NULL;
+    if (!last || !json_object_object_get_ex(last, "applied", &a))
+        return;
+    printf("applied:       %lld parameters from %lld files, %lld changed, %lld defaulted, "
+           "%lld ignored, %lld unknown\n",
+           jsonfile_get_int(a, "parameters", 0), jsonfile_get_int(a, "files", 0),
+           jsonfile_get_int(a, "changed", 0), jsonfile_get_int(a, "defaulted", 0),
+           jsonfile_get_int(a, "ignored", 0), jsonfile_get_int(a, "unknown", 0));
+    if (json_object_object_get_ex(a, "notes", &notes) &&
+        json_object_is_type(notes, json_type_array))
+        for (size_t i = 0; i < json_object_array_length(notes); i++)
+            printf("  %s\n", json_object_get_string(json_object_array_get_idx(notes, i)));
+}
+
 static void print_text(json_object *o)
 {
     json_object *id = NULL, *prov = NULL, *last = NULL, *running = NULL, *slots = NULL,
@@ -164,6 +181,7 @@ static void print_text(json_object *o)
                str(last, "led"));
     else
         printf("last resync:   none\n");
+    print_applied(last);
     if (ca)
         printf("custom CA:     %s %s (%s)\n", str(ca, "url"), str(ca, "result"), str(ca, "err"));
     printf("LED:           %s\n", str(o, "led"));

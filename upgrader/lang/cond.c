@@ -181,12 +181,12 @@ static ug_err compare(const struct operand *a, enum cond_op op, size_t op_column
         return UG_OK;
     }
     const struct operand *both[2] = {a, b};
-    for (int k = 0; k < 2; k++)
-        if (!both[k]->value[0])
-            return ug_fail(err, UG_ERR_USAGE,
-                           "column %zu: '%.*s' expands to nothing (quote it to compare "
-                           "as a string)",
-                           both[k]->column, both[k]->raw_len, both[k]->raw);
+    /* A bare operand that expands to nothing (a macro the device has no value for) makes the
+     * comparison false, whatever the operator: a rule guarded by it is not taken. */
+    if (!a->value[0] || !b->value[0]) {
+        *result = 0;
+        return UG_OK;
+    }
     long long ia, ib;
     if (parse_int(a->value, &ia) == 0 && parse_int(b->value, &ib) == 0) {
         *result = apply_op(op, ia < ib ? -1 : ia > ib);

@@ -88,7 +88,9 @@ ug_err crypt_decrypt(const void *data, size_t len, const char *pass, struct buf 
     if (!crypt_is_encrypted(data, len))
         return ug_fail(err, UG_ERR_UNUSABLE,
                        "not an encrypted profile (no 'Salted__' header of "
-                       "openssl enc -aes-256-cbc)");
+                       "openssl enc -aes-256-cbc); supported: openssl enc -aes-256-cbc -k "
+                       "PASSPHRASE, salted, MD5 or SHA-256 key derivation (a -nosalt file "
+                       "cannot be read)");
     size_t body = len - HEADER_LEN;
     if (len < HEADER_LEN + 16 || body % 16 != 0 || body > (size_t)1 << 30)
         return ug_fail(err, UG_ERR_UNUSABLE,
@@ -111,7 +113,8 @@ ug_err crypt_decrypt(const void *data, size_t len, const char *pass, struct buf 
     buf_reset(out);
     return ug_fail(err, UG_ERR_UNUSABLE,
                    "cannot decrypt the profile with the given key (wrong key?), "
-                   "tried the MD5 and SHA-256 key derivations of openssl enc");
+                   "tried the MD5 and SHA-256 key derivations of openssl enc -k; files "
+                   "made with -pbkdf2 or -iter are not supported");
 }
 
 ug_err crypt_encrypt(const void *data, size_t len, const char *pass, enum crypt_digest md,

@@ -44,6 +44,7 @@ static const struct known_macro known[] = {
     {"IP", 0},
     {"EXTIP", 0},
     {"SWVER", 0},
+    {"VERSION", 0},
     {"HWVER", 0},
     {"PRVST", 0},
     {"UPGST", 0},
@@ -171,12 +172,24 @@ static const char *resolve(const struct macro_context *ctx, const char *name, un
     const char *v = var_value(ctx, name);
     if (v)
         return v;
+    if (strncmp(name, "REGTMR", 6) == 0) {
+        v = var_value(ctx, "REGTMR"); /* the value for every line without one of its own */
+        return v ? v : "";
+    }
     if (len == 1) {
         snprintf(tmp, tmpsz, "GPP_%s", name);
         return param_value(ctx, tmp);
     }
     if (strncmp(name, "UID", 3) == 0) {
         snprintf(tmp, tmpsz, "User_ID_%s_", name + 3);
+        return param_value(ctx, tmp);
+    }
+    if (strncmp(name, "DISPLAYNAME", 11) == 0) {
+        snprintf(tmp, tmpsz, "Display_Name_%s_", name + 11);
+        return param_value(ctx, tmp);
+    }
+    if (strncmp(name, "AUTHID", 6) == 0) {
+        snprintf(tmp, tmpsz, "Auth_ID_%s_", name + 6);
         return param_value(ctx, tmp);
     }
     if (strcmp(name, "METH") == 0) {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/fsutil.h"
 #include "common/version.h"
@@ -159,9 +160,13 @@ static const struct param_def builtin[] = {
           "host[:port] receiving the Log_* messages (empty: none)"),
     CHOICE("Syslog_Identifier", "None", PARAM_NA, "None|$MA|$MAU|$MAC|$SN",
            "Identifier written after the syslog timestamp"),
+    /* Identification (docs/provisioning.md 6) */
+    TEXT("HTTP_User_Agent_Name", "$VERSION ($MA)", PARAM_NA,
+         "HTTP User-Agent of every request, macro-expanded (empty: Cisco-$PN/$SWVER ($MA))"),
 };
 
-/* Legacy or alternative names that profiles may use for a parameter of the table. */
+/* Legacy or alternative names that profiles may use for a parameter of the table: the SPA
+ * names, and the MPP names where Cisco's multiplatform phones spell a parameter otherwise. */
 static const struct {
     const char *alias, *name;
 } aliases[] = {
@@ -170,7 +175,19 @@ static const struct {
     {"Log_Resync_Request_Msg", "Log_Request_Msg"},
     {"Log_Resync_Success_Msg", "Log_Success_Msg"},
     {"Log_Resync_Failure_Msg", "Log_Failure_Msg"},
+    {"Admin_Password", "Admin_Passwd"},
+    {"Report_To_Server", "Report_to_Server"},
+    {"Periodic_Upload_To_Server", "periodic_upload_to_server"},
+    {"Protect_IVR_FactoryReset", "Protect_Factory_Reset"},
 };
+
+const char *paramdefs_factory(const char *name)
+{
+    for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
+        if (strcmp(builtin[i].name, name) == 0)
+            return builtin[i].def;
+    return NULL;
+}
 
 const struct param_def *paramdefs_builtin(size_t *n)
 {
@@ -198,13 +215,28 @@ const char *paramdefs_access_name(enum param_access a)
 
 int paramdefs_parse_access(const char *t)
 {
-    if (strcmp(t, "na") == 0)
+    /* Case does not matter: real profiles carry ua="RW" and ua="Na". */
+    if (strcasecmp(t, "na") == 0)
         return PARAM_NA;
-    if (strcmp(t, "ro") == 0)
+    if (strcasecmp(t, "ro") == 0)
         return PARAM_RO;
-    if (strcmp(t, "rw") == 0)
+    if (strcasecmp(t, "rw") == 0)
         return PARAM_RW;
     return -1;
+}
+
+int paramdefs_empty_restores_default(const struct param_def *d)
+{
+    return d->type == PT_BOOL || d->type == PT_INT || d->type == PT_CHOICE;
+}
+
+enum param_access paramdefs_user_access(const struct param_def *d, enum param_access stored)
+{
+    /* A secret is never more open to the user than its factory access, whatever a profile
+     * (or a store written before this rule) says: Admin_Passwd and GPP_SA..SD stay na. */
+    if ((d->flags & PARAM_SECRET) && stored > d->access)
+        return d->access;
+    return stored;
 }
 
 void paramdefs_describe_type(const struct param_def *d, char *out, size_t outsz)
@@ -410,11 +442,34 @@ static ug_err check_value(const struct param_def *d, const char *v, char *why)
     return UG_OK;
 }
 
+/* SPA profiles may write an integer in hex ("0x0E10"): its decimal form into out, 0; -1 when
+ * v is not a hex integer that fits. */
+static int hex_to_decimal(const char *v, char *out, size_t outsz)
+{
+    if (v[0] != '0' || (v[1] != 'x' && v[1] != 'X') || !v[2] || strlen(v) > 17)
+        return -1;
+    unsigned long long n = 0;
+    for (const char *p = v + 2; *p; p++) {
+        if (!isxdigit((unsigned char)*p))
+            return -1;
+        n = n * 16 + (unsigned long long)(isdigit((unsigned char)*p)
+                                              ? *p - '0'
+                                              : tolower((unsigned char)*p) - 'a' + 10);
+    }
+    if (n > (unsigned long long)INT_MAXV)
+        return -1;
+    snprintf(out, outsz, "%llu", n);
+    return 0;
+}
+
 ug_err paramdefs_validate(const struct param_def *d, const char *value, char **normalised,
                           char *err)
 {
-    char why[UG_ERRBUF];
+    char why[UG_ERRBUF], decimal[32];
     *normalised = NULL;
+    if ((d->type == PT_INT || d->type == PT_DELAYS) &&
+        hex_to_decimal(value, decimal, sizeof decimal) == 0)
+        value = decimal;
     ug_err rc = check_value(d, value, why);
     if (rc != UG_OK) {
         /* A secret's rejected value is not repeated back: it may be nearly right. */

@@ -57,6 +57,8 @@ struct param_table {
     size_t n_owned;
 };
 
+/* The factory default of a built-in parameter, or NULL for a name that is none. */
+const char *paramdefs_factory(const char *name);
 /* The built-in rows, in documentation order; *n receives their count. */
 const struct param_def *paramdefs_builtin(size_t *n);
 /* Builds the table: built-ins, plus schema_path's rows when that file exists (NULL: none). */
@@ -69,15 +71,21 @@ void paramdefs_free(struct param_table *t);
 /* Index of name in t (legacy aliases such as Resync_At resolve to their parameter), or -1. */
 long paramdefs_find(const struct param_table *t, const char *name);
 /* Checks value against d's type; on success writes the value to store into *normalised
- * (malloc'd: booleans become Yes/No). UG_ERR_USAGE with a message naming the parameter. */
+ * (malloc'd: booleans become Yes/No, a hex integer 0x0E10 its decimal form). UG_ERR_USAGE with a message naming the parameter. */
 ug_err paramdefs_validate(const struct param_def *d, const char *value, char **normalised,
                           char *err) UG_MUST_CHECK;
 /* 1 for the true words, 0 for the false words, -1 for anything else. */
 int paramdefs_parse_bool(const char *value);
 /* "na", "ro", "rw". */
 const char *paramdefs_access_name(enum param_access a);
-/* Parses "na"/"ro"/"rw"; -1 if it is none of them. */
+/* Parses "na"/"ro"/"rw" in any case; -1 if it is none of them. */
 int paramdefs_parse_access(const char *text);
+/* 1 when an empty value cannot be stored and restores d's default instead (Yes/No, integers,
+ * choices: Cisco's data-type rules), else 0. */
+int paramdefs_empty_restores_default(const struct param_def *d);
+/* What the user may really do with d when the store says stored: a secret is never more
+ * open than its factory access. */
+enum param_access paramdefs_user_access(const struct param_def *d, enum param_access stored);
 /* A short description of d's type for docs and errors ("integer 0..65535"). */
 void paramdefs_describe_type(const struct param_def *d, char *out, size_t outsz);
 /* Writes docs/parameters.md's generated table of the built-in parameters as Markdown. */

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "common/fsutil.h"
 #include "common/lock.h"
+#include "lang/rule.h"
 
 #define SECRET_MASK "********"
 
@@ -314,7 +316,7 @@ ug_err params_get(const struct param_store *s, const char *name, enum param_role
     if (idx < 0)
         return ug_fail(err, UG_ERR_USAGE, "%s: no such parameter", name);
     const struct param_def *d = &s->table.defs[idx];
-    if (role == PARAM_ROLE_USER && s->access[idx] == PARAM_NA)
+    if (role == PARAM_ROLE_USER && paramdefs_user_access(d, s->access[idx]) == PARAM_NA)
         return ug_fail(err, UG_ERR_OTHER, "%s: the user has no access to this parameter", d->name);
     if (d->flags & PARAM_SECRET) {
         if (role == PARAM_ROLE_USER)
@@ -335,9 +337,10 @@ ug_err params_set(struct param_store *s, const char *name, const char *value, en
     if (idx < 0)
         return ug_fail(err, UG_ERR_USAGE, "%s: no such parameter", name);
     const struct param_def *d = &s->table.defs[idx];
-    if (role == PARAM_ROLE_USER && s->access[idx] != PARAM_RW)
+    enum param_access user = paramdefs_user_access(d, s->access[idx]);
+    if (role == PARAM_ROLE_USER && user != PARAM_RW)
         return ug_fail(err, UG_ERR_OTHER, "%s: the user may not change it (access %s)", d->name,
-                       paramdefs_access_name(s->access[idx]));
+                       paramdefs_access_name(user));
     char *norm = NULL;
     ug_err rc = paramdefs_validate(d, value, &norm, err);
     if (rc != UG_OK)
@@ -355,90 +358,265 @@ void params_apply_result_free(struct params_apply_result *res)
     for (size_t i = 0; i < res->n_unknown_names; i++)
         free(res->unknown_names[i]);
     free(res->unknown_names);
+    for (size_t i = 0; i < res->n_notes; i++) {
+        free(res->notes[i].name);
+        free(res->notes[i].why);
+    }
+    free(res->notes);
     memset(res, 0, sizeof *res);
+}
+
+static int add_note(struct params_apply_result *r, enum params_note_kind kind, unsigned line,
+                    const char *name, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Records a note; -1 only when memory runs out. */
+static int add_note(struct params_apply_result *r, enum params_note_kind kind, unsigned line,
+                    const char *name, const char *fmt, ...)
+{
+    if (r->n_notes == PARAMS_MAX_NOTES) {
+        r->notes_dropped++;
+        return 0;
+    }
+    char why[UG_ERRBUF];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    struct params_note *v = realloc(r->notes, (r->n_notes + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    r->notes = v;
+    struct params_note *n = &v[r->n_notes];
+    n->kind = kind;
+    n->line = line;
+    n->name = strdup(name);
+    n->why = strdup(why);
+    if (!n->name || !n->why) {
+        free(n->name);
+        free(n->why);
+        return -1;
+    }
+    r->n_notes++;
+    return 0;
+}
+
+static int add_unknown(struct params_apply_result *r, const char *name)
+{
+    r->unknown++;
+    if (r->n_unknown_names == PARAMS_MAX_UNKNOWN_NAMES)
+        return 0;
+    char **v = realloc(r->unknown_names, (r->n_unknown_names + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    r->unknown_names = v;
+    if (!(v[r->n_unknown_names] = strdup(name)))
+        return -1;
+    r->n_unknown_names++;
+    return 0;
+}
+
+/* What one apply builds before it commits. */
+struct staging {
+    const struct param_store *s;
+    const struct params_apply_options *o;
+    const char *source;
+    char **value;          /* per row: the new value, or NULL */
+    unsigned char *access; /* per row: the new user access */
+    struct params_apply_result *res;
+};
+
+/* The notes about attributes that were not understood; the setting is judged without them. */
+static int note_attributes(struct staging *g, const struct profile_entry *e, const char *name)
+{
+    if (!(e->flags & (PROFILE_BAD_UA | PROFILE_BAD_PRESERVE)))
+        return 0;
+    return add_note(g->res, PARAMS_NOTE_ACCESS, e->line, name,
+                    "%s not understood (ua is na, ro or rw; preserve-value y or n): %s",
+                    e->bad_attr ? e->bad_attr : "attribute",
+                    (e->flags & PROFILE_BAD_UA) ? "the user's access stays as it was"
+                                                : "preserve-value taken as n");
+}
+
+/* An Upgrade_Rule from a server may leave the server out: the one that served it is meant. */
+static const char *with_served_host(struct staging *g, const struct param_def *d, const char *v,
+                                    struct buf *filled)
+{
+    char ignored[UG_ERRBUF];
+    if (d->type != PT_UPGRADE_RULE || !g->o || !g->o->served_by || !g->o->served_by[0])
+        return v;
+    return rule_fill_host(v, g->o->served_by, filled, ignored) > 0 ? filled->data : v;
+}
+
+/* The value of one entry: staged, defaulted or ignored. *take_access says whether its ua may
+ * still apply (not when the setting is ignored: Cisco ignores the parameter). */
+static int stage_value(struct staging *g, long idx, const struct profile_entry *e, int *take_access)
+{
+    const struct param_def *d = &g->s->table.defs[idx];
+    const char *v = e->value;
+    struct buf filled = {0};
+    *take_access = 1;
+    if (!v[0] && paramdefs_empty_restores_default(d)) {
+        v = d->def;
+        g->res->defaulted++;
+        if (add_note(g->res, PARAMS_NOTE_DEFAULTED, e->line, d->name,
+                     "empty: the default '%s' restored", d->def) != 0)
+            return -1;
+    }
+    v = with_served_host(g, d, v, &filled);
+    char *norm = NULL, why[UG_ERRBUF];
+    ug_err rc = paramdefs_validate(d, v, &norm, why);
+    buf_free(&filled);
+    if (rc == UG_ERR_OTHER)
+        return -1;
+    if (rc != UG_OK) {
+        *take_access = 0;
+        g->res->ignored++;
+        /* why starts with the name (paramdefs_validate); the note names it once. */
+        size_t nl = strlen(d->name);
+        const char *text = strncmp(why, d->name, nl) == 0 && why[nl] == ':' ? why + nl + 2 : why;
+        return add_note(g->res, PARAMS_NOTE_IGNORED, e->line, d->name,
+                        "%s; ignored, the old value stays", text);
+    }
+    free(g->value[idx]); /* an alias and its name both set: the later one wins */
+    g->value[idx] = norm;
+    return 0;
+}
+
+static int stage_access(struct staging *g, long idx, const struct profile_entry *e)
+{
+    const struct param_def *d = &g->s->table.defs[idx];
+    enum param_access want = (enum param_access)e->access;
+    enum param_access can = paramdefs_user_access(d, want);
+    g->access[idx] = (unsigned char)can;
+    if (can == want)
+        return 0;
+    return add_note(g->res, PARAMS_NOTE_ACCESS, e->line, d->name,
+                    "ua=\"%s\" refused: the user never gets more than %s on a secret",
+                    paramdefs_access_name(want), paramdefs_access_name(can));
+}
+
+/* Judges one entry of the profile on its own. -1 only when memory runs out. */
+static int stage_entry(struct staging *g, const struct profile_entry *e)
+{
+    long idx = paramdefs_find(&g->s->table, e->name);
+    if (idx < 0) {
+        if (!(e->flags & PROFILE_SECTION))
+            return add_unknown(g->res, e->name);
+        char shown[300];
+        snprintf(shown, sizeof shown, "<%s>", e->name);
+        if (add_unknown(g->res, shown) != 0)
+            return -1;
+        return add_note(g->res, PARAMS_NOTE_SECTION, e->line, shown,
+                        "a section of %zu elements this device does not know; ignored",
+                        e->children);
+    }
+    const char *name = g->s->table.defs[idx].name;
+    if (e->flags & PROFILE_SECTION) {
+        g->res->ignored++;
+        return add_note(g->res, PARAMS_NOTE_IGNORED, e->line, name,
+                        "holds %zu elements, not a value; ignored, the old value stays",
+                        e->children);
+    }
+    if (note_attributes(g, e, name) != 0)
+        return -1;
+    int take_access = 1;
+    if (e->value && stage_value(g, idx, e, &take_access) != 0)
+        return -1;
+    if (take_access && e->access != PROFILE_ACCESS_KEEP && stage_access(g, idx, e) != 0)
+        return -1;
+    if (take_access)
+        g->res->taken++;
+    return 0;
+}
+
+/* The new set, written in one atomic replace before memory changes. */
+static ug_err commit(struct param_store *s, struct staging *g, char *err)
+{
+    size_t n = s->table.n;
+    char **next = calloc(n ? n : 1, sizeof *next);
+    if (!next)
+        return ug_oom(err);
+    for (size_t i = 0; i < n; i++) {
+        next[i] = g->value[i] ? g->value[i] : s->value[i];
+        if ((g->value[i] && strcmp(g->value[i], s->value[i]) != 0) || g->access[i] != s->access[i])
+            g->res->changed++;
+    }
+    ug_err rc = write_values(s, next, g->access, err);
+    free(next);
+    if (rc != UG_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        if (g->value[i]) {
+            free(s->value[i]);
+            s->value[i] = g->value[i];
+            g->value[i] = NULL;
+        }
+    }
+    memcpy(s->access, g->access, n);
+    return UG_OK;
+}
+
+ug_err params_apply_with(struct param_store *s, const struct profile *p, const char *source,
+                         const struct params_apply_options *o, struct params_apply_result *res,
+                         char *err)
+{
+    struct params_apply_result local = {0};
+    size_t n = s->table.n;
+    int lock_fd = -1;
+    ug_err rc = change_begin(s, &lock_fd, err);
+    if (rc != UG_OK)
+        return rc;
+    struct staging g = {s, o, source, calloc(n ? n : 1, sizeof(char *)), malloc(n ? n : 1), &local};
+    if (!g.value || !g.access) {
+        rc = ug_oom(err);
+        goto out;
+    }
+    memcpy(g.access, s->access, n);
+    /* Every entry is judged before anything is written: the store changes once, or not. */
+    for (size_t k = 0; k < p->n && rc == UG_OK; k++)
+        if (stage_entry(&g, &p->entries[k]) != 0)
+            rc = ug_oom(err);
+    if (rc == UG_OK)
+        rc = commit(s, &g, err);
+out:
+    lock_release(&lock_fd);
+    free_values(g.value, n);
+    free(g.access);
+    if (rc == UG_OK && res)
+        *res = local;
+    else
+        params_apply_result_free(&local);
+    return rc;
 }
 
 ug_err params_apply(struct param_store *s, const struct profile *p, const char *source,
                     struct params_apply_result *res, char *err)
 {
-    struct params_apply_result local = {0};
-    size_t n = s->table.n;
-    char **staged = NULL, **next = NULL;
-    unsigned char *access = NULL;
-    int lock_fd = -1;
-    ug_err rc = change_begin(s, &lock_fd, err);
-    if (rc != UG_OK)
-        return rc;
-    staged = calloc(n ? n : 1, sizeof *staged);
-    access = malloc(n ? n : 1);
-    if (!staged || !access) {
-        rc = ug_oom(err);
-        goto out;
+    return params_apply_with(s, p, source, NULL, res, err);
+}
+
+int params_apply_result_format(const struct params_apply_result *r, const char *source,
+                               struct buf *out)
+{
+    int rc =
+        buf_printf(out, "applied %s: %zu parameters, %zu changed", source, r->taken, r->changed);
+    if (r->defaulted)
+        rc |= buf_printf(out, ", %zu defaulted", r->defaulted);
+    if (r->ignored)
+        rc |= buf_printf(out, ", %zu ignored", r->ignored);
+    if (r->unknown) {
+        rc |= buf_printf(out, ", %zu unknown ignored:", r->unknown);
+        for (size_t i = 0; i < r->n_unknown_names; i++)
+            rc |= buf_printf(out, " %s", r->unknown_names[i]);
+        if (r->unknown > r->n_unknown_names)
+            rc |= buf_append_str(out, " ...");
     }
-    memcpy(access, s->access, n);
-    /* Pass 1: validate everything; nothing is changed until every entry is good. */
-    for (size_t k = 0; k < p->n; k++) {
-        const struct profile_entry *e = &p->entries[k];
-        long idx = paramdefs_find(&s->table, e->name);
-        if (idx < 0) {
-            local.unknown++;
-            if (local.n_unknown_names < PARAMS_MAX_UNKNOWN_NAMES) {
-                char **v = realloc(local.unknown_names, (local.n_unknown_names + 1) * sizeof *v);
-                if (v)
-                    local.unknown_names = v;
-                if (!v || !(v[local.n_unknown_names] = strdup(e->name))) {
-                    rc = ug_oom(err);
-                    goto out;
-                }
-                local.n_unknown_names++;
-            }
-            continue;
-        }
-        if (e->value) {
-            char *norm = NULL;
-            rc = paramdefs_validate(&s->table.defs[idx], e->value, &norm, err);
-            if (rc != UG_OK) {
-                ug_prefix(err, "%s line %u: ", source, e->line);
-                rc = rc == UG_ERR_OTHER ? rc : UG_ERR_UNUSABLE;
-                goto out;
-            }
-            free(staged[idx]); /* an alias and its name both set: the later one wins */
-            staged[idx] = norm;
-        }
-        if (e->access != PROFILE_ACCESS_KEEP)
-            access[idx] = (unsigned char)e->access;
-    }
-    /* Pass 2: the new set, written in one atomic replace before memory changes. */
-    next = calloc(n ? n : 1, sizeof *next);
-    if (!next) {
-        rc = ug_oom(err);
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        next[i] = staged[i] ? staged[i] : s->value[i];
-        if ((staged[i] && strcmp(staged[i], s->value[i]) != 0) || access[i] != s->access[i])
-            local.changed++;
-    }
-    rc = write_values(s, next, access, err);
-    if (rc != UG_OK)
-        goto out;
-    for (size_t i = 0; i < n; i++) {
-        if (staged[i]) {
-            free(s->value[i]);
-            s->value[i] = staged[i];
-            staged[i] = NULL;
-        }
-    }
-    memcpy(s->access, access, n);
-out:
-    lock_release(&lock_fd);
-    free(next);
-    free_values(staged, n);
-    free(access);
-    if (rc == UG_OK && res)
-        *res = local;
-    else
-        params_apply_result_free(&local);
+    rc |= buf_append_str(out, "\n");
+    for (size_t i = 0; i < r->n_notes; i++)
+        rc |= buf_printf(out, "%s line %u: %s: %s\n", source, r->notes[i].line, r->notes[i].name,
+                         r->notes[i].why);
+    if (r->notes_dropped)
+        rc |= buf_printf(out, "%s: %zu more notes not shown\n", source, r->notes_dropped);
     return rc;
 }
 
@@ -461,7 +639,8 @@ static int xml_escape_into(struct buf *out, const char *v)
 
 static int visible(const struct param_store *s, size_t i, enum param_role role)
 {
-    return role == PARAM_ROLE_ADMIN || s->access[i] != PARAM_NA;
+    return role == PARAM_ROLE_ADMIN ||
+           paramdefs_user_access(&s->table.defs[i], s->access[i]) != PARAM_NA;
 }
 
 ug_err params_export_xml(const struct param_store *s, enum param_role role, int show_secrets,
@@ -478,7 +657,7 @@ ug_err params_export_xml(const struct param_store *s, enum param_role role, int 
         const struct param_def *d = &s->table.defs[i];
         if (!visible(s, i, role))
             continue;
-        const char *ua = paramdefs_access_name(s->access[i]);
+        const char *ua = paramdefs_access_name(paramdefs_user_access(d, s->access[i]));
         if ((d->flags & PARAM_SECRET) && !show_secrets) {
             rc |= buf_printf(out, "  <%s ua=\"%s\" preserve-value=\"y\"/>\n", d->name, ua);
             continue;
@@ -499,7 +678,8 @@ ug_err params_list(const struct param_store *s, enum param_role role, struct buf
         if (!visible(s, i, role))
             continue;
         const char *v = (d->flags & PARAM_SECRET) && s->value[i][0] ? SECRET_MASK : s->value[i];
-        rc |= buf_printf(out, "%s\t%s\t", d->name, paramdefs_access_name(s->access[i]));
+        rc |= buf_printf(out, "%s\t%s\t", d->name,
+                         paramdefs_access_name(paramdefs_user_access(d, s->access[i])));
         rc |= escape_into(out, v);
         rc |= buf_append(out, "\n", 1);
     }

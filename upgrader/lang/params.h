@@ -32,14 +32,43 @@ struct param_store {
  * re-reads, applies and saves the store (milliseconds), never across the network. */
 #define PARAMS_LOCK_WAIT_MS 5000
 
-/* What an applied profile did. */
+/* What became of one setting of a profile that was not simply taken. */
+enum params_note_kind {
+    PARAMS_NOTE_DEFAULTED, /* an empty value that cannot be empty: the default restored */
+    PARAMS_NOTE_IGNORED,   /* a value (or section) the device cannot use: the old value stays */
+    PARAMS_NOTE_ACCESS,    /* an access level or attribute not taken; the value was judged alone */
+    PARAMS_NOTE_SECTION,   /* an unknown section (an element holding elements), ignored whole */
+};
+
+struct params_note {
+    enum params_note_kind kind;
+    unsigned line;
+    char *name;
+    char *why; /* one phrase; never holds a secret's value */
+};
+
+/* What an applied profile did: every setting is judged on its own (docs/provisioning-language.md
+ * "What refuses a file, what costs one value"). */
 struct params_apply_result {
-    size_t changed; /* values or access levels that differ from before */
-    size_t unknown; /* names not in the table, ignored */
+    size_t taken;     /* settings of known parameters applied (value and/or access) */
+    size_t changed;   /* values or access levels that differ from before */
+    size_t defaulted; /* empty values that restored the default */
+    size_t ignored;   /* values or sections of known parameters that were not taken */
+    size_t unknown;   /* names not in the table (sections included), ignored */
     char **unknown_names;
     size_t n_unknown_names; /* the first PARAMS_MAX_UNKNOWN_NAMES of them */
+    struct params_note *notes;
+    size_t n_notes;       /* the first PARAMS_MAX_NOTES, in document order */
+    size_t notes_dropped; /* beyond PARAMS_MAX_NOTES */
 };
 #define PARAMS_MAX_UNKNOWN_NAMES 20
+#define PARAMS_MAX_NOTES         1000
+
+/* How a profile is applied beyond its own content. */
+struct params_apply_options {
+    const char *served_by; /* host that served the profile: fills an Upgrade_Rule URL that names
+                              no server (docs/provisioning.md 1.3); NULL for a local file */
+};
 
 /* Reads the folder's store (defaults where it has no store yet). Reading takes no lock: the
  * file is only ever replaced whole. Each change below takes the lock, re-reads the file (so
@@ -60,12 +89,23 @@ ug_err params_get(const struct param_store *s, const char *name, enum param_role
 /* Validates and sets one value (the user needs rw), durably, as a change of its own. */
 ug_err params_set(struct param_store *s, const char *name, const char *value, enum param_role role,
                   char *err) UG_MUST_CHECK;
-/* Validates every entry of p, then commits them all in one atomic save, or nothing:
- * UG_ERR_UNUSABLE "SOURCE line N: NAME: why" for an invalid value. res may be NULL. */
+/* Judges every entry of p on its own, then commits what can be used in one atomic save:
+ * an invalid value is ignored (the old one stays), an empty one that cannot be empty restores
+ * the default, each with a note in res. Fails (nothing changed) only when the store cannot be
+ * read, locked or written. res may be NULL. */
 ug_err params_apply(struct param_store *s, const struct profile *p, const char *source,
                     struct params_apply_result *res, char *err) UG_MUST_CHECK;
-/* Frees the names in res. */
+/* params_apply with options (o may be NULL). */
+ug_err params_apply_with(struct param_store *s, const struct profile *p, const char *source,
+                         const struct params_apply_options *o, struct params_apply_result *res,
+                         char *err) UG_MUST_CHECK;
+/* Frees the names and notes in res. */
 void params_apply_result_free(struct params_apply_result *res);
+/* Appends what apply and resync print: "applied SOURCE: N parameters, N changed[, N defaulted]
+ * [, N ignored][, N unknown ignored: NAME ...]" then one line per note,
+ * "SOURCE line N: NAME: why". */
+int params_apply_result_format(const struct params_apply_result *res, const char *source,
+                               struct buf *out);
 /* Appends the store as an XML flat-profile that params_apply takes back unchanged;
  * secrets appear as preserve-value="y" without a value unless show_secrets (admin only);
  * for the user only the parameters the user can see. */

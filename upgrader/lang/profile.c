@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <expat.h>
 #include <zlib.h>
@@ -78,6 +79,7 @@ void profile_free(struct profile *p)
     for (size_t i = 0; i < p->n; i++) {
         free(p->entries[i].name);
         free(p->entries[i].value);
+        free(p->entries[i].bad_attr);
     }
     free(p->entries);
     memset(p, 0, sizeof *p);
@@ -88,21 +90,22 @@ struct entry_list {
     size_t n, cap;
 };
 
-/* Takes ownership of name and value (freed on failure). */
-static int add_entry(struct entry_list *l, char *name, char *value, int access, unsigned line)
+/* Takes ownership of e's strings (freed on failure). */
+static int add_entry(struct entry_list *l, const struct profile_entry *e)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
         struct profile_entry *v = realloc(l->v, cap * sizeof *v);
         if (!v) {
-            free(name);
-            free(value);
+            free(e->name);
+            free(e->value);
+            free(e->bad_attr);
             return -1;
         }
         l->v = v;
         l->cap = cap;
     }
-    l->v[l->n++] = (struct profile_entry){name, value, access, line};
+    l->v[l->n++] = *e;
     return 0;
 }
 
@@ -132,6 +135,7 @@ static int drop_duplicates(struct entry_list *l)
         if (strcmp(e->name, l->v[order[k + 1]].name) == 0) {
             free(e->name);
             free(e->value);
+            free(e->bad_attr);
             e->name = NULL;
         }
     }
@@ -164,33 +168,213 @@ static void clean_value(char *s)
     s[end - start] = '\0';
 }
 
+/* ---- --alias maps: "/foreign/path = /flat-profile/Name ;" ---- */
+
+struct alias_map {
+    size_t n;
+    char **from; /* element paths from the document root, "/a/b" */
+    char **to;   /* parameter names */
+};
+
+static void alias_map_free(struct alias_map *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->from[i]);
+        free(m->to[i]);
+    }
+    free(m->from);
+    free(m->to);
+    memset(m, 0, sizeof *m);
+}
+
+/* A copy of s[0..n) without the blanks around it. */
+static char *trimmed(const char *s, size_t n)
+{
+    while (n && isspace((unsigned char)*s)) {
+        s++;
+        n--;
+    }
+    while (n && isspace((unsigned char)s[n - 1]))
+        n--;
+    return strndup(s, n);
+}
+
+static ug_err alias_add(struct alias_map *m, char *from, char *to, char *err)
+{
+    char **f = realloc(m->from, (m->n + 1) * sizeof *f);
+    if (f)
+        m->from = f;
+    char **t = f ? realloc(m->to, (m->n + 1) * sizeof *t) : NULL;
+    if (t)
+        m->to = t;
+    if (!f || !t) {
+        free(from);
+        free(to);
+        return ug_oom(err);
+    }
+    m->from[m->n] = from;
+    m->to[m->n++] = to;
+    return UG_OK;
+}
+
+/* Reads the entries of an alias map (the content of the GPP that --alias names). */
+static ug_err alias_map_parse(const char *text, struct alias_map *m, char *err)
+{
+    memset(m, 0, sizeof *m);
+    unsigned k = 0;
+    for (const char *p = text; p && *p;) {
+        const char *semi = strchr(p, ';');
+        size_t n = semi ? (size_t)(semi - p) : strlen(p);
+        const char *eq = memchr(p, '=', n);
+        char *from = eq ? trimmed(p, (size_t)(eq - p)) : trimmed(p, n);
+        char *to = eq ? trimmed(eq + 1, n - (size_t)(eq + 1 - p)) : NULL;
+        k++;
+        if (from && !*from && !eq) { /* blank between two ';' */
+            free(from);
+        } else if (!from || (eq && !to)) {
+            free(from);
+            free(to);
+            alias_map_free(m);
+            return ug_oom(err);
+        } else {
+            const char *name = to ? (strncmp(to, "/flat-profile/", 14) == 0 ? to + 14
+                                     : to[0] == '/'                         ? to + 1
+                                                                            : to)
+                                  : NULL;
+            if (!eq || from[0] != '/' || !name[0] || strchr(name, '/')) {
+                ug_fail(err, UG_ERR_USAGE,
+                        "alias map entry %u: expected '/foreign/path = /flat-profile/Name'", k);
+                free(from);
+                free(to);
+                alias_map_free(m);
+                return UG_ERR_USAGE;
+            }
+            memmove(to, name, strlen(name) + 1);
+            if (alias_add(m, from, to, err) != UG_OK) {
+                alias_map_free(m);
+                return UG_ERR_OTHER;
+            }
+        }
+        p = semi ? semi + 1 : NULL;
+    }
+    return UG_OK;
+}
+
+static const char *alias_target(const struct alias_map *m, const char *path)
+{
+    for (size_t i = 0; m && i < m->n; i++)
+        if (strcmp(m->from[i], path) == 0)
+            return m->to[i];
+    return NULL;
+}
+
 /* ---- XML flat-profile ---- */
+
+/* What was read of the element a parameter (one level below <flat-profile>) is set by. */
+struct xml_param {
+    char *name;
+    int access;
+    int preserve;
+    unsigned flags;
+    char *bad_attr;
+    unsigned line;
+    size_t children; /* elements inside it: then it is a section, not a value */
+};
 
 struct xml_state {
     XML_Parser parser;
     struct entry_list list;
+    const struct alias_map *aliases;
     int depth;         /* current element depth, root = 1 */
     int profile_depth; /* depth of the open <flat-profile>, 0 if none */
-    int seen_profile;
-    char *param; /* the open parameter element, or NULL */
-    int param_access;
-    int preserve;
-    unsigned param_line;
-    struct buf text;
+    int seen_profile, aliased;
+    struct xml_param param; /* the open parameter element (name NULL when none) */
+    int leaf;               /* the innermost open element has no child yet */
+    unsigned leaf_line;
+    struct buf text; /* the innermost open element's text */
+    struct buf path; /* "/a/b/c": the open elements from the root, for --alias */
+    size_t *path_len;
+    size_t path_cap;
     char err[UG_ERRBUF];
     ug_err rc;
 };
 
-static void xml_stop(struct xml_state *st, ug_err code, const char *fmt, const char *a,
-                     const char *b)
+static void xml_oom(struct xml_state *st)
 {
     if (st->rc != UG_OK)
         return;
-    char msg[UG_ERRBUF / 2];
-    snprintf(msg, sizeof msg, fmt, a, b);
-    st->rc = ug_fail(st->err, code, "line %lu: %s",
-                     (unsigned long)XML_GetCurrentLineNumber(st->parser), msg);
+    st->rc = ug_oom(st->err);
     XML_StopParser(st->parser, XML_FALSE);
+}
+
+/* Keeps attr="value" (shortened, printable) for the note about an attribute not understood. */
+static void note_attr(struct xml_state *st, const char *attr, const char *value)
+{
+    struct buf b = {0};
+    if (st->param.bad_attr)
+        buf_printf(&b, "%s ", st->param.bad_attr);
+    buf_printf(&b, "%s=\"", attr);
+    for (size_t i = 0; value[i] && i < 40; i++)
+        buf_append(&b, isprint((unsigned char)value[i]) ? &value[i] : "?", 1);
+    if (buf_append_str(&b, strlen(value) > 40 ? "...\"" : "\"") != 0) {
+        buf_free(&b);
+        xml_oom(st);
+        return;
+    }
+    free(st->param.bad_attr);
+    st->param.bad_attr = b.data;
+}
+
+/* ua and preserve-value of a parameter element; what is not understood is kept for a note,
+ * and the parameter is judged without it. */
+static void read_attributes(struct xml_state *st, const XML_Char **attrs)
+{
+    st->param.access = PROFILE_ACCESS_KEEP;
+    st->param.preserve = 0;
+    for (int i = 0; attrs[i]; i += 2) {
+        const char *v = attrs[i + 1];
+        if (strcmp(attrs[i], "ua") == 0) {
+            int a = paramdefs_parse_access(v);
+            if (a >= 0) {
+                st->param.access = a;
+            } else {
+                st->param.flags |= PROFILE_BAD_UA;
+                note_attr(st, "ua", v);
+            }
+        } else if (strcmp(attrs[i], "preserve-value") == 0) {
+            if (strcasecmp(v, "y") == 0 || strcasecmp(v, "yes") == 0) {
+                st->param.preserve = 1;
+            } else if (strcasecmp(v, "n") != 0 && strcasecmp(v, "no") != 0) {
+                st->param.flags |= PROFILE_BAD_PRESERVE;
+                note_attr(st, "preserve-value", v);
+            }
+        }
+    }
+}
+
+static void path_push(struct xml_state *st, const char *name)
+{
+    if ((size_t)st->depth > st->path_cap) {
+        size_t cap = st->path_cap ? st->path_cap * 2 : 32;
+        size_t *v = realloc(st->path_len, cap * sizeof *v);
+        if (!v) {
+            xml_oom(st);
+            return;
+        }
+        st->path_len = v;
+        st->path_cap = cap;
+    }
+    st->path_len[st->depth - 1] = st->path.len;
+    if (buf_printf(&st->path, "/%s", name) != 0)
+        xml_oom(st);
+}
+
+static void path_pop(struct xml_state *st)
+{
+    if ((size_t)st->depth <= st->path_cap && st->path.data) {
+        st->path.len = st->path_len[st->depth - 1];
+        st->path.data[st->path.len] = '\0';
+    }
 }
 
 static void XMLCALL xml_start(void *data, const XML_Char *name, const XML_Char **attrs)
@@ -199,11 +383,13 @@ static void XMLCALL xml_start(void *data, const XML_Char *name, const XML_Char *
     st->depth++;
     if (st->rc != UG_OK)
         return;
-    if (st->param) {
-        xml_stop(st, UG_ERR_UNUSABLE,
-                 "unexpected element <%s> inside <%s> (a flat profile has one "
-                 "level of parameters)",
-                 name, st->param);
+    if (st->aliases)
+        path_push(st, name);
+    st->leaf = 1;
+    st->leaf_line = (unsigned)XML_GetCurrentLineNumber(st->parser);
+    buf_reset(&st->text);
+    if (st->param.name) {
+        st->param.children++; /* a section: everything inside it is its content */
         return;
     }
     if (!st->profile_depth) {
@@ -211,73 +397,106 @@ static void XMLCALL xml_start(void *data, const XML_Char *name, const XML_Char *
             st->profile_depth = st->depth;
             st->seen_profile = 1;
         }
-        return; /* anything outside <flat-profile> is not ours */
+        return; /* anything else outside <flat-profile> is not ours (but for --alias) */
     }
-    st->param_access = PROFILE_ACCESS_KEEP;
-    st->preserve = 0;
-    for (int i = 0; attrs[i]; i += 2) {
-        if (strcmp(attrs[i], "ua") == 0) {
-            st->param_access = paramdefs_parse_access(attrs[i + 1]);
-            if (st->param_access < 0) {
-                xml_stop(st, UG_ERR_UNUSABLE, "<%s ua=\"%s\">: ua must be na, ro or rw", name,
-                         attrs[i + 1]);
-                return;
-            }
-        } else if (strcmp(attrs[i], "preserve-value") == 0) {
-            const char *v = attrs[i + 1];
-            if (strcmp(v, "y") == 0 || strcmp(v, "Y") == 0)
-                st->preserve = 1;
-            else if (strcmp(v, "n") != 0 && strcmp(v, "N") != 0) {
-                xml_stop(st, UG_ERR_UNUSABLE, "<%s preserve-value=\"%s\">: must be y or n", name,
-                         v);
-                return;
-            }
+    memset(&st->param, 0, sizeof st->param);
+    st->param.name = strdup(name);
+    st->param.line = st->leaf_line;
+    if (!st->param.name) {
+        xml_oom(st);
+        return;
+    }
+    read_attributes(st, attrs);
+}
+
+/* The entry of the parameter element that just closed. */
+static void end_param(struct xml_state *st, int had_text)
+{
+    struct xml_param *pm = &st->param;
+    char *value = NULL;
+    if (pm->children) {
+        pm->flags |= PROFILE_SECTION;
+        pm->access = PROFILE_ACCESS_KEEP;
+    } else {
+        /* <X ua="rw"/> is how the guides change access without overwriting the user's
+         * value; an empty element without ua sets the value empty. */
+        if (pm->access != PROFILE_ACCESS_KEEP && !had_text)
+            pm->preserve = 1;
+        if (!pm->preserve && !(value = strdup(st->text.data ? st->text.data : ""))) {
+            xml_oom(st);
+            return;
         }
+        if (value)
+            clean_value(value);
     }
-    st->param = strdup(name);
-    st->param_line = (unsigned)XML_GetCurrentLineNumber(st->parser);
-    buf_reset(&st->text);
-    if (!st->param)
-        xml_stop(st, UG_ERR_OTHER, "out of memory%s%s", "", "");
+    struct profile_entry e = {pm->name,  value,        pm->access,  pm->line,
+                              pm->flags, pm->bad_attr, pm->children};
+    pm->name = NULL;
+    pm->bad_attr = NULL;
+    if (add_entry(&st->list, &e) != 0)
+        xml_oom(st);
+}
+
+/* An element mapped by --alias: its text sets the parameter the map names. */
+static void end_aliased(struct xml_state *st, const char *target)
+{
+    char *name = strdup(target), *value = strdup(st->text.data ? st->text.data : "");
+    if (value)
+        clean_value(value);
+    struct profile_entry e = {name, value, PROFILE_ACCESS_KEEP, st->leaf_line, 0, NULL, 0};
+    if (!name || !value) {
+        free(name);
+        free(value);
+        xml_oom(st);
+        return;
+    }
+    st->aliased = 1;
+    if (add_entry(&st->list, &e) != 0)
+        xml_oom(st);
 }
 
 static void XMLCALL xml_end(void *data, const XML_Char *name)
 {
     struct xml_state *st = data;
     (void)name;
-    if (st->rc == UG_OK && st->param && st->depth == st->profile_depth + 1) {
-        char *value = NULL;
-        /* <X ua="rw"/> is how the guides change access without overwriting the user's
-         * value; an empty element without ua sets the value empty. */
-        if (st->param_access != PROFILE_ACCESS_KEEP && st->text.len == 0)
-            st->preserve = 1;
-        if (!st->preserve) {
-            value = strdup(st->text.data ? st->text.data : "");
-            if (value)
-                clean_value(value);
+    const char *target = st->rc == UG_OK && st->leaf && st->aliases
+                             ? alias_target(st->aliases, st->path.data)
+                             : NULL;
+    if (st->rc != UG_OK) {
+        /* stopped: nothing more is read */
+    } else if (target) {
+        if (st->param.name && st->depth == st->profile_depth + 1) {
+            free(st->param.name);
+            free(st->param.bad_attr);
+            memset(&st->param, 0, sizeof st->param);
         }
-        if ((!st->preserve && !value) ||
-            add_entry(&st->list, st->param, value, st->param_access, st->param_line) != 0)
-            xml_stop(st, UG_ERR_OTHER, "out of memory%s%s", "", "");
-        st->param = NULL;
+        end_aliased(st, target);
+    } else if (st->param.name && st->depth == st->profile_depth + 1) {
+        end_param(st, st->leaf && st->text.len > 0);
     } else if (st->depth == st->profile_depth) {
         st->profile_depth = 0;
     }
+    st->leaf = 0;
+    /* Once stopped, an element's start may not have been recorded: the path is left alone. */
+    if (st->aliases && st->rc == UG_OK)
+        path_pop(st);
     st->depth--;
 }
 
 static void XMLCALL xml_text(void *data, const XML_Char *s, int len)
 {
     struct xml_state *st = data;
-    if (st->rc == UG_OK && st->param && buf_append(&st->text, s, (size_t)len) != 0)
-        xml_stop(st, UG_ERR_OTHER, "out of memory%s%s", "", "");
+    if (st->rc == UG_OK && st->leaf && (st->param.name || st->aliases) &&
+        buf_append(&st->text, s, (size_t)len) != 0)
+        xml_oom(st);
 }
 
-static ug_err parse_xml(const char *data, size_t len, const char *source, struct entry_list *list,
-                        char *err)
+static ug_err parse_xml(const char *data, size_t len, const char *source,
+                        const struct alias_map *aliases, struct entry_list *list, char *err)
 {
     struct xml_state st;
     memset(&st, 0, sizeof st);
+    st.aliases = aliases && aliases->n ? aliases : NULL;
     st.parser = XML_ParserCreate(NULL);
     if (!st.parser)
         return ug_oom(err);
@@ -290,11 +509,14 @@ static ug_err parse_xml(const char *data, size_t len, const char *source, struct
                      (unsigned long)XML_GetCurrentLineNumber(st.parser),
                      XML_ErrorString(XML_GetErrorCode(st.parser)));
     else if (st.rc != UG_OK)
-        rc = ug_fail(err, st.rc, "%s %s", source, st.err);
-    else if (!st.seen_profile)
+        rc = ug_fail(err, st.rc, "%s: %s", source, st.err);
+    else if (!st.seen_profile && !st.aliased)
         rc = ug_fail(err, UG_ERR_UNUSABLE,
                      "%s: XML without a <flat-profile> element is not a profile", source);
-    free(st.param);
+    free(st.param.name);
+    free(st.param.bad_attr);
+    free(st.path_len);
+    buf_free(&st.path);
     buf_free(&st.text);
     XML_ParserFree(st.parser);
     *list = st.list;
@@ -417,7 +639,8 @@ static ug_err parse_text(const char *s, size_t len, const char *source, struct e
             free(val);
             goto oom;
         }
-        if (add_entry(list, nm, val, access, name_line) != 0)
+        struct profile_entry e = {nm, val, access, name_line, 0, NULL, 0};
+        if (add_entry(list, &e) != 0)
             goto oom;
     }
     goto out;
@@ -430,8 +653,8 @@ out:
     return rc;
 }
 
-ug_err profile_parse(const char *data, size_t len, const char *source, struct profile *out,
-                     char *err)
+static ug_err parse_with(const char *data, size_t len, const char *source,
+                         const struct alias_map *aliases, struct profile *out, char *err)
 {
     memset(out, 0, sizeof *out);
     size_t i = 0;
@@ -447,7 +670,7 @@ ug_err profile_parse(const char *data, size_t len, const char *source, struct pr
     ug_err rc;
     if (data[i] == '<') {
         out->format = PROFILE_XML;
-        rc = parse_xml(data, len, source, &list, err);
+        rc = parse_xml(data, len, source, aliases, &list, err);
     } else {
         out->format = PROFILE_TEXT;
         rc = parse_text(data + i, len - i, source, &list, err);
@@ -461,15 +684,24 @@ ug_err profile_parse(const char *data, size_t len, const char *source, struct pr
     return rc;
 }
 
-ug_err profile_read(const void *data, size_t len, const char *key, const char *source,
-                    struct profile *out, char *err)
+ug_err profile_parse(const char *data, size_t len, const char *source, struct profile *out,
+                     char *err)
+{
+    return parse_with(data, len, source, NULL, out, err);
+}
+
+ug_err profile_read_aliased(const void *data, size_t len, const char *key, const char *aliases,
+                            const char *source, struct profile *out, char *err)
 {
     struct buf plain = {0}, inflated = {0};
+    struct alias_map map = {0};
     const char *p = data;
     size_t n = len;
     ug_err rc = UG_OK;
     int was_encrypted = 0, was_gzip = 0;
     memset(out, 0, sizeof *out);
+    if (aliases && (rc = alias_map_parse(aliases, &map, err)) != UG_OK)
+        return rc;
     if (key) {
         /* Decryption comes first: the phones compress before they encrypt. */
         rc = crypt_decrypt(p, n, key, &plain, NULL, err);
@@ -491,13 +723,20 @@ ug_err profile_read(const void *data, size_t len, const char *key, const char *s
         n = inflated.len;
         was_gzip = 1;
     }
-    rc = profile_parse(p, n, source, out, err);
+    rc = parse_with(p, n, source, &map, out, err);
     out->was_encrypted = was_encrypted;
     out->was_gzip = was_gzip;
 out:
     if (rc != UG_OK && rc != UG_ERR_OTHER && strncmp(err, source, strlen(source)) != 0)
         ug_prefix(err, "%s: ", source);
+    alias_map_free(&map);
     buf_free(&plain);
     buf_free(&inflated);
     return rc;
+}
+
+ug_err profile_read(const void *data, size_t len, const char *key, const char *source,
+                    struct profile *out, char *err)
+{
+    return profile_read_aliased(data, len, key, NULL, source, out, err);
 }

@@ -264,8 +264,8 @@ static ug_err parse_rule(const char *s, enum rule_flavour flavour, struct altern
     size_t k = 0;
     *alts_out = NULL;
     skip_space(s, &k, len);
-    if (k == len)
-        return UG_OK; /* an empty rule is skipped, not an error */
+    if (k == len || s[k] == '#')
+        return UG_OK; /* an empty rule, or a '#' comment (SPA guide), is skipped, not an error */
     for (size_t i = 0; i <= len; i++) {
         char c = i < len ? s[i] : '|';
         if (c == '"')
@@ -316,6 +316,17 @@ out:
     return rc;
 }
 
+/* 1 when text starts with "scheme://" of a scheme other than tftp, http and https. */
+static int unknown_scheme(const char *text)
+{
+    size_t sl = strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-");
+    if (sl == 0 || strncmp(text + sl, "://", 3) != 0)
+        return 0;
+    return !(
+        (sl == 4 && (strncasecmp(text, "tftp", 4) == 0 || strncasecmp(text, "http", 4) == 0)) ||
+        (sl == 5 && strncasecmp(text, "https", 5) == 0));
+}
+
 ug_err rule_check_syntax(const char *rule, enum rule_flavour flavour, char *err)
 {
     struct alternative *alts = NULL;
@@ -332,7 +343,12 @@ ug_err rule_check_syntax(const char *rule, enum rule_flavour flavour, char *err)
             rc = ug_oom(err);
             break;
         }
-        rc = rule_parse_url(text, "default.invalid", flavour == RULE_UPGRADE, &url, err);
+        /* A scheme this device does not speak (gds://, Cisco's activation onboarding) is kept:
+         * such a rule fails when it is run, not when it is stored. An Upgrade_Rule without a
+         * server is kept too: the server that served the profile is filled in, or it fails
+         * when run (docs/provisioning-language.md). */
+        if (!unknown_scheme(text))
+            rc = rule_parse_url(text, "default.invalid", 0, &url, err);
         if (rc != UG_OK)
             ug_prefix(err, "column %zu: ", u.start + 1);
         rule_url_free(&url);
@@ -441,6 +457,35 @@ ug_err rule_eval(const char *rule, enum rule_flavour flavour, const struct macro
     return rc;
 }
 
+int rule_fill_host(const char *rule, const char *host, struct buf *out, char *err)
+{
+    struct alternative *alts = NULL;
+    size_t n = 0, done = 0;
+    if (parse_rule(rule, RULE_UPGRADE, &alts, &n, err) != UG_OK) {
+        free(alts);
+        return 0;
+    }
+    int v6 = strchr(host, ':') != NULL, filled = 0;
+    for (size_t a = 0; a < n; a++) {
+        /* Only a URL written with neither scheme nor server ("/fw.bin"); one that starts with
+         * a macro may name its server once expanded, and is left alone. */
+        if (!alts[a].has_url || rule[alts[a].url.start] != '/')
+            continue;
+        size_t at = alts[a].url.start;
+        if (buf_append(out, rule + done, at - done) != 0 ||
+            buf_printf(out, "%s%s%s", v6 ? "[" : "", host, v6 ? "]" : "") != 0) {
+            free(alts);
+            return -1;
+        }
+        done = at;
+        filled = 1;
+    }
+    free(alts);
+    if (!filled)
+        return 0;
+    return buf_append_str(out, rule + done) == 0 ? 1 : -1;
+}
+
 void rule_url_free(struct rule_url *url)
 {
     free(url->path);
@@ -542,6 +587,13 @@ static ug_err check_scheme(const char *text, const char *shown, char *scheme, si
     return UG_OK;
 }
 
+/* 1 when the URL as written names its scheme ("http://..."). */
+static int written_scheme(const char *text)
+{
+    const char *sep = strstr(text, "://");
+    return sep && strcspn(text, "/?#") >= (size_t)(sep - text);
+}
+
 /* The checks of the URL as written, in the order that names the first fault best; on
  * success *full is the URL for url_split (the default server put in when none is named). */
 static ug_err check_written(const char *text, const char *default_host, int require_host,
@@ -601,6 +653,8 @@ ug_err rule_parse_url(const char *text, const char *default_host, int require_ho
     if (!valid_host(parts.host)) /* what libcurl made of the server must still be a name */
         return ug_fail(err, UG_ERR_USAGE, "URL '%s': '%s' is not a server name", shown, parts.host);
     snprintf(out->scheme, sizeof out->scheme, "%s", parts.scheme);
+    out->scheme_given = written_scheme(text);
+    out->server_given = *(out->scheme_given ? strstr(text, "://") + 3 : text) != '/';
     snprintf(out->host, sizeof out->host, "%s", parts.host);
     out->port = parts.port;
     out->path = strdup(parts.path);

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "lang/macro.h"
 
@@ -16,11 +17,13 @@ enum rule_flavour {
 };
 
 struct rule_url {
-    char scheme[8]; /* "tftp", "http" or "https" (lower case) */
-    char host[256]; /* without brackets for an IPv6 literal */
-    int port;       /* 69, 80, 443 unless given */
-    char *path;     /* absolute, with any ?query */
-    char *text;     /* the whole URL with defaults filled: scheme://host:port/path */
+    char scheme[8];   /* "tftp", "http" or "https" (lower case) */
+    char host[256];   /* without brackets for an IPv6 literal */
+    int port;         /* 69, 80, 443 unless given */
+    char *path;       /* absolute, with any ?query */
+    char *text;       /* the whole URL with defaults filled: scheme://host:port/path */
+    int scheme_given; /* the URL as written named its scheme */
+    int server_given; /* the URL as written named its server (else the default one is used) */
 };
 
 struct rule_assignment {
@@ -55,6 +58,10 @@ void rule_result_free(struct rule_result *out);
  * docs/provisioning.md 1.3; require_host refuses an omitted host even with a default_host. */
 ug_err rule_parse_url(const char *text, const char *default_host, int require_host,
                       struct rule_url *out, char *err) UG_MUST_CHECK;
+/* Appends to out rule with host put in front of every URL written without scheme and server
+ * ("/fw.bin" becomes "host/fw.bin"); returns 1 when it did, 0 when nothing needed it (out
+ * untouched, also for a malformed rule), -1 when memory runs out. */
+int rule_fill_host(const char *rule, const char *host, struct buf *out, char *err);
 /* Frees a parsed URL. */
 void rule_url_free(struct rule_url *url);
 

@@ -79,14 +79,15 @@ void fetch_copy_printable(char *out, size_t outsz, const char *in)
 }
 
 void fetch_user_agent(char *out, size_t outsz, const char *product, const char *version,
-                      const char *serial, const char *mac)
+                      const char *mac)
 {
-    char p[128], v[128], s[128], m[64];
+    /* The form of Cisco's phones, which provisioning servers (Wazo's, for one) identify them by:
+     * Cisco-CP-8841-3PCC/11.3.1 (000e08abcdef). */
+    char p[128], v[128], m[64];
     fetch_copy_printable(p, sizeof p, product && *product ? product : "-");
     fetch_copy_printable(v, sizeof v, version && *version ? version : "-");
-    fetch_copy_printable(s, sizeof s, serial && *serial ? serial : "-");
     fetch_copy_printable(m, sizeof m, mac && *mac ? mac : "-");
-    snprintf(out, outsz, "upgrader/%s (%s; %s; %s)", v, p, s, m);
+    snprintf(out, outsz, "Cisco-%s/%s (%s)", p, v, m);
 }
 
 /* Runs one pushed transfer to its end on o->engine, or on an engine of its own (exactly the

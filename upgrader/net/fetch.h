@@ -134,9 +134,10 @@ ug_err fetch_transfer_set_rate(struct fetch_transfer *t, uint64_t bytes_per_s,
 /* Stops a running transfer: it ends with UG_ERR_OTHER, "URL: cancelled"; finished: nothing. */
 void fetch_transfer_cancel(struct fetch_transfer *t);
 
-/* Builds "upgrader/VERSION (PRODUCT; SERIAL; MAC)" into out; missing fields become "-". */
+/* Builds the phones' User-Agent "Cisco-PRODUCT/VERSION (MAC)" into out; missing fields become
+ * "-", control characters '?'. */
 void fetch_user_agent(char *out, size_t outsz, const char *product, const char *version,
-                      const char *serial, const char *mac);
+                      const char *mac);
 /* Maps a libcurl result (CURLcode as int) and the HTTP status to the agent's class, the
  * file-not-found flag and the short $ERR reason. */
 ug_err fetch_classify(int curl_code, long http_status, int *not_found, char *reason,

@@ -12,6 +12,7 @@
 
 #include "common/fsutil.h"
 #include "common/jsonfile.h"
+#include "lang/rule.h"
 
 static int hex_value(char c)
 {
@@ -44,6 +45,9 @@ static int server_char(char c)
     return isalnum((unsigned char)c) || c == '.' || c == '-' || c == '_' || c == ':' || c == '[' ||
            c == ']';
 }
+
+static ug_err normalise_text(int option, const char *value, char *text, char *out, size_t outsz,
+                             char *err);
 
 ug_err dhcp_normalise(int option, const char *value, char *out, size_t outsz, char *err)
 {
@@ -78,31 +82,84 @@ ug_err dhcp_normalise(int option, const char *value, char *out, size_t outsz, ch
         return ug_fail(err, UG_ERR_USAGE, "option %d: value too long", option);
     }
 
-    /* The first entry of a list; a URL's server; no path. */
-    char *p = text;
-    while (*p == ' ' || *p == '\t' || *p == ',')
-        p++;
-    size_t len = strcspn(p, ", \t\r\n");
-    p[len] = '\0';
-    char *scheme = strstr(p, "://");
-    if (scheme)
-        p = scheme + 3;
-    p[strcspn(p, "/")] = '\0';
-    if (!*p)
+    return normalise_text(option, value, text, out, outsz, err);
+}
+
+/* Checks a server "host[:port]" as DHCP gave it. */
+static ug_err check_server(int option, const char *value, const char *server, size_t len, char *err)
+{
+    char copy[DHCP_SERVER_MAX], host[DHCP_SERVER_MAX];
+    int port;
+    if (len == 0)
         return ug_fail(err, UG_ERR_USAGE, "option %d: '%s' names no server", option, value);
-    for (const char *c = p; *c; c++)
+    if (len >= sizeof copy)
+        return ug_fail(err, UG_ERR_USAGE, "option %d: server name too long", option);
+    memcpy(copy, server, len);
+    copy[len] = '\0';
+    for (const char *c = copy; *c; c++)
         if (!server_char(*c))
             return ug_fail(err, UG_ERR_USAGE, "option %d: '%s' is not a server name", option,
                            value);
-    char host[DHCP_SERVER_MAX];
-    int port;
-    if (dhcp_split_server(p, host, sizeof host, &port) != 0)
+    if (dhcp_split_server(copy, host, sizeof host, &port) != 0)
         return ug_fail(err, UG_ERR_USAGE, "option %d: '%s' is not host[:port]", option, value);
-    if (snprintf(out, outsz, "%s", p) >= (int)outsz) {
+    return UG_OK;
+}
+
+/* A whole rule, "( cond )? URL | ..." or "[--options] URL", rather than a server or a URL
+ * ("[::1]:69" is an IPv6 server). */
+static int is_rule(const char *v)
+{
+    if (*v == '(')
+        return 1;
+    if (*v != '[')
+        return 0;
+    v++;
+    while (*v == ' ')
+        v++;
+    return v[0] == '-' && v[1] == '-';
+}
+
+static ug_err keep(int option, const char *text, char *out, size_t outsz, char *err)
+{
+    if (snprintf(out, outsz, "%s", text) >= (int)outsz) {
         out[0] = '\0';
-        return ug_fail(err, UG_ERR_USAGE, "option %d: server name too long", option);
+        return ug_fail(err, UG_ERR_USAGE, "option %d: value too long", option);
     }
     return UG_OK;
+}
+
+/* What the value says, kept as it says it: a whole rule ("[--key K] http://h/p"), a URL with
+ * a path ("http://h/cisco/$PSN.xml", "h/p.cfg"), a server with its scheme ("https://h:8443"),
+ * or a server ("h", "h:69"; a list gives its first). The scheme, port and path are the
+ * operator's: the factory rule must not go out as TFTP to an HTTP port. */
+static ug_err normalise_text(int option, const char *value, char *text, char *out, size_t outsz,
+                             char *err)
+{
+    char *p = text, why[UG_ERRBUF];
+    while (*p == ' ' || *p == '\t' || *p == ',')
+        p++;
+    p[strcspn(p, "\r\n")] = '\0';
+    if (is_rule(p)) {
+        if (rule_check_syntax(p, RULE_PROFILE, why) != UG_OK)
+            return ug_fail(err, UG_ERR_USAGE, "option %d: '%s' is not a rule: %s", option, value,
+                           why);
+        return keep(option, p, out, outsz, err);
+    }
+    p[strcspn(p, ", \t")] = '\0';
+    const char *sep = strstr(p, "://");
+    const char *server = sep ? sep + 3 : p;
+    size_t slen = strcspn(server, "/");
+    ug_err rc = check_server(option, value, server, slen, err);
+    if (rc != UG_OK)
+        return rc;
+    if (server[slen] == '/' && server[slen + 1]) {
+        if (rule_check_syntax(p, RULE_PROFILE, why) != UG_OK)
+            return ug_fail(err, UG_ERR_USAGE, "option %d: '%s' is not a URL: %s", option, value,
+                           why);
+        return keep(option, p, out, outsz, err);
+    }
+    p[(size_t)(server - p) + slen] = '\0'; /* "http://h/" is the server with its scheme */
+    return keep(option, p, out, outsz, err);
 }
 
 int dhcp_split_server(const char *server, char *host, size_t hostsz, int *port)
@@ -209,5 +266,72 @@ ug_err dhcp_load(const struct state_folder *f, struct dhcp_servers *s, char *err
     snprintf(s->option159, sizeof s->option159, "%s", jsonfile_get_string(obj, "option159", ""));
     snprintf(s->option160, sizeof s->option160, "%s", jsonfile_get_string(obj, "option160", ""));
     json_object_put(obj);
+    return UG_OK;
+}
+
+void dhcp_default_of(const char *value, int option, struct dhcp_default *d)
+{
+    memset(d, 0, sizeof *d);
+    d->option = option;
+    if (!value || !*value)
+        return;
+    const char *u = value;
+    int rule = is_rule(value);
+    if (rule && *u == '[') { /* "[options] URL": the URL's server is the default one */
+        const char *close = strchr(u, ']');
+        u = close && !strpbrk(close, "|(") ? close + 1 : "";
+        while (*u == ' ' || *u == '\t')
+            u++;
+    } else if (rule) {
+        u = "";
+    }
+    const char *sep = strstr(u, "://");
+    const char *server = sep ? sep + 3 : u;
+    size_t slen = strcspn(server, "/ \t");
+    if (sep && (size_t)(sep - u) < sizeof d->scheme) {
+        for (size_t i = 0; i < (size_t)(sep - u); i++)
+            d->scheme[i] = (char)tolower((unsigned char)u[i]);
+    }
+    if (slen < sizeof d->server) {
+        memcpy(d->server, server, slen);
+        d->server[slen] = '\0';
+    }
+    if (rule || (server[slen] == '/' && server[slen + 1]))
+        snprintf(d->rule, sizeof d->rule, "%s", value);
+}
+
+const char *dhcp_profile_rule(const struct dhcp_default *d, const char *stored, const char *factory)
+{
+    if (d->rule[0] && stored && factory && strcmp(stored, factory) == 0)
+        return d->rule;
+    return stored;
+}
+
+ug_err dhcp_use_default(const struct dhcp_default *d, struct rule_url *url, char *err)
+{
+    char host[DHCP_SERVER_MAX];
+    int port = 0;
+    if (dhcp_split_server(d->server, host, sizeof host, &port) != 0)
+        return ug_fail(err, UG_ERR_USAGE, "DHCP server '%s' is not host[:port]", d->server);
+    snprintf(url->host, sizeof url->host, "%s", host);
+    /* The scheme DHCP named, when the rule names none: "/$PSN.xml" with option 160
+     * "http://h:8080" goes to http://h:8080/..., not to TFTP on port 8080. */
+    if (!url->scheme_given && d->scheme[0]) {
+        snprintf(url->scheme, sizeof url->scheme, "%s", d->scheme);
+        url->port = strcmp(d->scheme, "https") == 0  ? 443
+                    : strcmp(d->scheme, "http") == 0 ? 80
+                                                     : 69;
+    }
+    if (port)
+        url->port = port;
+    struct buf full = {0};
+    int v6 = strchr(url->host, ':') != NULL;
+    if (buf_printf(&full, "%s://%s%s%s:%d%s", url->scheme, v6 ? "[" : "", url->host, v6 ? "]" : "",
+                   url->port, url->path) != 0) {
+        buf_free(&full);
+        return ug_oom(err);
+    }
+    free(url->text);
+    url->text = full.data;
     return UG_OK;
 }

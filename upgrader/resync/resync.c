@@ -52,6 +52,7 @@ struct run {
     enum prov_state before; /* the provisioning state the resync started from */
     int prvst;
     char default_server[DHCP_SERVER_MAX]; /* host[:port] from DHCP, "" when none */
+    struct dhcp_default dhcp;             /* and its scheme and rule */
     struct prov_outcome outcome;
 };
 
@@ -128,28 +129,12 @@ static void send_log(struct run *r, enum log_kind kind, const char *host)
         buf_printf(&r->report->log, "%s: not sent: %s\n", templates[kind], err);
 }
 
-/* Replaces the DHCP sentinel by the recorded server (and its port, when DHCP gave one). */
+/* Replaces the DHCP sentinel by the recorded server (its port and scheme, when DHCP gave them). */
 static ug_err use_default_server(struct run *r, struct rule_url *url, char *err)
 {
     if (strcmp(url->host, DHCP_SENTINEL_HOST) != 0)
         return UG_OK;
-    char host[DHCP_SERVER_MAX];
-    int port = 0;
-    if (dhcp_split_server(r->default_server, host, sizeof host, &port) != 0)
-        return ug_fail(err, UG_ERR_USAGE, "DHCP server '%s' is not host[:port]", r->default_server);
-    snprintf(url->host, sizeof url->host, "%s", host);
-    if (port)
-        url->port = port;
-    struct buf full = {0};
-    int v6 = strchr(url->host, ':') != NULL;
-    if (buf_printf(&full, "%s://%s%s%s:%d%s", url->scheme, v6 ? "[" : "", url->host, v6 ? "]" : "",
-                   url->port, url->path) != 0) {
-        buf_free(&full);
-        return ug_oom(err);
-    }
-    free(url->text);
-    url->text = full.data;
-    return UG_OK;
+    return dhcp_use_default(&r->dhcp, url, err);
 }
 
 /* The URL macros of docs/provisioning.md 2 for the file about to be fetched; $ERR is reset. */
@@ -212,7 +197,11 @@ static ug_err apply_profile(struct run *r, const char *name, const struct rule_r
 {
     struct profile profile = {0};
     struct params_apply_result applied = {0};
-    ug_err rc = profile_read(body->data, body->len, rr->key, display, &profile, err);
+    char gpp[8];
+    snprintf(gpp, sizeof gpp, "GPP_%c", toupper((unsigned char)rr->alias));
+    const char *aliases = rr->alias ? params_value(&r->s->params, gpp) : NULL;
+    ug_err rc =
+        profile_read_aliased(body->data, body->len, rr->key, aliases, display, &profile, err);
     if (rc != UG_OK) {
         set_reason(r, unusable_reason(body, rr->key));
         goto out;
@@ -224,19 +213,20 @@ static ug_err apply_profile(struct run *r, const char *name, const struct rule_r
         rc = ug_fail(err, UG_ERR_OTHER, "%s: resync cancelled before the apply", display);
         goto out;
     }
-    rc = params_apply(&r->s->params, &profile, display, &applied, err);
+    /* An Upgrade_Rule in the profile that names no server means the one that served it. */
+    struct params_apply_options opts = {.served_by = rr->url.host};
+    rc = params_apply_with(&r->s->params, &profile, display, &opts, &applied, err);
     if (rc != UG_OK) {
-        set_reason(r, "bad parameter value");
+        set_reason(r, "cannot save parameters");
         goto out;
     }
     r->outcome.applied = 1;
     if (profile.was_encrypted)
         r->outcome.used_key = 1;
     set_reason(r, res->reason[0] ? res->reason : "ok");
-    buf_printf(&r->report->log, "%s: %s: applied %zu parameters, %zu changed%s%s\n", name, display,
-               profile.n - applied.unknown, applied.changed,
-               profile.was_encrypted ? ", decrypted" : "",
-               applied.unknown ? ", unknown ones ignored" : "");
+    buf_printf(&r->report->log, "%s%s: ", name, profile.was_encrypted ? " (decrypted)" : "");
+    params_apply_result_format(&applied, display, &r->report->log);
+    resync_applied_add(&r->report->applied, &applied, display);
 out:
     params_apply_result_free(&applied);
     profile_free(&profile);
@@ -306,11 +296,12 @@ static ug_err apply_assignments(struct run *r, const char *name, const struct ru
     }
     struct params_apply_result res = {0};
     ug_err rc = params_apply(&r->s->params, &p, name, &res, err);
-    if (rc == UG_OK)
-        buf_printf(&r->report->log, "%s: assignments: %zu set, %zu changed\n", name, rr->nassign,
-                   res.changed);
-    else
+    if (rc == UG_OK) {
+        buf_printf(&r->report->log, "%s: assignments: ", name);
+        params_apply_result_format(&res, name, &r->report->log);
+    } else {
         set_reason(r, "bad assignment");
+    }
     params_apply_result_free(&res);
     free(p.entries); /* the strings belong to rr */
     return rc;
@@ -332,8 +323,11 @@ static ug_err run_rule(struct run *r, const char *name, const char *text, char *
         return rc;
     }
     if (!rr.matched) {
+        char first = text[strspn(text, " \t")];
         buf_printf(&r->report->log, "%s: %s, skipped\n", name,
-                   text[strspn(text, " \t")] ? "no alternative applies" : "empty");
+                   first == '#' ? "a comment"
+                   : first      ? "no alternative applies"
+                                : "empty");
         rule_result_free(&rr);
         return UG_OK;
     }
@@ -472,8 +466,10 @@ static ug_err begin(struct run *r, char *err)
     struct dhcp_servers dhcp;
     if ((rc = dhcp_load(&r->s->folder, &dhcp, err)) != UG_OK)
         return rc;
-    dhcp_choose(&dhcp, params_value(&r->s->params, "DHCP_Option_To_Use"), r->default_server,
-                sizeof r->default_server);
+    int option = dhcp_choose(&dhcp, params_value(&r->s->params, "DHCP_Option_To_Use"),
+                             r->default_server, sizeof r->default_server);
+    dhcp_default_of(r->default_server, option, &r->dhcp);
+    snprintf(r->default_server, sizeof r->default_server, "%s", r->dhcp.server);
     return UG_OK;
 }
 
@@ -489,6 +485,9 @@ static ug_err run_rules(struct run *r, char *err)
             return ug_fail(err, UG_ERR_OTHER, "resync cancelled before %s", stored_rules[i]);
         }
         const char *text = params_value(&r->s->params, stored_rules[i]);
+        /* A rule DHCP handed out stands for the factory Profile_Rule (docs/resync.md). */
+        if (i == 0)
+            text = dhcp_profile_rule(&r->dhcp, text, paramdefs_factory(stored_rules[0]));
         rc = run_rule(r, stored_rules[i], text ? text : "", err);
     }
     return rc;
@@ -509,7 +508,8 @@ static ug_err finish(struct run *r, ug_err rc, char *err)
                                .url = rep->url,
                                .reason = rep->reason,
                                .led = rep->led,
-                               .prvst = r->prvst};
+                               .prvst = r->prvst,
+                               .applied = &rep->applied};
     resync_state_record(&r->st, &last, rep->state, (long long)time(NULL));
     char save_err[UG_ERRBUF];
     ug_err src = resync_state_save(session_path(r->s, STATE_RESYNC), &r->st, save_err);

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "net/fetch.h"
 #include "resync/provstate.h"
+#include "resync/resync_state.h"
 #include "session/session.h"
 
 #define RESYNC_MAX_PROFILE        (16u << 20)  /* bytes fetched for one profile */
@@ -31,6 +32,7 @@ struct resync_report {
     char reason[FETCH_REASON_MAX]; /* $ERR */
     const char *led;               /* provstate_led(result) */
     struct buf log;                /* one line for each thing done; resync_report_free */
+    struct resync_applied applied; /* what the applied profiles did, summed */
 };
 
 /* Fills o with the defaults: the stored rules, $PRVST derived, default timeout. */

@@ -48,6 +48,36 @@ int resync_state_previous(const struct resync_state *st, ug_err *result, long lo
     return last != NULL;
 }
 
+void resync_applied_add(struct resync_applied *a, const struct params_apply_result *res,
+                        const char *source)
+{
+    a->files++;
+    a->parameters += (long long)res->taken;
+    a->changed += (long long)res->changed;
+    a->defaulted += (long long)res->defaulted;
+    a->ignored += (long long)res->ignored;
+    a->unknown += (long long)res->unknown;
+    for (size_t i = 0; i < res->n_notes && a->n_notes < RESYNC_NOTES_KEPT; i++)
+        snprintf(a->notes[a->n_notes++], sizeof a->notes[0], "%s line %u: %s: %s", source,
+                 res->notes[i].line, res->notes[i].name, res->notes[i].why);
+}
+
+/* The short summary status shows: counts, and the first notes (never a secret's value). */
+static json_object *applied_record(const struct resync_applied *a)
+{
+    json_object *o = json_object_new_object(), *notes = json_object_new_array();
+    jsonfile_set_int(o, "files", a->files);
+    jsonfile_set_int(o, "parameters", a->parameters);
+    jsonfile_set_int(o, "changed", a->changed);
+    jsonfile_set_int(o, "defaulted", a->defaulted);
+    jsonfile_set_int(o, "ignored", a->ignored);
+    jsonfile_set_int(o, "unknown", a->unknown);
+    for (int i = 0; i < a->n_notes; i++)
+        json_object_array_add(notes, json_object_new_string(a->notes[i]));
+    json_object_object_add(o, "notes", notes);
+    return o;
+}
+
 void resync_state_record(struct resync_state *st, const struct resync_last *l,
                          enum prov_state state, long long now)
 {
@@ -68,6 +98,8 @@ void resync_state_record(struct resync_state *st, const struct resync_last *l,
     jsonfile_set_string(last, "err", l->reason);
     jsonfile_set_string(last, "led", l->led);
     jsonfile_set_int(last, "prvst", l->prvst);
+    if (l->applied && l->applied->files)
+        json_object_object_add(last, "applied", applied_record(l->applied));
     json_object_object_add(st->doc, "last", last);
     jsonfile_set_int(st->doc, "resyncs", jsonfile_get_int(st->doc, "resyncs", 0) + 1);
     if (l->result == UG_OK)

@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "common/error.h"
+#include "lang/params.h"
 #include "resync/provstate.h"
 
 #define RESYNC_MAX_VALIDATORS 16 /* URLs whose ETag/Last-Modified are kept */
@@ -15,6 +16,15 @@
 /* The document as read; `status` shows parts of it as they are. */
 struct resync_state {
     json_object *doc;
+};
+
+#define RESYNC_NOTES_KEPT 5 /* notes of a resync's applies kept in resync.json for status */
+
+/* What the profiles applied by one resync did, summed over its files. */
+struct resync_applied {
+    long long files, parameters, changed, defaulted, ignored, unknown;
+    int n_notes; /* the first RESYNC_NOTES_KEPT notes, "SOURCE line N: NAME: why" */
+    char notes[RESYNC_NOTES_KEPT][320];
 };
 
 /* How a resync ended, as the record of the last one keeps it. */
@@ -25,8 +35,12 @@ struct resync_last {
     const char *reason; /* $ERR */
     const char *led;
     int prvst;
+    const struct resync_applied *applied; /* NULL or no file: no "applied" record */
 };
 
+/* Adds what one apply of source did to a. */
+void resync_applied_add(struct resync_applied *a, const struct params_apply_result *res,
+                        const char *source);
 /* Loads path (a missing file is the factory state: MFG-RESET, no resync yet). */
 ug_err resync_state_load(const char *path, struct resync_state *st, char *err) UG_MUST_CHECK;
 /* Writes path atomically. */

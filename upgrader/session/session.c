@@ -12,6 +12,7 @@
 
 #include "common/fsutil.h"
 #include "net/syslog_udp.h"
+#include "session/state_macros.h"
 
 static const char *present(const struct session *s, enum state_file which)
 {
@@ -52,8 +53,7 @@ static void read_boot_state(struct session *s)
     s->running_slot = s->boot_valid ? bootstate_slot_letter(s->boot.booted) : 0;
     snprintf(s->running_version, sizeof s->running_version, "%s",
              s->boot_valid ? s->boot.slot[s->boot.booted].version : "");
-    fetch_user_agent(s->user_agent, sizeof s->user_agent, s->dev.product, s->running_version,
-                     s->dev.serial, s->dev.mac);
+    state_macros_user_agent(s);
 }
 
 static void find_files(struct session *s)
@@ -141,6 +141,8 @@ ug_err session_macro_context(const struct session *s, struct macro_context *ctx,
         rc = macro_set(ctx, "HWVER", s->dev.hwver, err);
     if (rc == UG_OK)
         rc = macro_set(ctx, "CCERT", s->client_cert ? "Installed" : "Not Installed", err);
+    if (rc == UG_OK)
+        rc = state_macros_set(s, ctx, err);
     if (rc != UG_OK)
         macro_free(ctx);
     return rc;
