@@ -282,7 +282,8 @@ static void dispatch(struct loop *l, const struct epoll_event *ev)
         return run_signals(l);
     if (fd >= l->nwatches || !l->watches[fd].events)
         return; /* stopped by an earlier callback of this batch */
-    unsigned events = (ev->events & EPOLLIN ? LOOP_IN : 0) | (ev->events & EPOLLOUT ? LOOP_OUT : 0) |
+    unsigned events = (ev->events & EPOLLIN ? LOOP_IN : 0) |
+                      (ev->events & EPOLLOUT ? LOOP_OUT : 0) |
                       (ev->events & (EPOLLERR | EPOLLHUP) ? LOOP_ERR : 0);
     struct watch w = l->watches[fd];
     w.fn(w.ctx, fd, events);

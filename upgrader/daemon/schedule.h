@@ -19,14 +19,14 @@
 
 /* The schedule's parameters, read once from the store (sched_params_read). */
 struct sched_params {
-    int on_reset;              /* Resync_On_Reset */
-    uint32_t random_delay_s;   /* Resync_Random_Delay x 20 s */
+    int on_reset;               /* Resync_On_Reset */
+    uint32_t random_delay_s;    /* Resync_Random_Delay x 20 s */
     struct delay_list periodic; /* Resync_Periodic; count 0: off */
-    int at_minute;             /* Resync_At__HHmm_ as minutes after midnight (0..1440); -1: none */
-    uint32_t at_window_s;      /* Resync_At_Random_Delay, rounded to minutes */
-    struct delay_list retry;   /* Resync_Error_Retry_Delay; count 0: no retry */
-    uint32_t forced_delay_s;   /* Forced_Resync_Delay */
-    int has_triggers;          /* Resync_Trigger_1 or _2 is set */
+    int at_minute;              /* Resync_At__HHmm_ as minutes after midnight (0..1440); -1: none */
+    uint32_t at_window_s;       /* Resync_At_Random_Delay, rounded to minutes */
+    struct delay_list retry;    /* Resync_Error_Retry_Delay; count 0: no retry */
+    uint32_t forced_delay_s;    /* Forced_Resync_Delay */
+    int has_triggers;           /* Resync_Trigger_1 or _2 is set */
 };
 
 /* What the schedule remembers between resyncs. */
