@@ -16,7 +16,7 @@ SANFLAGS :=
 OPT      := -O2
 endif
 
-PKGS := libcurl openssl zlib libarchive expat json-c libmicrohttpd libzstd
+PKGS := libcurl openssl zlib libarchive expat json-c libmicrohttpd libzstd libubootenv blkid
 # ISA-L (fast gzip inflate) is used where its package is present, zlib otherwise.
 HAVE_ISAL := $(shell pkg-config --exists libisal 2>/dev/null && echo 1)
 ifeq ($(HAVE_ISAL),1)
@@ -56,7 +56,7 @@ BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
 PROGRAMS := $(BUILD)/upgrader $(BUILD)/bootctl
 
-.PHONY: all deps check test unit integration demo bench fuzz fuzz-ci install clean images format format-check
+.PHONY: all deps check test unit integration demo bench fuzz fuzz-ci install clean images format format-check vm-test
 all: $(PROGRAMS)
 
 # Quiet by default; `make V=1` shows the full commands.
@@ -107,10 +107,20 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
 test: $(PROGRAMS) $(UNIT_BINS) $(TOOL_BINS)
 	@BUILD=$(BUILD) tests/run.sh
 
+# The QEMU story runs once, after the plain suite (not again under ASan: it boots the plain
+# build's programs inside the guest).
 check: deps
 	$(MAKE) format-check
 	$(MAKE) test
+	$(MAKE) vm-test
 	$(MAKE) test SAN=1
+
+# A whole A/B device booted by OVMF and GRUB under QEMU through an upgrade with a stepping
+# stone and a rollback (tests/vm/run.sh), then Debian's U-Boot choosing from the environment
+# the uboot backend writes (tests/vm/uboot.sh); console logs stay in $(BUILD)/vm-logs/.
+vm-test: all
+	@BUILD=$(BUILD) tests/vm/run.sh
+	@BUILD=$(BUILD) tests/vm/uboot.sh
 
 # Layout is mechanical: .clang-format decides it, `make format` applies it, and `make check`
 # fails on any C file that differs from it.
@@ -138,9 +148,9 @@ images: $(BUILD)/upgrader
 # for new defects; `make fuzz-ci` (CI) replays every seed input and makes one fixed-seed run
 # of a fixed length per harness, so it fails only on a defect.
 fuzz:
-	@BUILD=$(BUILD) tests/fuzz/run.sh
+	@BUILD=$(BUILD) PKGS="$(PKGS)" tests/fuzz/run.sh
 fuzz-ci:
-	@BUILD=$(BUILD) tests/fuzz/run.sh ci
+	@BUILD=$(BUILD) PKGS="$(PKGS)" tests/fuzz/run.sh ci
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
@@ -155,13 +165,19 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz
 
-# Debian packages that building, testing and the demo need; installed only where missing.
+# Debian packages that building, testing, the QEMU story and the demo need; installed only
+# where missing. The QEMU device's kernel is not installed: tests/vm/build.sh fetches
+# Debian's linux-image package with apt-get download and unpacks it (an installed kernel's
+# initramfs hook alone takes minutes).
 # policy-rc.d keeps apt from starting nginx or tftpd-hpa as system services on all
 # addresses: the tests start their own on 127.0.0.1 high ports.
 DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev zlib1g-dev \
                 libarchive-dev libcmocka-dev libexpat1-dev libjson-c-dev libmicrohttpd-dev \
                 libzstd-dev libisal-dev tftpd-hpa tftp-hpa openssl e2fsprogs curl zstd gzip jq \
-                clang clang-format libclang-rt-14-dev iproute2 time strace
+                clang clang-format libclang-rt-14-dev iproute2 time strace \
+                libubootenv-dev libubootenv-tool libblkid-dev grub-common u-boot-tools \
+                qemu-system-x86 ovmf grub-efi-amd64-bin mtools gdisk busybox-static \
+                dosfstools cpio kmod util-linux qemu-system-arm u-boot-qemu
 deps:
 	@missing=""; \
 	for p in $(DEB_PACKAGES); do \

@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include "bootctl/backends/bootstate_file.h"
+#include "bootctl/backends/bootstate_grub.h"
+#include "bootctl/backends/bootstate_uboot.h"
+#include "bootctl/booted.h"
 #include "common/lock.h"
 
 /* ---- slot names and state operations (pure: no I/O) ---- */
@@ -48,6 +51,8 @@ const char *bootstate_copy_status_name(enum bootstate_copy_status status)
         return "bad-crc";
     case BOOTSTATE_COPY_BAD_FIELDS:
         return "bad-fields";
+    case BOOTSTATE_COPY_TORN:
+        return "torn";
     }
     return "unknown";
 }
@@ -159,6 +164,45 @@ ug_err bootstate_select_boot(struct bootstate *st, int *slot, char *err)
     return UG_OK;
 }
 
+int bootstate_primary(const struct bootstate *st)
+{
+    int best = -1;
+    for (int s = 0; s < BOOTSTATE_SLOTS; s++)
+        if (bootstate_slot_bootable(&st->slot[s]) &&
+            (best < 0 || st->slot[s].priority > st->slot[best].priority))
+            best = s;
+    return best;
+}
+
+bool bootstate_slot_good(const struct bootstate *st, int slot)
+{
+    return slot_valid(slot) && bootstate_slot_bootable(&st->slot[slot]);
+}
+
+ug_err bootstate_mark_slot_good(struct bootstate *st, int slot, char *err)
+{
+    if (!slot_valid(slot))
+        return ug_fail(err, UG_ERR_USAGE, "slot %d is neither A nor B", slot);
+    struct bootstate_slot *s = &st->slot[slot];
+    const struct bootstate_slot *other = &st->slot[1 - slot];
+    /* RAUC's custom backend may call a bad slot good again (a re-installed fallback): it
+     * comes back below the other slot, never above what is booting now. */
+    if (s->priority == 0)
+        s->priority = other->priority > 1 ? other->priority - 1 : 1;
+    s->successful = true;
+    s->tries = 0;
+    return UG_OK;
+}
+
+void bootstate_derive_fallback(struct bootstate *st)
+{
+    int top = -1;
+    for (int s = 0; s < BOOTSTATE_SLOTS; s++)
+        if (st->slot[s].priority > 0 && (top < 0 || st->slot[s].priority > st->slot[top].priority))
+            top = s;
+    st->fallback = top >= 0 && top != st->booted && !bootstate_slot_bootable(&st->slot[top]);
+}
+
 bool bootstate_equal(const struct bootstate *a, const struct bootstate *b)
 {
     if (a->booted != b->booted || a->fallback != b->fallback)
@@ -177,6 +221,8 @@ bool bootstate_equal(const struct bootstate *a, const struct bootstate *b)
 /* Every backend this build has; a new one is a file in bootctl/backends/ and a line here. */
 static const struct bootstate_backend *const backends[] = {
     &bootstate_file_backend,
+    &bootstate_grub_backend,
+    &bootstate_uboot_backend,
 };
 #define NBACKENDS (sizeof backends / sizeof backends[0])
 
@@ -212,11 +258,23 @@ ug_err bootstate_store_init(struct bootstate_store *store, const char *backend_n
     if (!location || !location[0])
         return ug_fail(err, UG_ERR_USAGE, "the %s boot-state backend needs a location",
                        store->backend->name);
+    const char *lock = store->backend->lock_path;
     if (snprintf(store->location, sizeof store->location, "%s", location) >=
             (int)sizeof store->location ||
-        snprintf(store->lock_path, sizeof store->lock_path, "%s%s", location,
-                 BOOTSTATE_LOCK_SUFFIX) >= (int)sizeof store->lock_path)
+        snprintf(store->lock_path, sizeof store->lock_path, "%s%s", lock ? lock : location,
+                 lock ? "" : BOOTSTATE_LOCK_SUFFIX) >= (int)sizeof store->lock_path)
         return ug_fail(err, UG_ERR_USAGE, "%.64s...: boot-state location too long", location);
+    return UG_OK;
+}
+
+ug_err bootstate_store_set_slots(struct bootstate_store *store, const char *slot_a,
+                                 const char *slot_b, char *err)
+{
+    const char *dev[BOOTSTATE_SLOTS] = {slot_a, slot_b};
+    for (int s = 0; s < BOOTSTATE_SLOTS; s++)
+        if (snprintf(store->slot_device[s], sizeof store->slot_device[s], "%s",
+                     dev[s] ? dev[s] : "") >= (int)sizeof store->slot_device[s])
+            return ug_fail(err, UG_ERR_USAGE, "%.64s...: slot device name too long", dev[s]);
     return UG_OK;
 }
 
@@ -230,11 +288,32 @@ static void health_preset(const struct bootstate_backend *be, struct bootstate_h
     h->serving = -1;
 }
 
+/* A bootloader picked the slot: the running system says which (its kernel command line,
+ * then its root device) before what the store recorded; the fallback flag follows. */
+static ug_err bootloader_booted(const struct bootstate_store *store, struct bootstate *st,
+                                char *err)
+{
+    int told = booted_detect(store->slot_device[0], store->slot_device[1]);
+    if (told >= 0)
+        st->booted = told;
+    if (st->booted < 0)
+        return ug_fail(err, UG_ERR_UNUSABLE,
+                       "%s: cannot tell which slot booted (no upgrader.slot= or rauc.slot= on the "
+                       "kernel command line, the root device is neither slot, and the %s "
+                       "environment records none)",
+                       store->location, store->backend->name);
+    bootstate_derive_fallback(st);
+    return UG_OK;
+}
+
 ug_err bootstate_store_load(const struct bootstate_store *store, struct bootstate *st, char *err)
 {
     memset(st, 0, sizeof *st);
     health_preset(store->backend, &st->health);
-    return store->backend->load(store->location, st, err);
+    ug_err rc = store->backend->load(store->location, st, err);
+    if (rc == UG_OK && store->backend->bootloader)
+        rc = bootloader_booted(store, st, err);
+    return rc;
 }
 
 /* Whether every field is one the state can hold: a backend never stores anything else. */

@@ -36,6 +36,8 @@ enum bootstate_copy_status {
     BOOTSTATE_COPY_BAD_FORMAT, /* unknown format version or record size */
     BOOTSTATE_COPY_BAD_CRC,
     BOOTSTATE_COPY_BAD_FIELDS, /* CRC fine, but a value out of range */
+    BOOTSTATE_COPY_TORN,       /* a bootloader environment whose write was cut (its seal
+                                  does not match its generation) */
 };
 
 /* The store's health as last read or written; not itself stored. */
@@ -70,6 +72,12 @@ struct bootstate_backend {
     ug_err (*save)(const char *location, struct bootstate *st, char *err);
     /* Creates the store at location, or empties and rewrites it, holding fresh; durable. */
     ug_err (*create)(const char *location, const struct bootstate *fresh, char *err);
+    /* 1: a bootloader reads this store and picks the slot itself (grub, uboot). Its load may
+     * leave st->booted -1 (not recorded); the store then takes the booted slot from the
+     * running system first (booted.h) and derives the fallback flag from the state. */
+    int bootloader;
+    /* The lock file; NULL: the location + BOOTSTATE_LOCK_SUFFIX. */
+    const char *lock_path;
 };
 
 #define BOOTSTATE_DEFAULT_BACKEND "file"
@@ -92,6 +100,9 @@ struct bootstate_store {
     const struct bootstate_backend *backend;
     char location[BOOTSTATE_LOCATION_MAX];
     char lock_path[BOOTSTATE_LOCATION_MAX + sizeof BOOTSTATE_LOCK_SUFFIX]; /* location + .lock */
+    /* The two slots' devices ("" when unknown): a bootloader backend's booted slot is the
+     * one mounted as root when the kernel command line does not name it. */
+    char slot_device[BOOTSTATE_SLOTS][BOOTSTATE_LOCATION_MAX];
 };
 
 /* Names the store: backend by name, its location (a path for the file backend).
@@ -99,6 +110,9 @@ struct bootstate_store {
  * that is empty or too long. */
 ug_err bootstate_store_init(struct bootstate_store *store, const char *backend_name,
                             const char *location, char *err) UG_MUST_CHECK;
+/* Names the slots' devices (paths or PARTLABEL=/PARTUUID=; NULL or "" for unknown). */
+ug_err bootstate_store_set_slots(struct bootstate_store *store, const char *slot_a,
+                                 const char *slot_b, char *err) UG_MUST_CHECK;
 /* Reads the state; st->health says what each copy held (also on failure). UG_ERR_UNUSABLE
  * when the store is missing or holds no valid state; UG_ERR_OTHER on I/O errors. */
 ug_err bootstate_store_load(const struct bootstate_store *store, struct bootstate *st,
@@ -133,6 +147,17 @@ ug_err bootstate_init_fresh(struct bootstate *st, const char *version_a, char *e
  * keeps its state at a lower priority. UG_ERR_USAGE for a bad slot or tries. */
 ug_err bootstate_set_active(struct bootstate *st, int slot, unsigned tries,
                             char *err) UG_MUST_CHECK;
+/* The primary slot: the one the bootloader picks next (highest-priority bootable, ties to
+ * A) without using a try; -1 when none is bootable. */
+int bootstate_primary(const struct bootstate *st);
+/* RAUC's "good": the slot is bootable. */
+bool bootstate_slot_good(const struct bootstate *st, int slot);
+/* RAUC's mark good of any slot: successful, no tries; a slot marked bad gets a priority
+ * below the other's so it is bootable again as its fallback. UG_ERR_USAGE for a bad slot. */
+ug_err bootstate_mark_slot_good(struct bootstate *st, int slot, char *err) UG_MUST_CHECK;
+/* What a bootloader backend cannot store: the fallback flag, from the state and the booted
+ * slot (the top-priority slot is another one, and it is out of tries). */
+void bootstate_derive_fallback(struct bootstate *st);
 /* The booted slot becomes successful; UG_ERR_OTHER if it was marked bad since. */
 ug_err bootstate_mark_good(struct bootstate *st, char *err) UG_MUST_CHECK;
 /* The slot loses its priority, tries and successful flag. */

@@ -24,8 +24,9 @@ static void usage(FILE *out)
         "A/B boot control: which slot boots, its tries left and its successful flag.\n"
         "--backend NAME is how the boot state is kept (default " BOOTSTATE_DEFAULT_BACKEND
         "; this build has: %s).\n"
-        "--env PATH is where: for the file backend, the file holding the state's two copies\n"
-        "(default " BOOTSTATE_DEFAULT_ENV ").\n\n"
+        "--env PATH is where: for file, the file holding the state's two copies (default\n" BOOTSTATE_DEFAULT_ENV
+        "); for grub, the grubenv the bootloader loads (its second\n"
+        "copy is PATH.1); for uboot, the fw_env.config naming the U-Boot environment.\n\n"
         "commands:\n"
         "  status [--json]          both slots, the booted slot, whether the last boot was a\n"
         "                           fallback, and the health of the two stored copies\n"
@@ -36,8 +37,16 @@ static void usage(FILE *out)
         "  mark-bad A|B             the slot loses its priority, tries and successful flag\n"
         "  boot                     choose the slot to boot as a bootloader would, use up one\n"
         "                           try of a slot not yet successful, print its letter\n\n"
-        "set-active, mark-good, mark-bad and boot wait up to %d s for another process\n"
-        "changing the state (it holds PATH" BOOTSTATE_LOCK_SUFFIX ").\n\n"
+        "RAUC's custom-backend verbs (bootloader-custom-backend=bootctl ...):\n"
+        "  get-primary              print the slot that boots next (A or B)\n"
+        "  set-primary A|B          set-active with the default tries\n"
+        "  get-state A|B            print good (bootable) or bad\n"
+        "  set-state A|B good|bad   mark the slot good (successful) or bad\n"
+        "  get-current              print the booted slot (as current)\n\n"
+        "With grub and uboot the booted slot is the kernel command line's upgrader.slot= or\n"
+        "rauc.slot=, else what the bootloader recorded; GRUB gives a slot one try.\n\n"
+        "set-active, set-primary, set-state, mark-good, mark-bad and boot wait up to %d s for\n"
+        "another process changing the state (it holds PATH" BOOTSTATE_LOCK_SUFFIX ").\n\n"
         "exit codes: 0 done, 1 failed (e.g. no bootable slot, no valid state), 2 bad usage\n",
         known, BOOTSTATE_TRIES_MAX, BOOTSTATE_TRIES_DEFAULT, BOOTSTATE_LOCK_WAIT_MS / 1000);
 }
@@ -320,11 +329,88 @@ static ug_err cmd_boot(const char *env, int argc, char **argv, char *err)
     return UG_OK;
 }
 
+/* ---- RAUC's custom-backend contract: same state, RAUC's words ---- */
+
+/* Loads the state for a reader (no lock); a store without a valid state fails. */
+static ug_err load_for_read(const char *env, struct bootstate_store *store, struct bootstate *st,
+                            char *err)
+{
+    ug_err rc = open_store(env, store, err);
+    if (rc == UG_OK)
+        rc = bootstate_store_load(store, st, err);
+    return rc == UG_ERR_UNUSABLE ? UG_ERR_OTHER : rc;
+}
+
+static ug_err cmd_get_primary(const char *env, int argc, char **argv, char *err)
+{
+    if (argc > 1)
+        return ug_fail(err, UG_ERR_USAGE, "get-primary: unexpected argument '%s'", argv[1]);
+    struct bootstate_store store;
+    struct bootstate st;
+    ug_err rc = load_for_read(env, &store, &st, err);
+    if (rc != UG_OK)
+        return rc;
+    int primary = bootstate_primary(&st);
+    if (primary < 0)
+        return ug_fail(err, UG_ERR_OTHER, "no bootable slot");
+    printf("%c\n", bootstate_slot_letter(primary));
+    return UG_OK;
+}
+
+static ug_err cmd_set_primary(const char *env, int argc, char **argv, char *err)
+{
+    if (argc != 2)
+        return ug_fail(err, UG_ERR_USAGE, "set-primary: takes one slot (A or B)");
+    int slot;
+    ug_err rc = parse_slot("set-primary", argv[1], &slot, err);
+    struct bootstate_store store;
+    struct bootstate st;
+    if (rc != UG_OK || (rc = load_for_change(env, &store, &st, err)) != UG_OK)
+        return rc;
+    struct bootstate before = st;
+    if ((rc = bootstate_set_active(&st, slot, BOOTSTATE_TRIES_DEFAULT, err)) != UG_OK)
+        return rc;
+    return save_if_needed(&store, &before, &st, err);
+}
+
+static ug_err cmd_get_state(const char *env, int argc, char **argv, char *err)
+{
+    if (argc != 2)
+        return ug_fail(err, UG_ERR_USAGE, "get-state: takes one slot (A or B)");
+    int slot;
+    ug_err rc = parse_slot("get-state", argv[1], &slot, err);
+    struct bootstate_store store;
+    struct bootstate st;
+    if (rc != UG_OK || (rc = load_for_read(env, &store, &st, err)) != UG_OK)
+        return rc;
+    printf("%s\n", bootstate_slot_good(&st, slot) ? "good" : "bad");
+    return UG_OK;
+}
+
+static ug_err cmd_set_state(const char *env, int argc, char **argv, char *err)
+{
+    if (argc != 3 || (strcmp(argv[2], "good") != 0 && strcmp(argv[2], "bad") != 0))
+        return ug_fail(err, UG_ERR_USAGE, "set-state: takes a slot (A or B) and good or bad");
+    int slot;
+    ug_err rc = parse_slot("set-state", argv[1], &slot, err);
+    struct bootstate_store store;
+    struct bootstate st;
+    if (rc != UG_OK || (rc = load_for_change(env, &store, &st, err)) != UG_OK)
+        return rc;
+    struct bootstate before = st;
+    rc = strcmp(argv[2], "good") == 0 ? bootstate_mark_slot_good(&st, slot, err)
+                                      : bootstate_mark_bad(&st, slot, err);
+    return rc == UG_OK ? save_if_needed(&store, &before, &st, err) : rc;
+}
+
 /* The help text (usage() above) lists the commands, so the table has no usage lines. */
 static const struct cli_command commands[] = {
-    {"status", cmd_status, NULL},         {"current", cmd_current, NULL},
-    {"set-active", cmd_set_active, NULL}, {"mark-good", cmd_mark_good, NULL},
-    {"mark-bad", cmd_mark_bad, NULL},     {"boot", cmd_boot, NULL},
+    {"status", cmd_status, NULL},           {"current", cmd_current, NULL},
+    {"set-active", cmd_set_active, NULL},   {"mark-good", cmd_mark_good, NULL},
+    {"mark-bad", cmd_mark_bad, NULL},       {"boot", cmd_boot, NULL},
+    {"get-primary", cmd_get_primary, NULL}, {"set-primary", cmd_set_primary, NULL},
+    {"get-state", cmd_get_state, NULL},     {"set-state", cmd_set_state, NULL},
+    {"get-current", cmd_current, NULL},
 };
 
 /* Takes --backend NAME (or --backend=NAME) out of the global options, those before the

@@ -36,8 +36,9 @@ esac
 build() { # compiles every module once (kept in $out/obj), then links each harness
     local flags cflags pkgs objs=() src obj harness name wraps
     flags="-std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined $coverage -fno-sanitize-recover=all -I. -Iupgrader"
-    pkgs="libcurl openssl zlib libarchive expat json-c libmicrohttpd libzstd"
-    if pkg-config --exists libisal; then flags="$flags -DHAVE_ISAL=1"; pkgs="$pkgs libisal"; fi
+    # The packages come from the Makefile (PKGS), so a new library is named once.
+    pkgs="${PKGS:?run through make fuzz or make fuzz-ci}"
+    case " $pkgs " in *" libisal "*) flags="$flags -DHAVE_ISAL=1" ;; esac
     cflags="$flags $(pkg-config --cflags $pkgs)"
     mkdir -p "$out/obj"
     for src in $(find common bootctl upgrader -name '*.c' | sort); do

@@ -98,14 +98,14 @@ assert_eq "the change went to the file store" "$(json .slots.B.tries)" "2"
 expect_exit 0 "plain status names the backend too" bc status
 assert_contains "beside the store's path" "$OUT" "store $ENV (file): copy 0"
 cp "$ENV" "$WORK/before"
-for args in "--backend grub status" "--backend uboot set-active B" "--backend=grub boot" \
+for args in "--backend barebox status" "--backend efi set-active B" "--backend=custom boot" \
             "--backend File status" "--backend"; do
     # shellcheck disable=SC2086
     expect_exit 2 "unknown backend: '$args'" "$BOOTCTL" --env "$ENV" $args
     assert_eq "one line for '$args'" "$(printf '%s\n' "$ERR" | grep -c .)" 1
-    assert_contains "naming the known backends" "$ERR" "(known: file)"
+    assert_contains "naming the known backends" "$ERR" "(known: file, grub, uboot)"
 done
-assert_contains "and the one asked for" "$(bc --backend grub status 2>&1)" "unknown boot-state backend 'grub'"
+assert_contains "and the one asked for" "$(bc --backend efi status 2>&1)" "unknown boot-state backend 'efi'"
 expect_exit 2 "--backend= (empty)" "$BOOTCTL" --backend= --env "$ENV" status
 assert_contains "says a name is needed" "$ERR" "--backend needs a name"
 assert_same_file "a refused backend left the store as it was" "$ENV" "$WORK/before"

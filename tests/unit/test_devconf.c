@@ -139,6 +139,19 @@ static void test_keys_parsed(void **state)
     assert_string_equal(c.slot_a, in_dir(t, "a.img"));
     assert_string_equal(c.slot_b, in_dir(t, "slot-b.img"));
     assert_string_equal(c.slot_backend, "file");
+
+    /* Device tags stay as written; a bootloader store learns the block slots. */
+    write_conf(t, "bootstate_backend=grub\nbootstate_location=/boot/efi/EFI/upgrader/grubenv\n"
+                  "slot_backend=block\nslot_a=PARTLABEL=slot-a\nslot_b=PARTUUID=0fc63daf-1\n");
+    if (devconf_load(&t->folder, &c, err) != UG_OK)
+        fail_msg("%s", err);
+    assert_string_equal(c.slot_a, "PARTLABEL=slot-a");
+    assert_string_equal(c.slot_b, "PARTUUID=0fc63daf-1");
+    struct bootstate_store store;
+    assert_int_equal(devconf_bootstate_store(&c, &store, err), UG_OK);
+    assert_string_equal(store.backend->name, "grub");
+    assert_string_equal(store.slot_device[1], "PARTUUID=0fc63daf-1");
+    assert_string_equal(store.lock_path, "/boot/efi/EFI/upgrader/grubenv.lock");
 }
 
 /* Each refusal names the file and the line, and what would have been right. */
@@ -152,8 +165,8 @@ static void test_refusals(void **state)
     static const struct {
         const char *text, *message;
     } cases[] = {
-        {"health_check=\nbootstate_backend=grub\n",
-         ":2: unknown bootstate_backend 'grub' (known: file)"},
+        {"health_check=\nbootstate_backend=barebox\n",
+         ":2: unknown bootstate_backend 'barebox' (known: file, grub, uboot)"},
         {"slot_backend=mtd\n", ":1: unknown slot_backend 'mtd' (known: file, block)"},
         {"slot_backend=Block\n", ":1: unknown slot_backend 'Block'"},
         {"slot_a=/dev/sda2\nslot_backend=block\n",

@@ -180,7 +180,7 @@ static void test_other_backend(void **unused)
 {
     (void)unused;
     static const struct slot_backend mem = {"mem",     mem_open,  mem_write, mem_read,
-                                            mem_flush, mem_close, NULL};
+                                            mem_flush, mem_close, NULL,      0};
     char err[UG_ERRBUF];
     struct slot s;
     assert_int_equal(slot_open_write(&s, &mem, "mem0", err), UG_OK);

@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sys/sysmacros.h>
+
 #include "loopdev.h"
 #include "upgrade/slots/slot.h"
 
@@ -183,6 +185,27 @@ static void test_wrong_kind_refused(void **state)
     assert_false(access(missing, F_OK) == 0); /* not created */
 }
 
+/* The device holding the running root is refused for writing before it is opened, and a
+ * tag that names no device says so. */
+static void test_running_root_and_unknown_tag_refused(void **state)
+{
+    (void)state;
+    struct stat root;
+    char dev[64], err[UG_ERRBUF];
+    struct slot s;
+    assert_int_equal(stat("/", &root), 0);
+    snprintf(dev, sizeof dev, "/dev/block/%u:%u", major(root.st_dev), minor(root.st_dev));
+    struct stat node;
+    if (stat(dev, &node) == 0 && S_ISBLK(node.st_mode)) {
+        assert_int_equal(slot_open_write(&s, &slot_block_backend, dev, err), UG_ERR_OTHER);
+        assert_non_null(strstr(err, "refusing to write the booted slot"));
+    }
+    assert_int_equal(
+        slot_open_write(&s, &slot_block_backend, "PARTLABEL=upgrader-test-no-such-label", err),
+        UG_ERR_OTHER);
+    assert_non_null(strstr(err, "no block device carries this tag"));
+}
+
 int main(void)
 {
     if (geteuid() != 0) {
@@ -194,6 +217,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mounted_device_refused, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_device_in_use_refused, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_wrong_kind_refused, tmp_setup, tmp_teardown),
+        cmocka_unit_test(test_running_root_and_unknown_tag_refused),
     };
     return cmocka_run_group_tests_name("slot_block", tests, NULL, NULL);
 }

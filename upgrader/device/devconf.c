@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/blockdev.h"
 #include "common/buf.h"
 #include "common/fsutil.h"
 
@@ -29,7 +30,8 @@ static const char *const slot_backends[] = {"file", "block"};
 
 enum kind {
     TEXT,              /* taken as written, even empty */
-    PATH,              /* empty: the default; relative: inside the state folder */
+    PATH,              /* empty: the default; relative: inside the state folder; a device
+                          tag (PARTLABEL=, PARTUUID=, ...) as written */
     BOOTSTATE_BACKEND, /* empty: the default; else a backend of bootstate.h */
     SLOT_BACKEND,      /* empty: the default; else one of slot_backends */
 };
@@ -107,8 +109,9 @@ static ug_err set_key(struct reading *r, const struct key *k, int line, const ch
                     : UG_OK;
     if (rc != UG_OK)
         return rc;
-    int n = k->kind == PATH && value[0] != '/' ? snprintf(dst, k->size, "%s/%s", r->root, value)
-                                               : snprintf(dst, k->size, "%s", value);
+    int inside = k->kind == PATH && value[0] != '/' && !blockdev_is_tag(value);
+    int n = inside ? snprintf(dst, k->size, "%s/%s", r->root, value)
+                   : snprintf(dst, k->size, "%s", value);
     if (n < 0 || (size_t)n >= k->size)
         return line ? ug_fail(err, UG_ERR_OTHER, "%s:%d: %s is too long", r->path, line, k->name)
                     : ug_fail(err, UG_ERR_OTHER, "%s: path too long", r->root);
@@ -185,7 +188,13 @@ ug_err devconf_load(const struct state_folder *f, struct devconf *c, char *err)
 
 ug_err devconf_bootstate_store(const struct devconf *c, struct bootstate_store *store, char *err)
 {
-    return bootstate_store_init(store, c->bootstate_backend, c->bootstate_location, err);
+    ug_err rc = bootstate_store_init(store, c->bootstate_backend, c->bootstate_location, err);
+    /* Block slots let a bootloader backend tell the booted slot by the root device. */
+    int block = strcmp(c->slot_backend, "block") == 0;
+    if (rc == UG_OK)
+        rc = bootstate_store_set_slots(store, block ? c->slot_a : NULL, block ? c->slot_b : NULL,
+                                       err);
+    return rc;
 }
 
 ug_err devconf_write_simulated(const struct state_folder *f, char *err)

@@ -9,12 +9,14 @@
 #include "common/error.h"
 #include "device/folder.h"
 
-#define DEVCONF_DEFAULT_REBOOT "reboot"
-#define DEVCONF_NAME_MAX       32
-#define DEVCONF_PATH_MAX       1024
+/* systemd's reboot where systemd runs, the classic one elsewhere (busybox, sysvinit) */
+#define DEVCONF_DEFAULT_REBOOT \
+    "if [ -d /run/systemd/system ]; then exec systemctl reboot; else exec reboot; fi"
+#define DEVCONF_NAME_MAX 32
+#define DEVCONF_PATH_MAX 1024
 
 struct devconf {
-    char reboot_command[1024]; /* run through /bin/sh -c; default "reboot" */
+    char reboot_command[1024]; /* run through /bin/sh -c; default DEVCONF_DEFAULT_REBOOT */
     char health_check[1024];   /* run through /bin/sh -c; "" = the built-in check */
     /* The boot state: a backend of bootstate.h (default "file") and its location (default
      * DIR/bootenv). Paths given relative in the file are inside DIR; these are joined. */

@@ -32,6 +32,10 @@ const char *session_slot_location(const struct session *s, char letter)
 
 ug_err session_reboot(const struct session *s, char *err)
 {
+    /* Power-loss ordering: every state file and the boot state were flushed when written;
+     * this sync also covers what others wrote (logs, the parameter store of another
+     * process) before a reboot command that may not sync (busybox reboot -f). */
+    sync();
     return devconf_run(s->conf.reboot_command, s->folder.root, NULL, "reboot_command", err);
 }
 

@@ -20,6 +20,7 @@
 #include "common/version.h"
 #include "net/cpusplit.h"
 #include "net/url.h"
+#include "upgrade/slots/readback.h"
 #include "upgrade/slots/slot.h"
 
 #define PULL_BUFFER (64 * 1024) /* the transport hands over at most 64 KiB at a time */
@@ -362,12 +363,14 @@ static ug_err sink_chunk_verified(void *ctx, const struct bundle_payload *p, siz
 static ug_err sink_payload_end(void *ctx, const struct bundle_payload *p, char *err)
 {
     struct install *in = ctx;
-    (void)p;
     ug_err rc = flusher_stop(in, err);
     if (rc != UG_OK)
         return rc;
     /* Every byte is verified; it counts only once it is on the medium. */
     rc = slot_flush(&in->slot, err);
+    /* Where the medium may lie (block devices), it proves it by reading the image back. */
+    if (rc == UG_OK && in->slot.backend->readback)
+        rc = slot_readback(in->slot.backend, in->slot.location, p, err);
     if (rc == UG_OK)
         in->out->image_size = in->written;
     return rc;

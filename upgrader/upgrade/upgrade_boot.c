@@ -109,9 +109,9 @@ static ug_err record_rollback(struct pass *p, char *err)
         return rc;
     if (s->boot.fallback)
         snprintf(why, sizeof why,
-                 "rollback: %s in slot %c never reached mark-good within its %d tries; slot %c "
+                 "rollback: %s in slot %c never reached mark-good within its boot tries; slot %c "
                  "(%s) booted instead",
-                 version, slot, UPGRADE_SLOT_TRIES, s->running_slot, s->running_version);
+                 version, slot, s->running_slot, s->running_version);
     else
         snprintf(why, sizeof why,
                  "rollback: %s in slot %c was made unbootable before it booted; slot %c (%s) runs",

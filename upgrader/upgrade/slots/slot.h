@@ -24,12 +24,16 @@ struct slot_backend {
     void (*close)(void *handle);
     /* Moves the write position to offset (resuming an install); NULL: cannot resume. */
     ug_err (*seek)(void *handle, uint64_t offset, char *err);
+    /* 1: the medium may acknowledge writes it loses, so the install reads the image back
+     * (readback.h) after the last flush, which also drops the device's cached pages. */
+    int readback;
 };
 
 /* A slot file of fixed size, as `upgrader init` makes them; never truncated or grown. */
 extern const struct slot_backend slot_file_backend;
-/* A block device (partition); capacity from BLKGETSIZE64; refused for writing while it is
- * mounted or otherwise in use. */
+/* A block device (partition) by path or PARTLABEL=/PARTUUID=; capacity from BLKGETSIZE64;
+ * refused for writing while it is the running root, mounted or otherwise in use; read back
+ * after the install. */
 extern const struct slot_backend slot_block_backend;
 
 /* The backend of that name ("file", "block"); NULL if this build has none. */

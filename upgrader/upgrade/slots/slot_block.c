@@ -14,6 +14,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "common/blockdev.h"
 #include "upgrade/slots/slot_fd.h"
 
 /* Finds where the device dev is mounted (the first such line of mountinfo) into at;
@@ -45,6 +46,14 @@ static int mounted_at(dev_t dev, char *at, size_t atsz)
 static ug_err open_claimed(const char *location, dev_t dev, int *fd, char *err)
 {
     char at[1024];
+    struct stat root;
+    /* The running root first: an initramfs's switch_root can leave mountinfo naming it as
+     * /dev/root, and no slot write is worse than one under the running system. */
+    if (stat("/", &root) == 0 && root.st_dev == dev)
+        return ug_fail(err, UG_ERR_OTHER,
+                       "%s: the running root file system is on it; refusing to write the booted "
+                       "slot",
+                       location);
     if (mounted_at(dev, at, sizeof at))
         return ug_fail(err, UG_ERR_OTHER, "%s: mounted at %s; refusing to write a slot in use",
                        location, at);
@@ -59,9 +68,12 @@ static ug_err open_claimed(const char *location, dev_t dev, int *fd, char *err)
     return UG_OK;
 }
 
-static ug_err block_open(const char *location, int writable, void **handle, uint64_t *size,
-                         char *err)
+static ug_err block_open(const char *spec, int writable, void **handle, uint64_t *size, char *err)
 {
+    char location[1024];
+    ug_err rc = blockdev_resolve(spec, location, sizeof location, err);
+    if (rc != UG_OK)
+        return rc;
     struct stat st;
     if (stat(location, &st) != 0)
         return ug_fail(err, UG_ERR_OTHER, "%s: cannot open slot: %s", location, strerror(errno));
@@ -69,7 +81,6 @@ static ug_err block_open(const char *location, int writable, void **handle, uint
         return ug_fail(err, UG_ERR_OTHER, "%s: not a block device%s", location,
                        S_ISREG(st.st_mode) ? " but a file (slot_backend=file)" : "");
     int fd = -1;
-    ug_err rc = UG_OK;
     if (writable)
         rc = open_claimed(location, st.st_rdev, &fd, err);
     else if ((fd = open(location, O_RDONLY | O_CLOEXEC)) < 0)
@@ -91,12 +102,25 @@ static ug_err block_open(const char *location, int writable, void **handle, uint
     return slot_fd_handle(fd, location, handle, err);
 }
 
+/* fsync (which on a block device also flushes the device's write cache), then BLKFLSBUF:
+ * the kernel's cached pages of the device are dropped, so the read-back that follows reads
+ * the medium, not the memory the writes came from. */
+static ug_err block_flush(void *handle, char *err)
+{
+    ug_err rc = slot_fd_flush(handle, err);
+    if (rc == UG_OK && ioctl(slot_fd_of(handle), BLKFLSBUF, 0) != 0)
+        rc = ug_fail(err, UG_ERR_OTHER, "%s: cannot flush the device's buffers: %s",
+                     slot_fd_path(handle), strerror(errno));
+    return rc;
+}
+
 const struct slot_backend slot_block_backend = {
     .name = "block",
     .open = block_open,
     .write = slot_fd_write,
     .read = slot_fd_read,
-    .flush = slot_fd_flush,
+    .flush = block_flush,
     .close = slot_fd_close,
     .seek = slot_fd_seek,
+    .readback = 1,
 };

@@ -78,6 +78,16 @@ ug_err slot_fd_seek(void *handle, uint64_t offset, char *err)
     return UG_OK;
 }
 
+int slot_fd_of(void *handle)
+{
+    return ((struct slot_fd *)handle)->fd;
+}
+
+const char *slot_fd_path(void *handle)
+{
+    return ((struct slot_fd *)handle)->path;
+}
+
 void slot_fd_close(void *handle)
 {
     struct slot_fd *f = handle;

@@ -19,6 +19,9 @@ ug_err slot_fd_read(void *handle, void *data, size_t len, size_t *got, char *err
 ug_err slot_fd_flush(void *handle, char *err) UG_MUST_CHECK;
 /* Moves the position to offset. */
 ug_err slot_fd_seek(void *handle, uint64_t offset, char *err) UG_MUST_CHECK;
+/* The handle's descriptor and path. */
+int slot_fd_of(void *handle);
+const char *slot_fd_path(void *handle);
 /* Closes the descriptor and frees the handle. */
 void slot_fd_close(void *handle);
 
