@@ -98,6 +98,33 @@ ok "the socket is gone"
 expect_exit 0 "without a daemon, resync acts directly" "$UPGRADER" --root "$D" resync "$H/q.xml"
 assert_contains "status says no daemon" "$("$UPGRADER" --root "$D" status)" "daemon:        not running"
 
+# ---- Report_Rule: after a resync the configuration is uploaded: only what differs from the
+# defaults with --delta, by PUT or POST (HTTP_Report_Method), encrypted with --key; never a
+# secret.
+E=$WORK/report
+device "$E" "$H/p.xml" Resync_Random_Delay 0 Resync_Periodic 3600 HTTP_Report_Method PUT \
+    Admin_Passwd s3cret-pw Report_Rule "[--delta] $H/upload/\$MA-delta.xml"
+daemon_start "$E"
+wait_until 10 "the report follows the resync" log_has "report (resync): report sent"
+delta=$(cat "$NGINX_UPLOAD_DIR/000e08aabbcc-delta.xml")
+assert_contains "the delta holds what the profile set" "$delta" ">from-the-server</GPP_A>"
+assert_not_contains "and no value left at its default" "$delta" "<Upgrade_Enable"
+assert_not_contains "and no password" "$delta" "s3cret-pw"
+"$UPGRADER" --root "$E" param set HTTP_Report_Method POST >/dev/null
+"$UPGRADER" --root "$E" param set Report_Rule "$H/post" >/dev/null
+expect_exit 0 "a resync through the daemon" "$UPGRADER" --root "$E" resync
+wait_until 10 "the POST reached the server" grep -q "^POST /post application/xml <?xml" "$NGINX_POST_LOG"
+assert_contains "the whole configuration" "$(cat "$NGINX_POST_LOG")" "<Upgrade_Enable"
+assert_not_contains "no password in it either" "$(cat "$NGINX_POST_LOG")" "s3cret-pw"
+"$UPGRADER" --root "$E" param set HTTP_Report_Method PUT >/dev/null
+"$UPGRADER" --root "$E" param set Report_Rule "[--key Rep0rtKey] $H/upload/enc.bin" >/dev/null
+expect_exit 0 "another resync" "$UPGRADER" --root "$E" resync
+wait_until 10 "the encrypted report was stored" test -s "$NGINX_UPLOAD_DIR/enc.bin"
+plain=$(openssl enc -d -aes-256-cbc -md sha256 -k Rep0rtKey -in "$NGINX_UPLOAD_DIR/enc.bin" 2>&1)
+assert_contains "--key: openssl decrypts it to the profile" "$plain" ">from-the-server</GPP_A>"
+assert_not_contains "the upload itself is not plain text" "$(tr -d '\0' <"$NGINX_UPLOAD_DIR/enc.bin")" "flat-profile"
+daemon_stop
+
 # ---- Resync_At: a valid time replaces the periodic resync. The window after it is at least
 # 600 s (Cisco's minimum), so the test reads the time the daemon chose rather than waiting.
 A=$WORK/at
