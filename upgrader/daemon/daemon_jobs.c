@@ -30,7 +30,8 @@ static void arm_wake(struct daemon *d, int64_t at)
 static int start_job(struct daemon *d, struct job *j)
 {
     char err[UG_ERRBUF];
-    if (daemon_scheduled_origin(j) && strcmp(j->origin, "retry") != 0 && !daemon_triggers_allow(d)) {
+    if (daemon_scheduled_origin(j) && strcmp(j->origin, "retry") != 0 &&
+        !daemon_triggers_allow(d)) {
         j->due = daemon_now_s() + SCHED_TRIGGER_RECHECK_S;
         log_msg(d->log, LOG_LEVEL_INFO,
                 "resync due, but no Resync_Trigger holds; looked at again in %d s",
@@ -92,14 +93,15 @@ static void after_resync(struct daemon *d, struct worker_result *r)
     d->last_resync_ok = ok;
     d->last_retry_after = r->retry_after;
     if (ok)
-        daemon_schedule_resync(
-            d, sched_next(&d->sp, &d->hist, daemon_now_ceil(), daemon_utc_offset(), delay_rng_next, &d->rng),
-            "periodic");
+        daemon_schedule_resync(d,
+                               sched_next(&d->sp, &d->hist, daemon_now_ceil(), daemon_utc_offset(),
+                                          delay_rng_next, &d->rng),
+                               "periodic");
     else
         daemon_schedule_resync(d,
-                        sched_retry(&d->sp, &d->hist, daemon_now_ceil(), r->retry_after, daemon_utc_offset(),
-                                    delay_rng_next, &d->rng),
-                        "retry");
+                               sched_retry(&d->sp, &d->hist, daemon_now_ceil(), r->retry_after,
+                                           daemon_utc_offset(), delay_rng_next, &d->rng),
+                               "retry");
     if (!ok)
         return;
     /* The pass decides itself whether the rule asks for anything (acted-on memory, its

@@ -140,8 +140,9 @@ void daemon_on_request(void *ctx, struct control_conn *conn, json_object *req)
         return control_reply(conn, r);
     }
     if (d->stopping || d->rebooting)
-        return control_reply(conn, daemon_reply_rc(UG_ERR_OTHER, d->stopping ? "the daemon is stopping"
-                                                                      : "a reboot is under way"));
+        return control_reply(conn,
+                             daemon_reply_rc(UG_ERR_OTHER, d->stopping ? "the daemon is stopping"
+                                                                       : "a reboot is under way"));
     static const struct {
         const char *name;
         enum job_kind kind;

@@ -87,15 +87,15 @@ void daemon_replan(struct daemon *d)
     if (!d->last_resync_end)
         due = sched_first(&d->sp, d->started, delay_rng_next, &d->rng);
     else if (d->last_resync_ok)
-        due =
-            sched_next(&d->sp, &d->hist, d->last_resync_end, daemon_utc_offset(), delay_rng_next, &d->rng);
+        due = sched_next(&d->sp, &d->hist, d->last_resync_end, daemon_utc_offset(), delay_rng_next,
+                         &d->rng);
     else
-        due = sched_retry(&d->sp, &d->hist, d->last_resync_end, d->last_retry_after, daemon_utc_offset(),
-                          delay_rng_next, &d->rng);
+        due = sched_retry(&d->sp, &d->hist, d->last_resync_end, d->last_retry_after,
+                          daemon_utc_offset(), delay_rng_next, &d->rng);
     daemon_schedule_resync(d, due >= 0 && due < now ? now : due,
-                    !d->last_resync_end ? "start"
-                    : d->last_resync_ok ? "periodic"
-                                        : "retry");
+                           !d->last_resync_end ? "start"
+                           : d->last_resync_ok ? "periodic"
+                                               : "retry");
 }
 
 /* Resync_Trigger_1/2 (docs/provisioning.md 3.1): a scheduled resync runs only when one
@@ -111,7 +111,8 @@ int daemon_triggers_allow(struct daemon *d)
     json_object *rs = NULL, *up = NULL, *last = NULL, *st = NULL;
     if (jsonfile_load(session_path(&d->s, STATE_RESYNC), &rs, err) == UG_OK &&
         json_object_object_get_ex(rs, "last", &last)) {
-        snprintf(tmr, sizeof tmr, "%lld", (long long)(daemon_now_s() - jsonfile_get_int(last, "time", 0)));
+        snprintf(tmr, sizeof tmr, "%lld",
+                 (long long)(daemon_now_s() - jsonfile_get_int(last, "time", 0)));
         (void)!macro_set(&ctx, "PRVTMR", tmr, err);
     }
     if (jsonfile_load(session_path(&d->s, STATE_UPGRADE), &up, err) == UG_OK &&
@@ -122,7 +123,8 @@ int daemon_triggers_allow(struct daemon *d)
     }
     int allow = 0;
     for (int i = 1; i <= 2 && !allow; i++) {
-        const char *name = i == 1 ? "Resync_Trigger_1" : "Resync_Trigger_2", *v = daemon_param(d, name);
+        const char *name = i == 1 ? "Resync_Trigger_1" : "Resync_Trigger_2",
+                   *v = daemon_param(d, name);
         int holds = 0;
         if (v && v[strspn(v, " \t")] && cond_eval(v, &ctx, &holds, err) == UG_OK)
             allow = holds;
