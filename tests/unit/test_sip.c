@@ -170,11 +170,13 @@ static void test_connect(void **state)
     assert_true(sip_confirm_idle(f.s));
     sip_configure(f.s, 1, addr);
     assert_true(sip_busy(f.s)); /* on, state unknown */
+    assert_false(sip_known(f.s));
     assert_false(sip_confirm_idle(f.s));
     assert_true(run_until(&f, accepted));
     assert_true(sip_busy(f.s)); /* connected, not yet answered */
     answer(&f, 1);              /* a call is up already */
     assert_true(run_until(&f, one_call));
+    assert_true(sip_known(f.s));
     assert_true(sip_busy(f.s));
     json_object *j = sip_to_json(f.s);
     assert_non_null(strstr(json_object_to_json_string(j), "\"connected\""));

@@ -3,6 +3,7 @@
  * pattern, slots from the boot state, calls, and the upgrade engine's own status object. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd/commands.h"
 #include "cmd/via_daemon.h"
@@ -152,32 +153,50 @@ static void add_daemon(const char *root, json_object *o)
     json_object_put(reply);
 }
 
+/* A Unix time as 2026-01-31T12:00:00Z (UTC, as the daemon's reasons say it). */
+static void iso_time(long long t, char *out, size_t outsz)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm) || !strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(out, outsz, "%lld", t);
+}
+
+static void print_daemon_jobs(json_object *jobs)
+{
+    size_t n = jobs ? json_object_array_length(jobs) : 0;
+    if (!n)
+        printf("jobs:          none queued\n");
+    for (size_t i = 0; i < n; i++) {
+        json_object *j = json_object_array_get_idx(jobs, i);
+        char since[32];
+        iso_time(jsonfile_get_int(j, "queued", 0), since, sizeof since);
+        printf("job %lld:%*s%s (%s), queued %s: %s\n", jsonfile_get_int(j, "id", 0),
+               (int)(9 - snprintf(NULL, 0, "%lld", jsonfile_get_int(j, "id", 0))), "",
+               str(j, "kind"), str(j, "origin"), since, str(j, "why"));
+    }
+}
+
 static void print_daemon(json_object *d)
 {
     if (!d) {
         printf("daemon:        not running\n");
         return;
     }
-    json_object *calls = NULL, *sip = NULL, *jobs = NULL, *running = NULL;
+    json_object *calls = NULL, *sip = NULL, *jobs = NULL;
     json_object_object_get_ex(d, "calls", &calls);
     json_object_object_get_ex(calls, "sip", &sip);
     json_object_object_get_ex(d, "jobs", &jobs);
-    json_object_object_get_ex(d, "running", &running);
     printf("daemon:        pid %lld, %s, %s; downloads %s\n", jsonfile_get_int(d, "pid", 0),
-           str(d, "state"), any(d, "busy")[0] == 't' ? "busy (a call is up)" : "idle",
+           str(d, "state"), any(d, "busy")[0] == 't' ? "busy (a call is up or unknown)" : "no call",
            str(d, "downloads"));
-    printf("call sources:  calls file %lld, SIP user agent %s (calls %lld)\n",
-           jsonfile_get_int(calls, "file", 0), str(sip, "state"),
-           jsonfile_get_int(sip, "calls", 0));
-    size_t n = jobs ? json_object_array_length(jobs) : 0;
-    if (!n)
-        printf("jobs:          none queued\n");
-    for (size_t i = 0; i < n; i++) {
-        json_object *j = json_object_array_get_idx(jobs, i);
-        printf("job %lld:%*s%s (%s), queued %lld: %s\n", jsonfile_get_int(j, "id", 0),
-               (int)(9 - snprintf(NULL, 0, "%lld", jsonfile_get_int(j, "id", 0))), "",
-               str(j, "kind"), str(j, "origin"), jsonfile_get_int(j, "queued", 0), str(j, "why"));
-    }
+    long long sip_calls = jsonfile_get_int(sip, "calls", -1);
+    printf("call sources:  calls file %lld, SIP user agent %s", jsonfile_get_int(calls, "file", 0),
+           str(sip, "state"));
+    if (sip_calls >= 0)
+        printf(" (calls %lld)", sip_calls);
+    printf("\n");
+    print_daemon_jobs(jobs);
 }
 
 static void print_text(json_object *o)

@@ -94,12 +94,18 @@ static void update_busy(struct daemon *d)
     d->busy = busy;
     d->busy_since = daemon_now_s();
     apply_hold(d);
+    /* A source that has not answered yet counts as a call: say so, not "call up". */
+    const char *what = !busy ? "idle"
+                       : sip && !d->file_calls && !sip_known(d->sip)
+                           ? "call state unknown (the SIP user agent has not "
+                             "answered): counted as a call"
+                           : "call up";
     if (busy && d->hold_rate)
-        log_msg(d->log, LOG_LEVEL_INFO, "call up: downloads held to %llu bytes/s",
+        log_msg(d->log, LOG_LEVEL_INFO, "%s: downloads held to %llu bytes/s", what,
                 (unsigned long long)d->hold_rate);
     else
-        log_msg(d->log, LOG_LEVEL_INFO,
-                busy ? "call up: downloads paused, reboots wait" : "idle: downloads at full speed");
+        log_msg(d->log, LOG_LEVEL_INFO, "%s: %s", what,
+                busy ? "downloads paused, reboots wait" : "downloads at full speed");
     daemon_kick(d);
 }
 

@@ -83,6 +83,11 @@ int sip_busy(const struct sip *s)
     return !s->known || s->calls > 0;
 }
 
+int sip_known(const struct sip *s)
+{
+    return !s->enabled || s->known;
+}
+
 static void tell(struct sip *s)
 {
     int busy = sip_busy(s);

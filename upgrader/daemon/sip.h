@@ -35,6 +35,8 @@ void sip_free(struct sip *s);
 void sip_configure(struct sip *s, int enabled, const char *address);
 /* 1 while a call is up, or while the source is on and its state is unknown. */
 int sip_busy(const struct sip *s);
+/* 1 when the source is off, or an answer since the last (re)connect gave the calls. */
+int sip_known(const struct sip *s);
 /* 1 when the source is off, or a fresh answer (SIP_FRESH_MS) says no call is up; else asks
  * the user agent (when connected) and returns 0: the change callback follows its answer. */
 int sip_confirm_idle(struct sip *s);
