@@ -125,6 +125,23 @@ assert_contains "--key: openssl decrypts it to the profile" "$plain" ">from-the-
 assert_not_contains "the upload itself is not plain text" "$(tr -d '\0' <"$NGINX_UPLOAD_DIR/enc.bin")" "flat-profile"
 daemon_stop
 
+# ---- Resync_Trigger_1: a scheduled resync that comes due runs only while a trigger holds.
+T=$WORK/trigger
+cp "$FW/p.xml" "$FW/t.xml"
+device "$T" "$H/t.xml" Resync_Random_Delay 0 Resync_Periodic 1
+daemon_start "$T"
+wait_until 10 "the resync at start" log_has "resync (start): resync ok"
+"$UPGRADER" --root "$T" param set Resync_Trigger_1 '$PRVTMR ge 0' >/dev/null
+n=$(requests "GET /t.xml")
+wait_until 10 "a trigger that holds lets the periodic resyncs run" requests_at_least "GET /t.xml" $((n + 2))
+"$UPGRADER" --root "$T" param set Resync_Trigger_1 '$PRVTMR ge 86400' >/dev/null
+wait_until 10 "a trigger that does not hold holds the due resync back" log_has "no Resync_Trigger holds"
+n=$(requests "GET /t.xml")
+sleep 2 # Resync_Periodic=1 would have resynced twice by now
+assert_eq "no request while no trigger holds" "$(requests "GET /t.xml")" "$n"
+assert_contains "status says when it is looked at again" "$(dstatus "$T" '.jobs[] | select(.kind == "resync") | .why')" "due at"
+daemon_stop
+
 # ---- Resync_At: a valid time replaces the periodic resync. The window after it is at least
 # 600 s (Cisco's minimum), so the test reads the time the daemon chose rather than waiting.
 A=$WORK/at
