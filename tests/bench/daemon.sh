@@ -75,7 +75,9 @@ for i in $(seq 1 "$FLEET"); do
     "$UPGRADER" --root "$WORK/fleet/$i" daemon 2>>"$WORK/fleet.log" &
     pids+=($!)
     at_exit "stop_pid $!"
+    printf '%012x %s\n' "$((0x000e08000000 + i))" "$(date +%s.%N)" >>"$WORK/spawned"
 done
+echo "fleet: $FLEET daemons started in $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }') s"
 sleep "$FLEET_S"
 pss=0
 for p in "${pids[@]}"; do
@@ -102,4 +104,15 @@ grep 'GET /fleet.xml' "$NGINX_ACCESS_LOG" | awk -v s="$start" -v fleet="$FLEET" 
                code[200], code[304], NR - code[200] - code[304]
     }'
 echo "  ('#' a request answered 200 with the profile, '.' one answered 304 Not Modified)"
+# Each device's first contact after its own start (its MAC is in the User-Agent): the spread
+# Resync_Random_Delay draws, without the time the machine took to start 100 processes.
+grep 'GET /fleet.xml' "$NGINX_ACCESS_LOG" | sed -n 's/.*; \([0-9a-f]\{12\}\)).* t=\([0-9.]*\)$/\1 \2/p' |
+    awk 'NR == FNR { spawned[$1] = $2; next }
+         !($1 in first) { first[$1] = $2 - spawned[$1] }
+         END {
+             for (m in first) { b = int(first[m] / 4); if (b > 4) b = 4; n[b]++; total++ }
+             printf "  first contact after each daemon'"'"'s start, in 4 s bins (0..20 s drawn):"
+             for (b = 0; b <= 4; b++) { printf " %d", n[b]; if (n[b] > peak) peak = n[b] }
+             printf "\n  peak bin %d against a uniform %.1f: %.2fx\n", peak, total * 4 / 21, peak / (total * 4 / 21)
+         }' "$WORK/spawned" -
 finish
