@@ -3,6 +3,8 @@
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+# Where `make install` puts the systemd units (systemd reads /usr/local/lib/systemd/system too).
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
 CC      ?= cc
 
 # SAN=1 selects the sanitizer build, kept apart in its own folder.
@@ -161,6 +163,11 @@ install: all
 	    chmod 0755 $(DESTDIR)$(PREFIX)/share/upgrader/dhcp/$$f || exit 1; \
 	done
 	install -m 0644 upgrader/resync/hooks/dhclient-upgrader.conf $(DESTDIR)$(PREFIX)/share/upgrader/dhcp/
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	for f in upgrader.service upgrader-boot.service; do \
+	    sed 's|@BINDIR@|$(PREFIX)/bin|g' upgrader/daemon/units/$$f >$(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$f && \
+	    chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$f || exit 1; \
+	done
 
 clean:
 	rm -rf build build-asan build-fuzz
@@ -169,6 +176,7 @@ clean:
 # where missing. The QEMU device's kernel is not installed: tests/vm/build.sh fetches
 # Debian's linux-image package with apt-get download and unpacks it (an installed kernel's
 # initramfs hook alone takes minutes).
+# baresip-core and sip-tester (sipp) place and take the real calls of the daemon's tests.
 # policy-rc.d keeps apt from starting nginx or tftpd-hpa as system services on all
 # addresses: the tests start their own on 127.0.0.1 high ports.
 DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev zlib1g-dev \
@@ -177,7 +185,8 @@ DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev zlib1
                 clang clang-format libclang-rt-14-dev iproute2 time strace \
                 libubootenv-dev libubootenv-tool libblkid-dev grub-common u-boot-tools \
                 qemu-system-x86 ovmf grub-efi-amd64-bin mtools gdisk busybox-static \
-                dosfstools cpio kmod util-linux qemu-system-arm u-boot-qemu
+                dosfstools cpio kmod util-linux qemu-system-arm u-boot-qemu \
+                baresip-core sip-tester
 deps:
 	@missing=""; \
 	for p in $(DEB_PACKAGES); do \

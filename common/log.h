@@ -19,6 +19,9 @@ struct log_sink {
 /* "upgrader: message" on stderr, one line each. */
 extern const struct log_sink log_stderr;
 
+/* syslog(3), facility daemon, ident "upgrader" with the PID: a daemon's log. */
+extern const struct log_sink log_syslog;
+
 /* Formats one message and hands it to sink (NULL: log_stderr). */
 void log_msg(const struct log_sink *sink, enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

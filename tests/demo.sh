@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # make demo: the whole story on one simulated phone, narrated step by step: provisioning
 # over HTTPS to SEC-PRV-2, a multistage upgrade through stepping stones with a call in the
-# middle, and a broken release that rolls back by itself. Real programs, real servers.
+# middle, and a broken release that rolls back by itself; then a second phone that runs the
+# agent daemon: it resyncs by itself, and an upgrade's reboot waits for a real SIP call
+# (baresip answering, sipp calling) to end. Real programs, real servers.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
@@ -13,6 +15,7 @@ BOOTCTL="$top/$BUILD/bootctl"
 export UPGRADER BOOTCTL
 . "$top/tests/integration/lib.sh"
 . "$top/tests/integration/servers.sh"
+. "$top/tests/integration/sip.sh"
 demo=$WORK
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
@@ -89,5 +92,71 @@ run "$BOOTCTL" --env "$phone/bootenv" boot
 echo "(no mark-good: the new slot is broken)"
 run "$BOOTCTL" --env "$phone/bootenv" boot
 run "$BOOTCTL" --env "$phone/bootenv" status
+
+step "The phone as it really runs: the agent daemon. Its SIP user agent (baresip, answering by itself) comes up first"
+baresip_start
+echo "baresip listens for SIP on 127.0.0.1:$SIP_PORT, its control port (ctrl_tcp) on 127.0.0.1:$CTRL_PORT"
+desk="$demo/desk"
+run "$UPGRADER" --root "$desk" init --mac 00:0e:08:12:34:56 --version 1.0.0 \
+    --ca "$demo/pki/ca.pem" --keyring "$www/fw/keys/ca.pem" >/dev/null
+mkdir -p "$www/desk"
+printf '<flat-profile>\n  <GPP_D>Front desk</GPP_D>\n</flat-profile>\n' >"$www/desk/000e08123456.xml"
+for kv in "Profile_Rule $https/desk/\$MA.xml" "Resync_Random_Delay 0" "Resync_Periodic 4" \
+    "Forced_Resync_Delay 2" "Download_Rate_During_Call 4000000" \
+    "SIP_UA_Control_Enable Yes" "SIP_UA_Control_Address 127.0.0.1:$CTRL_PORT"; do
+    # shellcheck disable=SC2086
+    run "$UPGRADER" --root "$desk" param set $kv >/dev/null
+done
+echo "(a resync every 4 s stands for the provider's hour; a resync due during a call waits 2 s at most;"
+echo " during a call downloads are held to 4 MB/s instead of paused; call state comes from baresip)"
+dlog="$demo/desk-daemon.log"
+"$UPGRADER" --root "$desk" daemon >"$dlog" 2>&1 &
+dpid=$!
+at_exit "stop_pid $dpid"
+tail -n +1 -f "$dlog" --pid "$dpid" | sed -u 's/^upgrader: /  daemon | /' &
+at_exit "stop_pid $!"
+# wait_log SECONDS PATTERN: until the daemon's log shows PATTERN.
+wait_log() {
+    local end=$(($(date +%s) + $1))
+    until grep -q -- "$2" "$dlog"; do
+        [ "$(date +%s)" -lt "$end" ] || fail "the daemon did not log '$2' within $1 s"
+        sleep 0.1
+    done
+}
+wait_log 20 "resync (periodic): resync ok"
+sleep 0.3
+
+step "Nobody typed a command: it resynced at start and every 4 s since; status through its control socket"
+run "$UPGRADER" --root "$desk" status | sed -n '/^daemon:/,$p'
+
+step "A call comes in (sipp calls the phone; baresip answers; the caller hangs up after 15 s)"
+call_start 15
+wait_log 10 "SIP user agent: CALL_ESTABLISHED"
+wait_log 10 "call up:"
+step "Meanwhile the provider publishes a new release: the profile now names its bundle"
+printf '<flat-profile>\n  <GPP_D>Front desk</GPP_D>\n  <Upgrade_Rule>%s</Upgrade_Rule>\n</flat-profile>\n' \
+    "$https/fw/bundles/ug-phone-1.2.0.bundle" >"$www/desk/000e08123456.xml"
+wait_log 25 "the switch to the verified slot waits for idle"
+sleep 0.3
+run "$UPGRADER" --root "$desk" status | sed -n '/^daemon:/,$p'
+echo "(the release is written and verified in slot B; the switch and the reboot wait for the call)"
+wait "$SIPP_PID" && echo "(sipp: the caller hung up, BYE sent; call completed)"
+wait_log 15 "reboot requested"
+sleep 0.3
+[ -f "$desk/reboot-requested" ] && echo "(the simulated reboot command ran, after the call's end: $desk/reboot-requested)"
+echo "Why it waited, in the daemon's own words:"
+grep -E "CALL_|call up|idle:|deferred|waits for idle|switch|reboot" "$dlog" | sed 's/^upgrader: /  | /'
+
+step "Power on: the bootloader picks B, the daemon confirms the new slot at its start"
+kill -TERM "$dpid"; wait "$dpid" || true
+rm -f "$desk/reboot-requested"
+run "$BOOTCTL" --env "$desk/bootenv" boot
+"$UPGRADER" --root "$desk" daemon >>"$dlog" 2>&1 &
+dpid=$!
+at_exit "stop_pid $dpid"
+wait_log 20 "boot (start): "
+grep "boot (start): " "$dlog" | sed 's/^upgrader: /  | /'
+kill -TERM "$dpid"; wait "$dpid" || true
+run "$BOOTCTL" --env "$desk/bootenv" status
 echo
 echo "demo finished"

@@ -45,6 +45,10 @@ static const struct cli_command commands[] = {
     {"boot", cmd_boot,
      "boot [--no-reboot]\n"
      "      run once at every boot: confirm the new slot (health check, mark good, next hop) or report a rollback"},
+    {"daemon", cmd_daemon,
+     "daemon [--pidfile FILE] [--log stderr|syslog]\n"
+     "      the agent in the foreground: schedules, a queue of work that waits for idle, call\n"
+     "      state; while it runs, call, resync, upgrade and status go through it"},
     {"plan", cmd_plan,
      "plan --catalog FILE-or-URL [--to V|latest] [--from V] [--hw H] [--downgrade-limit V] [--json]\n"
      "      print the hops to V (default: from the running version, the device's hardware,\n"

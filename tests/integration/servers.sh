@@ -137,9 +137,10 @@ pki_make() {
 #   /redirect        302 to /hello.txt on the same server; /loop redirects to itself
 #   /redirect-away   302 to http://localhost:NGINX_HTTP_PORT/hello.txt (another host name)
 #   /redirect-ftp    302 to ftp://127.0.0.1/hello.txt
+#   /busy/FILE       503 with Retry-After: 3
 # The access log lines read: ADDR "REQUEST" STATUS BYTES "UA" "CLIENT-DN" "RANGE" "IF-NONE-MATCH"
 # c=CONNECTION (nginx's serial number of the connection: one per TCP connection, one TLS
-# handshake each)
+# handshake each) t=MSEC (when the request ended, Unix seconds with milliseconds)
 nginx_start() {
     local docroot=$1 try pid
     : "${PKI:?nginx_start needs pki_make first}"
@@ -192,6 +193,7 @@ location = /redirect { return 302 /hello.txt; }
 location = /loop { return 302 /loop; }
 location = /redirect-away { return 302 http://localhost:$NGINX_HTTP_PORT/hello.txt; }
 location = /redirect-ftp { return 302 ftp://127.0.0.1/hello.txt; }
+location /busy/ { add_header Retry-After 3 always; return 503; }
 EOF
         cat >"$NGINX_DIR/nginx.conf" <<EOF
 $user_line
@@ -203,7 +205,7 @@ events { worker_connections 64; }
 http {
     default_type application/octet-stream;
     log_format t '\$remote_addr "\$request" \$status \$body_bytes_sent "\$http_user_agent" '
-                 '"\$ssl_client_s_dn" "\$http_range" "\$http_if_none_match" c=\$connection';
+                 '"\$ssl_client_s_dn" "\$http_range" "\$http_if_none_match" c=\$connection t=\$msec';
     log_format post escape=none '\$request_method \$uri \$content_type \$request_body';
     access_log $NGINX_ACCESS_LOG t;
     client_body_temp_path $NGINX_DIR/tmp/body;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd/commands.h"
+#include "cmd/via_daemon.h"
 #include "device/call.h"
 #include "session/session.h"
 
@@ -28,6 +29,16 @@ ug_err cmd_call(const char *root, int argc, char **argv, char *err)
     else
         rc = call_active_count(&s.folder, &active, err);
     session_close(&s);
+    /* The counter is the file, changed above under its lock either way; a running daemon
+     * is told at once so that a waiting reboot or a paused download follows. */
+    if (rc == UG_OK && strcmp(action, "status") != 0) {
+        json_object *req = json_object_new_object(), *reply = NULL;
+        json_object_object_add(req, "cmd", json_object_new_string("call"));
+        int handled = 0;
+        char ignored[UG_ERRBUF];
+        (void)!via_daemon(root, req, 5000, &handled, &reply, ignored);
+        json_object_put(reply);
+    }
     if (rc == UG_OK)
         printf("%d call%s active\n", active, active == 1 ? "" : "s");
     return rc;

@@ -8,7 +8,30 @@
 
 #include "cmd/commands.h"
 #include "cmd/signals.h"
+#include "cmd/via_daemon.h"
+#include "common/jsonfile.h"
 #include "resync/resync.h"
+
+/* A running daemon runs the resync (queued, one at a time) and answers with its lines. */
+static ug_err through_daemon(const char *root, const struct resync_options *o, int *handled,
+                             char *err)
+{
+    json_object *req = json_object_new_object(), *reply = NULL;
+    if (!req)
+        return ug_oom(err);
+    jsonfile_set_string(req, "cmd", "resync");
+    jsonfile_set_string(req, "rule", o->rule);
+    jsonfile_set_int(req, "timeout_ms", o->timeout_ms);
+    ug_err rc = via_daemon(root, req, -1, handled, &reply, err);
+    if (*handled) {
+        fputs(jsonfile_get_string(reply, "log", ""), stdout);
+        const char *summary = jsonfile_get_string(reply, "summary", "");
+        if (summary[0])
+            printf("%s\n", summary);
+    }
+    json_object_put(reply);
+    return rc;
+}
 
 ug_err cmd_resync(const char *root, int argc, char **argv, char *err)
 {
@@ -31,8 +54,12 @@ ug_err cmd_resync(const char *root, int argc, char **argv, char *err)
             return ug_fail(err, UG_ERR_USAGE, "one RULE only (quote it): unexpected '%s'", argv[i]);
         }
     }
+    int handled = 0;
+    ug_err rc = through_daemon(root, &o, &handled, err);
+    if (handled)
+        return rc;
     struct session s;
-    ug_err rc = signals_open_session(root, &s, err);
+    rc = signals_open_session(root, &s, err);
     if (rc != UG_OK)
         return rc;
     struct resync_report report;

@@ -3,8 +3,10 @@
  * pattern, slots from the boot state, calls, and the upgrade engine's own status object. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd/commands.h"
+#include "cmd/via_daemon.h"
 #include "common/jsonfile.h"
 #include "device/call.h"
 #include "resync/dhcp.h"
@@ -155,6 +157,65 @@ static void print_applied(json_object *last)
             printf("  %s\n", json_object_get_string(json_object_array_get_idx(notes, i)));
 }
 
+/* The running daemon's own status (its jobs, why each waits, its call state), or null. */
+static void add_daemon(const char *root, json_object *o)
+{
+    json_object *req = json_object_new_object(), *reply = NULL, *d = NULL;
+    int handled = 0;
+    char err[UG_ERRBUF];
+    jsonfile_set_string(req, "cmd", "status");
+    if (via_daemon(root, req, 5000, &handled, &reply, err) == UG_OK && handled)
+        json_object_object_get_ex(reply, "daemon", &d);
+    json_object_object_add(o, "daemon", json_object_get(d));
+    json_object_put(reply);
+}
+
+/* A Unix time as 2026-01-31T12:00:00Z (UTC, as the daemon's reasons say it). */
+static void iso_time(long long t, char *out, size_t outsz)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm) || !strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(out, outsz, "%lld", t);
+}
+
+static void print_daemon_jobs(json_object *jobs)
+{
+    size_t n = jobs ? json_object_array_length(jobs) : 0;
+    if (!n)
+        printf("jobs:          none queued\n");
+    for (size_t i = 0; i < n; i++) {
+        json_object *j = json_object_array_get_idx(jobs, i);
+        char since[32];
+        iso_time(jsonfile_get_int(j, "queued", 0), since, sizeof since);
+        printf("job %lld:%*s%s (%s), queued %s: %s\n", jsonfile_get_int(j, "id", 0),
+               (int)(9 - snprintf(NULL, 0, "%lld", jsonfile_get_int(j, "id", 0))), "",
+               str(j, "kind"), str(j, "origin"), since, str(j, "why"));
+    }
+}
+
+static void print_daemon(json_object *d)
+{
+    if (!d) {
+        printf("daemon:        not running\n");
+        return;
+    }
+    json_object *calls = NULL, *sip = NULL, *jobs = NULL;
+    json_object_object_get_ex(d, "calls", &calls);
+    json_object_object_get_ex(calls, "sip", &sip);
+    json_object_object_get_ex(d, "jobs", &jobs);
+    printf("daemon:        pid %lld, %s, %s; downloads %s\n", jsonfile_get_int(d, "pid", 0),
+           str(d, "state"), any(d, "busy")[0] == 't' ? "busy (a call is up or unknown)" : "no call",
+           str(d, "downloads"));
+    long long sip_calls = jsonfile_get_int(sip, "calls", -1);
+    printf("call sources:  calls file %lld, SIP user agent %s", jsonfile_get_int(calls, "file", 0),
+           str(sip, "state"));
+    if (sip_calls >= 0)
+        printf(" (calls %lld)", sip_calls);
+    printf("\n");
+    print_daemon_jobs(jobs);
+}
+
 static void print_text(json_object *o)
 {
     json_object *id = NULL, *prov = NULL, *last = NULL, *running = NULL, *slots = NULL,
@@ -207,6 +268,9 @@ static void print_text(json_object *o)
                any(upgrade, "last_result"), any(upgrade, "last_error"), any(upgrade, "last_url"));
     else
         printf("upgrade:       none\n");
+    json_object *d = NULL;
+    json_object_object_get_ex(o, "daemon", &d);
+    print_daemon(d);
 }
 
 ug_err cmd_status(const char *root, int argc, char **argv, char *err)
@@ -226,6 +290,7 @@ ug_err cmd_status(const char *root, int argc, char **argv, char *err)
     session_close(&s);
     if (rc != UG_OK)
         return rc;
+    add_daemon(root, o);
     if (as_json)
         printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
                                                              JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -9,6 +9,8 @@
 
 #include "cmd/commands.h"
 #include "cmd/signals.h"
+#include "cmd/via_daemon.h"
+#include "common/jsonfile.h"
 #include "upgrade/upgrade.h"
 
 struct progress_line {
@@ -40,6 +42,25 @@ static void draw_progress(void *ctx, const struct upgrade_status *s)
             (double)s->bytes_done / 1048576.0, (double)s->bytes_total / 1048576.0, pct);
     fflush(stderr);
     line->drawn = 1;
+}
+
+/* A running daemon runs the pass (queued, one at a time); its summary is printed the same. */
+static ug_err through_daemon(const char *root, const struct upgrade_options *o, int *handled,
+                             char *err)
+{
+    json_object *req = json_object_new_object(), *reply = NULL;
+    if (!req)
+        return ug_oom(err);
+    jsonfile_set_string(req, "cmd", "upgrade");
+    jsonfile_set_string(req, "rule", o->rule);
+    jsonfile_set_int(req, "force", o->force);
+    jsonfile_set_int(req, "no_reboot", o->no_reboot);
+    ug_err rc = via_daemon(root, req, -1, handled, &reply, err);
+    const char *summary = jsonfile_get_string(reply, "summary", "");
+    if (*handled && rc == UG_OK && summary[0])
+        printf("upgrade: %s\n", summary);
+    json_object_put(reply);
+    return rc;
 }
 
 ug_err cmd_upgrade(const char *root, int argc, char **argv, char *err)
@@ -78,13 +99,17 @@ ug_err cmd_upgrade(const char *root, int argc, char **argv, char *err)
             return ug_fail(err, UG_ERR_USAGE, "unexpected argument '%s' (quote a RULE with spaces)",
                            argv[optind]);
     }
+    int handled = 0;
+    ug_err rc = through_daemon(root, &o, &handled, err);
+    if (handled)
+        return rc;
     struct progress_line line = {0};
     if (isatty(STDERR_FILENO)) {
         o.progress = draw_progress;
         o.progress_ctx = &line;
     }
     struct session s;
-    ug_err rc = signals_open_session(root, &s, err);
+    rc = signals_open_session(root, &s, err);
     if (rc != UG_OK)
         return rc;
     struct upgrade_outcome out;

@@ -22,5 +22,6 @@ ug_err cmd_factory_reset(const char *root, int argc, char **argv, char *err);
 ug_err cmd_dhcp(const char *root, int argc, char **argv, char *err);
 ug_err cmd_upgrade(const char *root, int argc, char **argv, char *err);
 ug_err cmd_boot(const char *root, int argc, char **argv, char *err);
+ug_err cmd_daemon(const char *root, int argc, char **argv, char *err);
 
 #endif

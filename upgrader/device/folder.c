@@ -29,6 +29,9 @@ static const char *const names[STATE_FILE_COUNT] = {
     [STATE_UPGRADE] = "upgrade.json",
     [STATE_UPGRADE_LOCK] = "upgrade.lock",
     [STATE_UPGRADE_RESUME] = "upgrade.resume",
+    [STATE_JOBS] = "jobs.json",
+    [STATE_CONTROL] = "control.sock",
+    [STATE_DAEMON_LOCK] = "daemon.lock",
 };
 
 const char *state_file_name(enum state_file which)

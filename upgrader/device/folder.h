@@ -34,6 +34,9 @@ enum state_file {
     STATE_UPGRADE,        /* upgrade.json: plan, pending slot, failures, status */
     STATE_UPGRADE_LOCK,   /* held for a whole upgrade pass or boot */
     STATE_UPGRADE_RESUME, /* where a cut transfer resumes */
+    STATE_JOBS,           /* jobs.json: the daemon's deferred-work queue */
+    STATE_CONTROL,        /* control.sock: the running daemon's control socket */
+    STATE_DAEMON_LOCK,    /* held by the one daemon of the folder for its whole life */
     STATE_FILE_COUNT
 };
 

@@ -163,6 +163,13 @@ static const struct param_def builtin[] = {
     /* Identification (docs/provisioning.md 6) */
     TEXT("HTTP_User_Agent_Name", "$VERSION ($MA)", PARAM_NA,
          "HTTP User-Agent of every request, macro-expanded (empty: Cisco-$PN/$SWVER ($MA))"),
+    /* The daemon's call-state source and downloads during calls (this project's names) */
+    BOOL("SIP_UA_Control_Enable", "No", PARAM_NA,
+         "Take call state from the SIP user agent's control port (baresip ctrl_tcp)"),
+    TYPED("SIP_UA_Control_Address", "127.0.0.1:4444", PARAM_NA, PT_HOSTPORT,
+          "host:port of the SIP user agent's control port"),
+    INT("Download_Rate_During_Call", "0", PARAM_NA, 0, INT_MAXV,
+        "Bytes per second a download may use while a call is up (0: paused until idle)"),
 };
 
 /* Legacy or alternative names that profiles may use for a parameter of the table: the SPA

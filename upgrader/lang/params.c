@@ -643,8 +643,15 @@ static int visible(const struct param_store *s, size_t i, enum param_role role)
            paramdefs_user_access(&s->table.defs[i], s->access[i]) != PARAM_NA;
 }
 
-ug_err params_export_xml(const struct param_store *s, enum param_role role, int show_secrets,
-                         struct buf *out, char *err)
+/* Differs from the factory: its value or its user access. */
+static int changed_from_default(const struct param_store *s, size_t i)
+{
+    const struct param_def *d = &s->table.defs[i];
+    return strcmp(s->value[i], d->def) != 0 || s->access[i] != d->access;
+}
+
+static ug_err export_xml(const struct param_store *s, enum param_role role, int show_secrets,
+                         int only_changed, struct buf *out, char *err)
 {
     if (show_secrets && role != PARAM_ROLE_ADMIN)
         return ug_fail(err, UG_ERR_OTHER, "only the admin may export secrets");
@@ -655,7 +662,7 @@ ug_err params_export_xml(const struct param_store *s, enum param_role role, int 
                  "when this profile is applied again -->\n");
     for (size_t i = 0; rc == 0 && i < s->table.n; i++) {
         const struct param_def *d = &s->table.defs[i];
-        if (!visible(s, i, role))
+        if (!visible(s, i, role) || (only_changed && !changed_from_default(s, i)))
             continue;
         const char *ua = paramdefs_access_name(paramdefs_user_access(d, s->access[i]));
         if ((d->flags & PARAM_SECRET) && !show_secrets) {
@@ -668,6 +675,18 @@ ug_err params_export_xml(const struct param_store *s, enum param_role role, int 
     }
     rc |= buf_append_str(out, "</flat-profile>\n");
     return rc == 0 ? UG_OK : ug_oom(err);
+}
+
+ug_err params_export_xml(const struct param_store *s, enum param_role role, int show_secrets,
+                         struct buf *out, char *err)
+{
+    return export_xml(s, role, show_secrets, 0, out, err);
+}
+
+ug_err params_export_delta_xml(const struct param_store *s, enum param_role role, int show_secrets,
+                               struct buf *out, char *err)
+{
+    return export_xml(s, role, show_secrets, 1, out, err);
 }
 
 ug_err params_list(const struct param_store *s, enum param_role role, struct buf *out, char *err)

@@ -111,6 +111,10 @@ int params_apply_result_format(const struct params_apply_result *res, const char
  * for the user only the parameters the user can see. */
 ug_err params_export_xml(const struct param_store *s, enum param_role role, int show_secrets,
                          struct buf *out, char *err) UG_MUST_CHECK;
+/* The same with only the parameters whose value or user access differ from the factory's
+ * (Report_Rule --delta). */
+ug_err params_export_delta_xml(const struct param_store *s, enum param_role role, int show_secrets,
+                               struct buf *out, char *err) UG_MUST_CHECK;
 /* Appends "NAME<TAB>ACCESS<TAB>VALUE" lines (secrets as ********) for role. */
 ug_err params_list(const struct param_store *s, enum param_role role, struct buf *out,
                    char *err) UG_MUST_CHECK;

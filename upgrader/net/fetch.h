@@ -88,6 +88,7 @@ struct fetch_result {
     char server_ip[64];
     long server_port;
     char reason[FETCH_REASON_MAX]; /* short $ERR text: "ok", "file not found", ... */
+    long retry_after;              /* seconds a 503 (or 429) asked to wait (Retry-After); 0: none */
     int transfer_cpu;              /* the CPU the transfer thread was kept on; -1: any */
 };
 
@@ -133,6 +134,10 @@ ug_err fetch_transfer_set_rate(struct fetch_transfer *t, uint64_t bytes_per_s,
                                char *err) UG_MUST_CHECK;
 /* Stops a running transfer: it ends with UG_ERR_OTHER, "URL: cancelled"; finished: nothing. */
 void fetch_transfer_cancel(struct fetch_transfer *t);
+/* Holds every transfer of the engine, running and to come: pause 1 stops delivery (as
+ * fetch_transfer_pause); else bytes_per_s > 0 caps each one's rate; 0, 0 releases them to
+ * their own settings. What a device does while a call is up (docs/transport.md). */
+void fetch_engine_hold(struct fetch_engine *e, int pause, uint64_t bytes_per_s);
 
 /* Builds the phones' User-Agent "Cisco-PRODUCT/VERSION (MAC)" into out; missing fields become
  * "-", control characters '?'. */

@@ -133,7 +133,7 @@ static void apply_pause(struct fetch_engine *e, struct fetch_transfer *t, int64_
 {
     if (t->throttle_until && now >= t->throttle_until)
         t->throttle_until = 0;
-    int want = t->want_pause || (t->pull && t->pull->held) || t->throttle_until;
+    int want = transfer_held(t) || (t->pull && t->pull->held) || t->throttle_until;
     if (!t->is_http) {
         engine_lane_suspend(e, t->lane, want);
         return;
@@ -415,6 +415,32 @@ ug_err fetch_transfer_set_rate(struct fetch_transfer *t, uint64_t bytes_per_s, c
         return ug_fail(err, UG_ERR_USAGE, "%s: receive rate %llu is too large", t->display_url,
                        (unsigned long long)bytes_per_s);
     return transfer_ask(t, &t->rate_dirty, 1, &bytes_per_s, err);
+}
+
+uint64_t transfer_rate(const struct fetch_transfer *t)
+{
+    uint64_t hold = t->e ? t->e->hold_rate : 0;
+    return hold && (!t->rate || hold < t->rate) ? hold : t->rate;
+}
+
+int transfer_held(const struct fetch_transfer *t)
+{
+    return t->want_pause || (t->e && t->e->hold_pause);
+}
+
+void fetch_engine_hold(struct fetch_engine *e, int pause, uint64_t bytes_per_s)
+{
+    if (bytes_per_s > (uint64_t)INT64_MAX)
+        bytes_per_s = (uint64_t)INT64_MAX;
+    pthread_mutex_lock(&e->mu);
+    e->hold_pause = pause != 0;
+    e->hold_rate = pause ? 0 : bytes_per_s;
+    /* Each running transfer counts its rate afresh from now and re-decides its pause. */
+    for (struct fetch_transfer *t = e->transfers; t; t = t->next)
+        if (t->state < TS_ENDED)
+            t->rate_dirty = 1;
+    engine_poke(e);
+    pthread_mutex_unlock(&e->mu);
 }
 
 void fetch_transfer_cancel(struct fetch_transfer *t)

@@ -64,6 +64,9 @@ struct fetch_engine {
     int wake_pending;
     int dirty;            /* requests to apply (start, pause, rate, cancel, free) */
     int64_t cancel_check; /* next look at the cancel flags */
+    /* fetch_engine_hold: every transfer paused, or capped at hold_rate (0: no cap). */
+    int hold_pause;
+    uint64_t hold_rate;
     /* Attached to an outside loop: its thread alone drives. */
     const struct fetch_loop_ops *ops;
     void *loop;
@@ -187,6 +190,10 @@ void engine_poke(struct fetch_engine *e);
 void engine_wait(struct fetch_engine *e, int (*pred)(void *arg), void *arg);
 
 /* fetch_control.c */
+/* The rate t is held to now: its own, or the engine's hold when that is lower; 0: none. */
+uint64_t transfer_rate(const struct fetch_transfer *t);
+/* 1 while t must not receive: paused by its owner or by the engine's hold. */
+int transfer_held(const struct fetch_transfer *t);
 /* Creates a transfer on e (a refusal is recorded as its outcome); pull_cap > 0: pull mode. */
 ug_err transfer_create(struct fetch_engine *e, const struct fetch_options *o, fetch_sink_fn sink,
                        fetch_done_fn done, void *ctx, size_t pull_cap, struct fetch_transfer **out,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "common/fsutil.h"
 #include "net/fetch_int.h"
@@ -265,7 +266,7 @@ static size_t push_body(struct fetch_transfer *t, const char *data, size_t len)
  * to a quarter slower than asked (docs/transport.md). */
 static int over_rate(struct fetch_transfer *t, int64_t now)
 {
-    uint64_t ms = (t->res.bytes - t->rate_mark_bytes) * 1000 / t->rate;
+    uint64_t ms = (t->res.bytes - t->rate_mark_bytes) * 1000 / transfer_rate(t);
     int64_t due = t->rate_mark + (int64_t)ms;
     if (due <= now)
         return 0;
@@ -288,7 +289,7 @@ static void body_delivered(struct fetch_transfer *t, size_t len)
 {
     t->next_offset += len;
     t->res.bytes += len;
-    int tftp_rate = t->rate && !t->is_http;
+    int tftp_rate = transfer_rate(t) && !t->is_http;
     if (!t->progress && !tftp_rate)
         return;
     int64_t now = fetch_now_ms();
@@ -304,7 +305,7 @@ static void body_delivered(struct fetch_transfer *t, size_t len)
  * and offers it again on resume (and reads nothing meanwhile: TCP holds the sender). */
 static int http_rests(struct fetch_transfer *t)
 {
-    if (!t->want_pause && !(t->rate && over_rate(t, fetch_now_ms())))
+    if (!transfer_held(t) && !(transfer_rate(t) && over_rate(t, fetch_now_ms())))
         return 0;
     t->curl_paused = 1;
     return 1;
@@ -337,6 +338,23 @@ static void header_value(CURL *easy, const char *name, char *out, size_t outsz)
         fetch_copy_printable(out, outsz, h->value);
 }
 
+/* Retry-After of the answer in seconds (RFC 9110: a delay, or an HTTP date), bounded to a
+ * day so a wrong server cannot silence a device for longer; 0 when absent or unreadable. */
+static long retry_after(CURL *easy)
+{
+    char v[64];
+    header_value(easy, "Retry-After", v, sizeof v);
+    if (!v[0])
+        return 0;
+    char *end = NULL;
+    long s = strtol(v, &end, 10);
+    if (end == v || *end) {
+        time_t when = curl_getdate(v, NULL);
+        s = when > 0 ? (long)(when - time(NULL)) : 0;
+    }
+    return s < 0 ? 0 : s > 86400 ? 86400 : s;
+}
+
 /* libcurl cannot tell the peer of its unconnected TFTP socket; an address literal in the
  * URL is that peer, a name is left for the caller to show instead. */
 static void tftp_server_ip(const char *url, char *out, size_t outsz)
@@ -367,6 +385,7 @@ void transfer_collect_info(struct fetch_transfer *t)
         header_value(t->easy, "ETag", r->etag, sizeof r->etag);
         header_value(t->easy, "Last-Modified", r->last_modified, sizeof r->last_modified);
         header_value(t->easy, "Content-Encoding", r->content_encoding, sizeof r->content_encoding);
+        r->retry_after = retry_after(t->easy);
     }
 }
 

@@ -257,6 +257,7 @@ static ug_err fetch_and_apply(struct run *r, const char *name, struct rule_resul
         set_macro(r, "SERVIP", res.server_ip);
     if (rc != UG_OK) {
         set_reason(r, res.reason[0] ? res.reason : ug_err_name(rc));
+        rep->retry_after = res.retry_after;
         if (res.not_found && param_is_no(r, "Resync_Fails_On_FNF")) {
             buf_printf(&rep->log, "%s: %s: file not found, ignored (Resync_Fails_On_FNF=No)\n",
                        name, display);

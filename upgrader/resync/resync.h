@@ -31,6 +31,7 @@ struct resync_report {
     char url[FETCH_URL_MAX];       /* its expanded URL, credentials removed */
     char reason[FETCH_REASON_MAX]; /* $ERR */
     const char *led;               /* provstate_led(result) */
+    long retry_after;              /* the failed file's server asked to wait this long (s) */
     struct buf log;                /* one line for each thing done; resync_report_free */
     struct resync_applied applied; /* what the applied profiles did, summed */
 };

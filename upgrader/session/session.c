@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/fsutil.h"
+#include "device/call.h"
 #include "net/syslog_udp.h"
 #include "session/state_macros.h"
 
@@ -37,6 +38,13 @@ ug_err session_reboot(const struct session *s, char *err)
      * process) before a reboot command that may not sync (busybox reboot -f). */
     sync();
     return devconf_run(s->conf.reboot_command, s->folder.root, NULL, "reboot_command", err);
+}
+
+ug_err session_calls_active(const struct session *s, int *active, char *err)
+{
+    if (s->calls)
+        return s->calls(s->calls_ctx, active, err);
+    return call_active_count(&s->folder, active, err);
 }
 
 int session_cancelled(const struct session *s)
@@ -70,6 +78,8 @@ ug_err session_open(const char *root, const struct session_options *o, struct se
     memset(s, 0, sizeof *s);
     s->log = o && o->log ? o->log : &log_stderr;
     s->cancel = o ? o->cancel : NULL;
+    s->calls = o ? o->calls : NULL;
+    s->calls_ctx = o ? o->calls_ctx : NULL;
     ug_err rc = state_folder_open(root, &s->folder, err);
     if (rc == UG_OK)
         rc = device_load(&s->folder, &s->dev, err);
@@ -79,8 +89,10 @@ ug_err session_open(const char *root, const struct session_options *o, struct se
         rc = devconf_bootstate_store(&s->conf, &s->boot_store, err);
     if (rc == UG_OK)
         rc = params_open(&s->folder, &s->params, err);
-    if (rc == UG_OK)
-        rc = fetch_engine_new(&s->net, err);
+    if (rc == UG_OK && o && o->engine)
+        s->net = o->engine;
+    else if (rc == UG_OK && (rc = fetch_engine_new(&s->net, err)) == UG_OK)
+        s->net_owned = 1;
     if (rc != UG_OK) {
         session_close(s);
         return rc;
@@ -92,8 +104,10 @@ ug_err session_open(const char *root, const struct session_options *o, struct se
 
 void session_close(struct session *s)
 {
-    fetch_engine_free(s->net);
+    if (s->net_owned)
+        fetch_engine_free(s->net);
     s->net = NULL;
+    s->net_owned = 0;
     params_close(&s->params);
     state_folder_close(&s->folder);
 }

@@ -18,9 +18,16 @@
 #include "lang/rule.h"
 #include "net/fetch.h"
 
+/* How many calls are up right now; the daemon answers from what it knows (its control
+ * socket, the SIP user agent), the command line from the calls file. */
+typedef ug_err (*session_calls_fn)(void *ctx, int *active, char *err);
+
 struct session_options {
     const struct log_sink *log;          /* NULL: stderr */
     const volatile sig_atomic_t *cancel; /* set (by a signal handler) to stop; NULL: never */
+    struct fetch_engine *engine;         /* borrowed (a daemon's, on its loop); NULL: own one */
+    session_calls_fn calls;              /* NULL: the folder's calls file */
+    void *calls_ctx;
 };
 
 struct session {
@@ -42,8 +49,11 @@ struct session {
     char user_agent[512];
     struct fetch_engine *net; /* the transport engine: connections and TLS sessions reused
                                  by every fetch of the session (catalog, .sig, bundle) */
+    int net_owned;            /* 0: borrowed through session_options.engine, not freed here */
     const struct log_sink *log;
     const volatile sig_atomic_t *cancel;
+    session_calls_fn calls;
+    void *calls_ctx;
 };
 
 /* Opens the state folder at root once: checks its paths, reads the identity (UG_ERR_OTHER
@@ -59,6 +69,9 @@ void session_close(struct session *s);
 ug_err session_reload(struct session *s, char *err) UG_MUST_CHECK;
 /* 1 once the cancel flag is set: long work stops at its next step. */
 int session_cancelled(const struct session *s);
+/* How many calls are active now (0: idle), from the session's call-state source. Reboots
+ * and slot switches wait while this is not 0. */
+ug_err session_calls_active(const struct session *s, int *active, char *err) UG_MUST_CHECK;
 /* The path of a file of the session's folder. */
 const char *session_path(const struct session *s, enum state_file which);
 /* The location of slot 'A' or 'B', as device.conf names it. */

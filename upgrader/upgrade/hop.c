@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "device/call.h"
 #include "net/syslog_udp.h"
 
 /* Progress is written to upgrade.json at most this often (never per block). */
@@ -143,7 +142,7 @@ ug_err hop_install(struct pass *p, struct hop *h, const struct fetch_options *fo
 static ug_err defer_while_calls(struct pass *p, char *err)
 {
     int calls = 0;
-    ug_err rc = call_active_count(&p->s->folder, &calls, err);
+    ug_err rc = session_calls_active(p->s, &calls, err);
     if (rc != UG_OK || calls == 0)
         return rc;
     const struct upgrade_pending *pend = &p->st.pending;
