@@ -9,10 +9,11 @@
 
 DOC=$WORK/doc
 mkdir -p "$DOC"
-# A profile of about 1 MB: over /crawl/ (256 kB/s) its download takes about 4 s.
+# A profile of about 2 MB: over /crawl/ (256 kB/s) its download takes about 8 s, long enough
+# for the checks below however slowly a loaded machine starts each command.
 {
     printf '<flat-profile>\n<GPP_B>from-the-profile</GPP_B>\n<!-- '
-    head -c 1000000 /dev/zero | tr '\0' 'x'
+    head -c 2000000 /dev/zero | tr '\0' 'x'
     printf ' -->\n</flat-profile>\n'
 } >"$DOC/big.xml"
 pki_make "$WORK/pki" >/dev/null
@@ -33,7 +34,10 @@ wait_transferring "$RESYNC" "$NGINX_HTTP_PORT" || fail "the resync's download di
 t0=$(now)
 expect_exit 0 "param set while the resync downloads" "$UPGRADER" --root "$D" param set GPP_A set-meanwhile
 t=$(elapsed "$t0")
-awk -v t="$t" 'BEGIN { exit !(t < 1.0) }' || fail "param set took ${t} s behind the resync"
+# "At once" is measured against the 5 s store-lock bound and the resync's 8 s: a lock held
+# across the download would make it wait that long or fail; process start-up under a loaded
+# sanitizer build takes up to ~3 s, so the line is drawn at 4 s.
+awk -v t="$t" 'BEGIN { exit !(t < 4.0) }' || fail "param set took ${t} s behind the resync"
 ok "param set finished in ${t} s"
 transferring_from "$RESYNC" "$NGINX_HTTP_PORT" || fail "the resync was no longer downloading"
 ok "the resync was still downloading when it returned"
@@ -45,7 +49,7 @@ assert_contains "says one runs" "$ERR" "another resync or factory reset is runni
 expect_exit 1 "a factory reset meanwhile" "$UPGRADER" --root "$D" factory-reset
 assert_contains "says a resync runs" "$ERR" "a resync or another factory reset is running"
 t=$(elapsed "$t0")
-awk -v t="$t" 'BEGIN { exit !(t < 1.0) }' || fail "the refusals waited ${t} s"
+awk -v t="$t" 'BEGIN { exit !(t < 4.0) }' || fail "the refusals waited ${t} s"
 ok "both refused without waiting (${t} s)"
 
 wait "$RESYNC" || fail "the resync failed: $(cat "$WORK/resync.out")"
@@ -54,13 +58,13 @@ assert_eq "the profile was applied" "$("$UPGRADER" --root "$D" param get GPP_B)"
 assert_eq "the change made meanwhile is kept" "$("$UPGRADER" --root "$D" param get GPP_A)" set-meanwhile
 
 # ---- A store lock held too long: a clear error after the bound, the store unchanged.
-hold_lock "$D/params.lock" 8
+hold_lock "$D/params.lock" 60 # killed below, once the bound has been seen
 t0=$(now)
 expect_exit 1 "param set behind a held lock" "$UPGRADER" --root "$D" param set GPP_A late
 t=$(elapsed "$t0")
 assert_contains "names the lock and the bound" "$ERR" "params.lock: still locked after 5000 ms"
-awk -v t="$t" 'BEGIN { exit !(t >= 4.9 && t < 7.5) }' || fail "gave up after ${t} s, not about 5"
+awk -v t="$t" 'BEGIN { exit !(t >= 4.9 && t < 10) }' || fail "gave up after ${t} s, not about 5"
 ok "gave up after ${t} s"
-kill "$HOLDER" 2>/dev/null; wait "$HOLDER" 2>/dev/null
+pkill -P "$HOLDER" 2>/dev/null; kill "$HOLDER" 2>/dev/null; wait "$HOLDER" 2>/dev/null
 assert_eq "the store unchanged" "$("$UPGRADER" --root "$D" param get GPP_A)" set-meanwhile
 finish
