@@ -383,7 +383,9 @@ assert_eq "pulled progress reaches the total" "$(field progress_last)/$(field pr
 cancelled() {
     assert_contains "$1: message" "$ERR" "$2: cancelled"
     assert_eq "$1: reason" "$(field reason)" cancelled
-    [ "$(field cancel_latency_ms)" -lt 500 ] || fail "$1: stopped $(field cancel_latency_ms) ms late"
+    # The engine looks at the flag every 100 ms; 1 s leaves room for a loaded machine's
+    # scheduling while still far below the transfer's own end.
+    [ "$(field cancel_latency_ms)" -lt 1000 ] || fail "$1: stopped $(field cancel_latency_ms) ms late"
     ok "$1: stopped $(field cancel_latency_ms) ms after the flag"
 }
 expect_exit 1 "cancel flag from a thread, HTTP body flowing" "$F" --cancel-after 500 \
@@ -451,7 +453,8 @@ for url in "$HTTP/large.bin" "tftp://127.0.0.1:$TFTP/large.bin"; do
     expect_exit 0 "loop drives, another thread pulls and stalls: $url" "$E" --blksize 1468 \
         loop-pull --stall-ms 700 "$url" "$OUTF"
     assert_same_file "pulled through the loop: $url" "$OUTF" "$WWW/large.bin"
-    ge 150 "$(field max_handler_ms)" || fail "the loop was held $(field max_handler_ms) ms: $url"
+    # 400 ms: room for a loaded machine's scheduling, still well below the 700 ms stall.
+    ge 400 "$(field max_handler_ms)" || fail "the loop was held $(field max_handler_ms) ms: $url"
     ok "the loop was never held longer than $(field max_handler_ms) ms: $url"
 done
 
