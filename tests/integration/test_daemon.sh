@@ -76,7 +76,7 @@ assert_contains "it says why" "$ERR" "another daemon of this state folder"
 
 # Commands through the control socket: a resync RULE runs in the daemon, printed the same.
 expect_exit 0 "resync RULE through the daemon" "$UPGRADER" --root "$D" resync "$H/q.xml"
-assert_contains "its lines come back" "$OUT" "applied 1 parameters"
+assert_contains "its lines come back" "$OUT" "q.xml: 1 parameters, 1 changed"
 assert_contains "and its last line" "$OUT" "resync ok (ok)"
 assert_eq "applied" "$("$UPGRADER" --root "$D" param get GPP_B)" second
 grep -q "resync (control)" "$DAEMON_LOG" || fail "the daemon did not run it"
