@@ -57,8 +57,13 @@ static void test_jobs(void **state)
     assert_int_equal(loop_new(&run.l, err), UG_OK);
     assert_int_equal(fetch_engine_new(&e, err), UG_OK);
     assert_int_equal(loop_attach_engine(run.l, e, err), UG_OK);
-    struct worker_config c = {.root = root, .loop = run.l, .engine = e, .cancel = &cancel,
-                              .calls = calls, .calls_ctx = &run, .cb = {NULL, on_done, &run}};
+    struct worker_config c = {.root = root,
+                              .loop = run.l,
+                              .engine = e,
+                              .cancel = &cancel,
+                              .calls = calls,
+                              .calls_ctx = &run,
+                              .cb = {NULL, on_done, &run}};
     struct worker *w;
     assert_int_equal(worker_new(&c, &w, err), UG_OK);
     snprintf(path, sizeof path, "%s/reboot-requested", root);

@@ -24,7 +24,7 @@ struct control_conn {
     struct buf in;
     char *out; /* the reply being written */
     size_t out_len, out_pos;
-    int handed;       /* the request went to the handler: it owns the connection */
+    int handed; /* the request went to the handler: it owns the connection */
     struct control_conn *next;
 };
 
@@ -197,7 +197,8 @@ ug_err control_listen(struct loop *l, const char *path, control_request_fn fn, v
         rc = ug_fail(err, UG_ERR_OTHER, "%s: cannot make the control socket: %s", path,
                      strerror(errno));
     mode_t old = umask(0177); /* created 0600: only the device's own user may ask */
-    if (rc == UG_OK && (bind(c->fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(c->fd, 16) != 0))
+    if (rc == UG_OK &&
+        (bind(c->fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(c->fd, 16) != 0))
         rc = ug_fail(err, UG_ERR_OTHER, "%s: cannot listen: %s", path, strerror(errno));
     umask(old);
     if (dirfd >= 0)
@@ -289,9 +290,10 @@ ug_err control_call(const char *path, json_object *req, int timeout_ms, int *run
     }
     *running = 1;
     struct buf line = {0}, in = {0};
-    ug_err rc = buf_printf(&line, "%s\n", json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN))
-                    ? ug_oom(err)
-                    : send_all(fd, line.data, line.len, path, err);
+    ug_err rc =
+        buf_printf(&line, "%s\n", json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN))
+            ? ug_oom(err)
+            : send_all(fd, line.data, line.len, path, err);
     if (rc == UG_OK && (rc = read_reply(fd, timeout_ms, path, &in, err)) == UG_OK) {
         char *nl = memchr(in.data, '\n', in.len);
         *nl = '\0';

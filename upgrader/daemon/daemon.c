@@ -152,8 +152,8 @@ static void update_busy(struct daemon *d)
         log_msg(d->log, LOG_LEVEL_INFO, "call up: downloads held to %llu bytes/s",
                 (unsigned long long)d->hold_rate);
     else
-        log_msg(d->log, LOG_LEVEL_INFO, busy ? "call up: downloads paused, reboots wait"
-                                             : "idle: downloads at full speed");
+        log_msg(d->log, LOG_LEVEL_INFO,
+                busy ? "call up: downloads paused, reboots wait" : "idle: downloads at full speed");
     kick(d);
 }
 
@@ -248,13 +248,15 @@ static void replan(struct daemon *d)
     if (!d->last_resync_end)
         due = sched_first(&d->sp, d->started, delay_rng_next, &d->rng);
     else if (d->last_resync_ok)
-        due = sched_next(&d->sp, &d->hist, d->last_resync_end, utc_offset(), delay_rng_next,
-                         &d->rng);
+        due =
+            sched_next(&d->sp, &d->hist, d->last_resync_end, utc_offset(), delay_rng_next, &d->rng);
     else
         due = sched_retry(&d->sp, &d->hist, d->last_resync_end, d->last_retry_after, utc_offset(),
                           delay_rng_next, &d->rng);
     schedule_resync(d, due >= 0 && due < now ? now : due,
-                    !d->last_resync_end ? "start" : d->last_resync_ok ? "periodic" : "retry");
+                    !d->last_resync_end ? "start"
+                    : d->last_resync_ok ? "periodic"
+                                        : "retry");
 }
 
 /* Parameters read again (SIGHUP, a change of DIR/params): timers re-armed, sources followed. */
@@ -298,7 +300,8 @@ static int triggers_allow(struct daemon *d)
     }
     if (jsonfile_load(session_path(&d->s, STATE_UPGRADE), &up, err) == UG_OK &&
         json_object_object_get_ex(up, "status", &st)) {
-        snprintf(tmr, sizeof tmr, "%lld", (long long)(now_s() - jsonfile_get_int(st, "last_time", 0)));
+        snprintf(tmr, sizeof tmr, "%lld",
+                 (long long)(now_s() - jsonfile_get_int(st, "last_time", 0)));
         (void)!macro_set(&ctx, "UPGTMR", tmr, err);
     }
     int allow = 0;
@@ -411,12 +414,13 @@ static void after_resync(struct daemon *d, struct worker_result *r)
     d->last_resync_ok = ok;
     d->last_retry_after = r->retry_after;
     if (ok)
-        schedule_resync(d, sched_next(&d->sp, &d->hist, now_ceil(), utc_offset(),
-                                      delay_rng_next, &d->rng),
-                        "periodic");
+        schedule_resync(
+            d, sched_next(&d->sp, &d->hist, now_ceil(), utc_offset(), delay_rng_next, &d->rng),
+            "periodic");
     else
-        schedule_resync(d, sched_retry(&d->sp, &d->hist, now_ceil(), r->retry_after,
-                                       utc_offset(), delay_rng_next, &d->rng),
+        schedule_resync(d,
+                        sched_retry(&d->sp, &d->hist, now_ceil(), r->retry_after, utc_offset(),
+                                    delay_rng_next, &d->rng),
                         "retry");
     if (!ok)
         return;
@@ -541,17 +545,21 @@ static json_object *status_json(struct daemon *d)
     int64_t now = now_s();
     jsonfile_set_int(o, "pid", getpid());
     jsonfile_set_int(o, "started", d->started);
-    jsonfile_set_string(o, "state", d->stopping    ? "stopping"
-                                    : d->rebooting ? "rebooting"
-                                    : d->running   ? "running"
-                                                   : "idle");
+    jsonfile_set_string(o, "state",
+                        d->stopping    ? "stopping"
+                        : d->rebooting ? "rebooting"
+                        : d->running   ? "running"
+                                       : "idle");
     json_object_object_add(o, "busy", json_object_new_boolean(d->busy));
     jsonfile_set_int(o, "busy_since", d->busy ? d->busy_since : 0);
     jsonfile_set_int(calls, "file", d->file_calls);
     json_object_object_add(calls, "sip", sip_to_json(d->sip));
     json_object_object_add(o, "calls", calls);
     char downloads[64];
-    snprintf(downloads, sizeof downloads, !d->busy ? "full speed" : d->hold_rate ? "held to %llu B/s" : "paused",
+    snprintf(downloads, sizeof downloads,
+             !d->busy       ? "full speed"
+             : d->hold_rate ? "held to %llu B/s"
+                            : "paused",
              (unsigned long long)d->hold_rate);
     jsonfile_set_string(o, "downloads", downloads);
     struct job *run = d->running ? jobs_find(&d->q, d->running) : NULL;
@@ -644,9 +652,8 @@ static void on_request(void *ctx, struct control_conn *conn, json_object *req)
         return control_reply(conn, r);
     }
     if (d->stopping || d->rebooting)
-        return control_reply(conn, reply_rc(UG_ERR_OTHER, d->stopping
-                                                              ? "the daemon is stopping"
-                                                              : "a reboot is under way"));
+        return control_reply(conn, reply_rc(UG_ERR_OTHER, d->stopping ? "the daemon is stopping"
+                                                                      : "a reboot is under way"));
     static const struct {
         const char *name;
         enum job_kind kind;

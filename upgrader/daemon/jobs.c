@@ -14,8 +14,9 @@
 #define JOBS_FILE_MAX (1u << 20)
 
 static const char *const kind_names[JOB_KIND_COUNT] = {
-    [JOB_BOOT] = "boot",     [JOB_SWITCH] = "switch", [JOB_REBOOT] = "reboot",
-    [JOB_FACTORY_RESET] = "factory-reset", [JOB_RESYNC] = "resync", [JOB_UPGRADE] = "upgrade",
+    [JOB_BOOT] = "boot",     [JOB_SWITCH] = "switch",
+    [JOB_REBOOT] = "reboot", [JOB_FACTORY_RESET] = "factory-reset",
+    [JOB_RESYNC] = "resync", [JOB_UPGRADE] = "upgrade",
     [JOB_REPORT] = "report",
 };
 
@@ -182,8 +183,10 @@ void jobs_why(const struct job *j, int64_t now, int busy, char *out, size_t outs
         snprintf(out, outsz, "due at %s", at);
     } else if (busy && job_waits_for_idle(j->kind) && j->kind == JOB_RESYNC && j->force_at) {
         format_time(j->force_at, at, sizeof at);
-        snprintf(out, outsz, "waiting for the call to end; runs at %s at the latest "
-                 "(Forced_Resync_Delay)", at);
+        snprintf(out, outsz,
+                 "waiting for the call to end; runs at %s at the latest "
+                 "(Forced_Resync_Delay)",
+                 at);
     } else if (busy && job_waits_for_idle(j->kind)) {
         snprintf(out, outsz, "waiting for the call to end (a %s never cuts a call)",
                  job_kind_name(j->kind));

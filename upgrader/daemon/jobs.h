@@ -26,15 +26,15 @@ enum job_kind {
 struct job {
     unsigned id;
     enum job_kind kind;
-    char origin[24];   /* "start", "periodic", "retry", "control", "resync", "boot", ... */
-    char *rule;        /* an explicit RULE (resync RULE, upgrade RULE), or NULL */
-    int force;         /* upgrade --force */
-    int no_reboot;     /* upgrade --no-reboot */
-    int continuing;    /* the next hop of a plan (after a boot) */
-    long timeout_ms;   /* resync --timeout; 0: default */
-    int64_t queued;    /* Unix time it was queued: "since" */
-    int64_t due;       /* Unix time it may run */
-    int64_t force_at;  /* resync: runs from then on even during a call; 0: never forced */
+    char origin[24];  /* "start", "periodic", "retry", "control", "resync", "boot", ... */
+    char *rule;       /* an explicit RULE (resync RULE, upgrade RULE), or NULL */
+    int force;        /* upgrade --force */
+    int no_reboot;    /* upgrade --no-reboot */
+    int continuing;   /* the next hop of a plan (after a boot) */
+    long timeout_ms;  /* resync --timeout; 0: default */
+    int64_t queued;   /* Unix time it was queued: "since" */
+    int64_t due;      /* Unix time it may run */
+    int64_t force_at; /* resync: runs from then on even during a call; 0: never forced */
 };
 
 struct job_queue {
@@ -59,7 +59,8 @@ ug_err jobs_save(const struct job_queue *q, char *err) UG_MUST_CHECK;
 /* Queues a copy of j (rule copied) with a new id, unless a job of the same kind and rule
  * is queued already: that one then takes the earlier due and force_at. *out: the job
  * queued or merged into (valid until the queue changes). */
-ug_err jobs_add(struct job_queue *q, const struct job *j, struct job **out, char *err) UG_MUST_CHECK;
+ug_err jobs_add(struct job_queue *q, const struct job *j, struct job **out,
+                char *err) UG_MUST_CHECK;
 /* The queued job with this id, or NULL. */
 struct job *jobs_find(struct job_queue *q, unsigned id);
 /* The first queued job of this kind, or NULL. */

@@ -33,12 +33,12 @@ struct sip {
     char address[256];
     enum sip_state state;
     int fd;
-    int known;    /* a listcalls answer came since the connection was made */
-    int calls;    /* calls up, by the last answer (and the events since) */
-    int busy;     /* what fn was last told */
-    int backoff;  /* ms */
+    int known;   /* a listcalls answer came since the connection was made */
+    int calls;   /* calls up, by the last answer (and the events since) */
+    int busy;    /* what fn was last told */
+    int backoff; /* ms */
     unsigned token;
-    int asked;       /* a listcalls is on its way */
+    int asked;        /* a listcalls is on its way */
     int64_t answered; /* loop_now_ms() of the last listcalls answer */
     struct buf in;
     struct loop_timer retry;
@@ -139,8 +139,8 @@ static void on_event(struct sip *s, json_object *m)
     const char *type = jsonfile_get_string(m, "type", "");
     if (strncmp(type, "CALL_", 5) != 0 || strcmp(type, "CALL_RTCP") == 0)
         return;
-    static const char *const starts[] = {"CALL_INCOMING", "CALL_OUTGOING",    "CALL_RINGING",
-                                         "CALL_PROGRESS", "CALL_ESTABLISHED", "CALL_ANSWERED",
+    static const char *const starts[] = {"CALL_INCOMING",   "CALL_OUTGOING",    "CALL_RINGING",
+                                         "CALL_PROGRESS",   "CALL_ESTABLISHED", "CALL_ANSWERED",
                                          "CALL_REMOTE_SDP", "CALL_LOCAL_SDP"};
     for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++)
         if (strcmp(type, starts[i]) == 0 && s->calls == 0)

@@ -43,8 +43,7 @@ json_object *sip_to_json(const struct sip *s);
 
 /* The first netstring of data[0..len): 1 with its payload (not NUL-terminated) and the bytes
  * it took; 0 when more bytes are needed; -1 when data is not a netstring (or too long). */
-int sip_netstring(const char *data, size_t len, const char **payload, size_t *plen,
-                  size_t *used);
+int sip_netstring(const char *data, size_t len, const char **payload, size_t *plen, size_t *used);
 /* The number of calls in a `listcalls` answer ("--- Active calls (N) ---"); -1 if absent. */
 int sip_listcalls_count(const char *text);
 

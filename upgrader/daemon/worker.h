@@ -18,14 +18,14 @@
 
 /* What a job did, handed to the loop. */
 struct worker_result {
-    struct job job;          /* a copy (its rule freed with the result) */
+    struct job job; /* a copy (its rule freed with the result) */
     ug_err rc;
-    char err[UG_ERRBUF];     /* the failure's one line, "" on success */
-    char summary[768];       /* the upgrade's summary, or the resync's last line */
-    struct buf log;          /* the resync's lines */
-    long retry_after;        /* a resync refused with Retry-After: its seconds */
-    int rebooted;            /* the reboot command ran */
-    int plan_continues;      /* boot: a catalog plan has hops left */
+    char err[UG_ERRBUF];      /* the failure's one line, "" on success */
+    char summary[768];        /* the upgrade's summary, or the resync's last line */
+    struct buf log;           /* the resync's lines */
+    long retry_after;         /* a resync refused with Retry-After: its seconds */
+    int rebooted;             /* the reboot command ran */
+    int plan_continues;       /* boot: a catalog plan has hops left */
     int upgrade_rule_changed; /* resync: Upgrade_Rule or Upgrade_Enable differ from before */
 };
 
