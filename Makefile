@@ -100,6 +100,9 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+# The web pages' static files are built into the program (.incbin): a change rebuilds it.
+$(BUILD)/obj/upgrader/web/assets.o: $(wildcard upgrader/web/assets/*)
+
 # Unit test objects stay after the link, so make does not rebuild them each time.
 .SECONDARY:
 

@@ -29,6 +29,7 @@
 #include "lang/paramdefs.h"
 #include "session/session.h"
 #include "upgrade/upgrade_state.h"
+#include "web/web.h"
 
 /* A control client waiting for the end of a job. */
 struct waiter {
@@ -47,6 +48,7 @@ struct daemon {
     struct worker *w;
     struct control *ctl;
     struct sip *sip;
+    struct web *web; /* NULL: off */
     struct loop_timer wake;
     volatile sig_atomic_t cancel; /* the worker's sessions stop at their next step */
     int stopping, rebooting;
@@ -525,6 +527,8 @@ static void on_done(void *ctx, struct worker_result *r)
     else if (r->job.kind == JOB_REBOOT && r->rebooted)
         d->rebooting = 1;
     save_jobs(d);
+    web_event(session_path(&d->s, STATE_EVENTS), job_kind_name(r->job.kind), r->job.origin, r->rc,
+              r->rc == UG_OK ? r->summary : r->err, d->log);
     answer_waiters(d, id, result_json(r));
     worker_result_free(r);
     kick(d);
@@ -583,6 +587,7 @@ static json_object *status_json(struct daemon *d)
     }
     json_object_object_add(o, "jobs", jobs);
     jsonfile_set_int(o, "resync_failures_in_a_row", d->hist.failures);
+    jsonfile_set_string(o, "web", web_url(d->web));
     return o;
 }
 
@@ -665,6 +670,57 @@ static void on_request(void *ctx, struct control_conn *conn, json_object *req)
         if (strcmp(cmd, kinds[i].name) == 0)
             return request_job(d, conn, req, kinds[i].kind);
     control_reply(conn, reply_rc(UG_ERR_USAGE, "unknown control command"));
+}
+
+/* ---- the web server's hooks (web/handler.h) */
+
+static json_object *web_status_hook(void *ctx)
+{
+    return status_json(ctx);
+}
+
+/* A URL command: queued like a control request, answered at once with the job's id. */
+static ug_err web_queue_hook(void *ctx, enum job_kind kind, const char *rule, struct web_queued *q,
+                             char *err)
+{
+    struct daemon *d = ctx;
+    if (d->stopping || d->rebooting)
+        return ug_fail(err, UG_ERR_OTHER,
+                       d->stopping ? "the daemon is stopping" : "a reboot is under way");
+    struct job j = job_now(d, kind, "web"), *queued = NULL;
+    j.rule = (char *)rule;
+    if (kind == JOB_RESYNC)
+        j.force_at = sched_force_at(&d->sp, j.due);
+    queue(d, &j, &queued);
+    if (!queued)
+        return ug_fail(err, UG_ERR_OTHER, "cannot queue the job");
+    q->id = queued->id;
+    q->running = d->running == queued->id;
+    save_jobs(d);
+    kick(d);
+    struct job *now = jobs_find(&d->q, q->id);
+    if (d->running == q->id || !now)
+        snprintf(q->why, sizeof q->why, "running");
+    else
+        jobs_why(now, now_s(), d->busy, q->why, sizeof q->why);
+    return UG_OK;
+}
+
+/* The server is part of the daemon: with --listen a failure to start stops the daemon;
+ * from the parameters alone it is logged and the daemon goes on without it. */
+static ug_err start_web(struct daemon *d, char *err)
+{
+    struct web_config wc = {.root = d->o->root,
+                            .listen = d->o->listen,
+                            .loop = d->loop,
+                            .engine = d->s.net,
+                            .log = d->log,
+                            .hooks = {web_status_hook, web_queue_hook, d}};
+    ug_err rc = web_start(&wc, &d->web, err);
+    if (rc == UG_OK || d->o->listen)
+        return rc;
+    log_msg(d->log, LOG_LEVEL_ERROR, "no web server: %s", err);
+    return UG_OK;
 }
 
 /* ---- signals and changes of the folder */
@@ -770,7 +826,8 @@ static ug_err open_parts(struct daemon *d, char *err)
         (rc = worker_new(&wc, &d->w, err)) != UG_OK ||
         (rc = sip_new(d->loop, d->log, on_sip_change, d, &d->sip, err)) != UG_OK ||
         (rc = control_listen(d->loop, session_path(&d->s, STATE_CONTROL), on_request, d, &d->ctl,
-                             err)) != UG_OK)
+                             err)) != UG_OK ||
+        (rc = start_web(d, err)) != UG_OK)
         return rc;
     d->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (d->inotify_fd < 0 ||
@@ -786,6 +843,7 @@ static void close_parts(struct daemon *d)
         d->waiters = w->next;
         free(w);
     }
+    web_stop(d->web);
     control_close(d->ctl); /* closes the waiters' connections too */
     sip_free(d->sip);
     worker_free(d->w);

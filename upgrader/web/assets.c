@@ -5,8 +5,8 @@
 
 #include <string.h>
 
-#define EMBED(sym, file)                                                                     \
-    __asm__(".section .rodata\n.global " #sym "\n.type " #sym ", @object\n" #sym ":\n"     \
+#define EMBED(sym, file)                                                                        \
+    __asm__(".section .rodata\n.global " #sym "\n.type " #sym ", @object\n" #sym ":\n"          \
             ".incbin \"" file "\"\n.global " #sym "_end\n" #sym "_end:\n.byte 0\n.previous\n"); \
     extern const unsigned char sym[], sym##_end[]
 
@@ -19,8 +19,8 @@ const struct asset *assets_find(const char *path)
     if (!table[0].path) {
         table[0] = (struct asset){"/static/style.css", "text/css; charset=utf-8", ug_asset_style,
                                   (size_t)(ug_asset_style_end - ug_asset_style)};
-        table[1] = (struct asset){"/static/app.js", "text/javascript; charset=utf-8",
-                                  ug_asset_app, (size_t)(ug_asset_app_end - ug_asset_app)};
+        table[1] = (struct asset){"/static/app.js", "text/javascript; charset=utf-8", ug_asset_app,
+                                  (size_t)(ug_asset_app_end - ug_asset_app)};
     }
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (strcmp(path, table[i].path) == 0)

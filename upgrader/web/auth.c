@@ -118,8 +118,8 @@ static char *field(struct digest *d, const char *name, size_t *sz)
         size_t off, sz;
     } f[] = {
 #define F(x) {#x, offsetof(struct digest, x), sizeof(((struct digest *)0)->x)}
-        F(username), F(realm), F(nonce),  F(uri),    F(response),
-        F(algorithm), F(qop), F(nc),     F(cnonce), F(userhash),
+        F(username),  F(realm), F(nonce), F(uri),    F(response),
+        F(algorithm), F(qop),   F(nc),    F(cnonce), F(userhash),
 #undef F
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
@@ -175,8 +175,8 @@ static int expected_response(const struct digest *d, const EVP_MD *md, const cha
         (size_t)snprintf(a2, sizeof a2, "%s:%s", method, d->uri) >= sizeof a2 ||
         !hash_hex(md, a1, ha1) || !hash_hex(md, a2, ha2))
         return 0;
-    if ((size_t)snprintf(r, sizeof r, "%s:%s:%s:%s:%s:%s", ha1, d->nonce, d->nc, d->cnonce,
-                         d->qop, ha2) >= sizeof r)
+    if ((size_t)snprintf(r, sizeof r, "%s:%s:%s:%s:%s:%s", ha1, d->nonce, d->nc, d->cnonce, d->qop,
+                         ha2) >= sizeof r)
         return 0;
     return hash_hex(md, r, out);
 }
@@ -190,8 +190,8 @@ enum auth_result auth_check(const struct auth *a, const char *header, const char
         (d.userhash[0] && strcasecmp(d.userhash, "false") != 0))
         return AUTH_MALFORMED;
     const EVP_MD *md = !d.algorithm[0] || strcasecmp(d.algorithm, "MD5") == 0 ? EVP_md5()
-                       : strcasecmp(d.algorithm, "SHA-256") == 0           ? EVP_sha256()
-                                                                          : NULL;
+                       : strcasecmp(d.algorithm, "SHA-256") == 0              ? EVP_sha256()
+                                                                              : NULL;
     if (!md)
         return AUTH_MALFORMED;
     /* The answer must be for this request: a URI of another request is a replay. */

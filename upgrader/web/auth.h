@@ -9,14 +9,14 @@
 
 #include "lang/params.h"
 
-#define AUTH_REALM       "upgrader"
-#define AUTH_NONCE_S     300 /* a nonce older than this is stale: the client retries with a new one */
-#define AUTH_MAX_FAILS   5   /* failed logins in a row that lock a client out */
-#define AUTH_LOCK_S      60  /* how long a locked-out client is refused */
-#define AUTH_FORGET_S    600 /* failures older than this are forgotten */
-#define AUTH_CLIENTS     64  /* clients remembered at once (the oldest entry makes room) */
-#define AUTH_SECRET_LEN  32
-#define AUTH_HEADER_MAX  2048 /* a longer Authorization header is refused unread */
+#define AUTH_REALM         "upgrader"
+#define AUTH_NONCE_S       300 /* a nonce older than this is stale: the client retries with a new one */
+#define AUTH_MAX_FAILS     5   /* failed logins in a row that lock a client out */
+#define AUTH_LOCK_S        60  /* how long a locked-out client is refused */
+#define AUTH_FORGET_S      600 /* failures older than this are forgotten */
+#define AUTH_CLIENTS       64  /* clients remembered at once (the oldest entry makes room) */
+#define AUTH_SECRET_LEN    32
+#define AUTH_HEADER_MAX    2048 /* a longer Authorization header is refused unread */
 #define AUTH_CHALLENGE_MAX 256
 
 enum auth_alg {

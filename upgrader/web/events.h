@@ -18,7 +18,7 @@ struct event {
     const char *kind;   /* "resync", "upgrade", "boot", "reboot", ... */
     const char *origin; /* who asked: "periodic", "web", "control", ... */
     ug_err rc;
-    const char *text;   /* what it did, or why it failed (no credentials) */
+    const char *text; /* what it did, or why it failed (no credentials) */
 };
 
 /* Appends e to the file at path (the oldest dropped beyond EVENTS_MAX), atomically. */

@@ -25,9 +25,9 @@ static const struct {
     {"Syslog_Server", "Syslog"},
     {"SIP_UA_Control_Enable", "Calls and downloads"},
 };
-#define GROUPS        (sizeof groups / sizeof groups[0])
-#define SCHEMA_GROUP  GROUPS /* the phone's own programs */
-#define SCHEMA_TITLE  "The phone's own programs"
+#define GROUPS       (sizeof groups / sizeof groups[0])
+#define SCHEMA_GROUP GROUPS /* the phone's own programs */
+#define SCHEMA_TITLE "The phone's own programs"
 
 static const char *member(json_object *o, const char *k, const char *fallback)
 {
@@ -52,8 +52,8 @@ static void esc(struct buf *b, const char *s)
 
 static void head(struct buf *b, const struct page_ctx *c, const char *title, const char *here)
 {
-    static const char *const nav[][2] = {{"/", "Status"}, {"/config", "Configuration"},
-                                         {"/log", "Log"}};
+    static const char *const nav[][2] = {
+        {"/", "Status"}, {"/config", "Configuration"}, {"/log", "Log"}};
     buf_printf(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                   "<meta name=\"viewport\" content=\"width=device-width\"><title>");
     esc(b, title);
@@ -138,8 +138,9 @@ static void slots_table(struct buf *b, json_object *st)
         json_object *s = child(slots, n);
         buf_printf(b, "<tr><td>%s</td><td id=\"slot-%s-version\">", n, n);
         esc(b, *member(s, "version", "") ? member(s, "version", "") : "(empty)");
-        buf_printf(b, "</td><td id=\"slot-%s-bootable\">%s</td><td>%s</td><td>%s</td><td>%s</td>"
-                      "<td>%s</td></tr>\n",
+        buf_printf(b,
+                   "</td><td id=\"slot-%s-bootable\">%s</td><td>%s</td><td>%s</td><td>%s</td>"
+                   "<td>%s</td></tr>\n",
                    n, member(s, "bootable", "-"), member(s, "successful", "-"),
                    member(s, "tries", "-"), member(s, "priority", "-"),
                    strcmp(running, n) == 0 ? "running" : "");
@@ -205,7 +206,8 @@ static void plan(struct buf *b, json_object *st, json_object *p)
 static void upgrade_box(struct buf *b, json_object *st)
 {
     json_object *p = pages_progress(st), *up = child(st, "upgrade");
-    int active = jsonfile_get_int(p, "active", 0) != 0 || json_object_get_boolean(child(p, "active"));
+    int active =
+        jsonfile_get_int(p, "active", 0) != 0 || json_object_get_boolean(child(p, "active"));
     buf_printf(b, "<h2>Upgrade</h2>\n<div id=\"upgrade\" data-active=\"%d\" data-running=\"",
                active);
     esc(b, member(p, "running", ""));
@@ -218,9 +220,11 @@ static void upgrade_box(struct buf *b, json_object *st)
     buf_append_str(b, "</p>\n");
     if (active) {
         plan(b, st, p);
-        buf_printf(b, "<progress id=\"progress\" max=\"%lld\" value=\"%lld\"></progress> "
-                      "<span id=\"progress-text\">%lld of %lld bytes</span>\n",
-                   jsonfile_get_int(p, "bytes_total", 0) ? jsonfile_get_int(p, "bytes_total", 0) : 1,
+        buf_printf(b,
+                   "<progress id=\"progress\" max=\"%lld\" value=\"%lld\"></progress> "
+                   "<span id=\"progress-text\">%lld of %lld bytes</span>\n",
+                   jsonfile_get_int(p, "bytes_total", 0) ? jsonfile_get_int(p, "bytes_total", 0)
+                                                         : 1,
                    jsonfile_get_int(p, "bytes_done", 0), jsonfile_get_int(p, "bytes_done", 0),
                    jsonfile_get_int(p, "bytes_total", 0));
     }
@@ -343,9 +347,10 @@ static void group_form(struct buf *b, const struct page_ctx *c, const struct par
         shown++;
     }
     if (shown) {
-        buf_printf(b, "<h2 id=\"group-%zu\">%s</h2>\n<form method=\"post\" action=\"/config\">"
-                      "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
-                      "<table><tr><th>parameter</th><th>value</th><th>user access</th></tr>\n",
+        buf_printf(b,
+                   "<h2 id=\"group-%zu\">%s</h2>\n<form method=\"post\" action=\"/config\">"
+                   "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
+                   "<table><tr><th>parameter</th><th>value</th><th>user access</th></tr>\n",
                    g, g == SCHEMA_GROUP ? SCHEMA_TITLE : groups[g].title, c->csrf);
         buf_append(b, rows.data, rows.len);
         buf_printf(b, "</table><button type=\"submit\" id=\"apply-%zu\">Apply</button></form>\n",
@@ -402,8 +407,8 @@ ug_err pages_config_apply(struct param_store *s, enum param_role role, const str
         }
         if ((s->table.defs[idx].flags & PARAM_SECRET) && !value[0])
             continue; /* write-only: empty keeps the secret */
-        p.entries[p.n++] = (struct profile_entry){(char *)name, (char *)value,
-                                                  PROFILE_ACCESS_KEEP, (unsigned)(i + 1)};
+        p.entries[p.n++] = (struct profile_entry){(char *)name, (char *)value, PROFILE_ACCESS_KEEP,
+                                                  (unsigned)(i + 1)};
     }
     struct params_apply_result res = {0};
     if (rc == UG_OK && p.n && (rc = params_apply(s, &p, "web form", &res, err)) == UG_OK)

@@ -30,7 +30,7 @@ static int take_credential(struct route *r, const char *q, size_t *n, char *err,
         start--;
     const char *seg = q + start;
     size_t len = *n - start;
-    char **dst = len >= 6 && memcmp(seg, "xuser=", 6) == 0          ? &r->xuser
+    char **dst = len >= 6 && memcmp(seg, "xuser=", 6) == 0         ? &r->xuser
                  : len >= 10 && memcmp(seg, "xpassword=", 10) == 0 ? &r->xpassword
                                                                    : NULL;
     if (!dst)
@@ -79,7 +79,7 @@ static ug_err parse_query(const struct param_table *t, int which, const char *qu
         return ug_fail(err, UG_ERR_USAGE, "%s needs a rule: %s?RULE", commands[which].path,
                        commands[which].path);
     if (out->rule && (rc = check_rule(t, out->kind, out->rule, err)) != UG_OK)
-        ug_prefix(err, "malformed rule");
+        ug_prefix(err, "malformed rule: ");
     return rc;
 }
 
@@ -94,10 +94,7 @@ ug_err route_parse(const char *path, const char *query, const struct param_table
         out->command = commands[i].command;
         out->kind = commands[i].kind;
         out->post_only = commands[i].post_only;
-        ug_err rc = parse_query(t, (int)i, query, out, err);
-        if (rc != UG_OK)
-            route_free(out);
-        return rc;
+        return parse_query(t, (int)i, query, out, err);
     }
     return UG_OK;
 }
