@@ -237,8 +237,7 @@ static int authenticate(struct handler *h, const struct web_request *rq, const s
         return inline_login(h, rq, r, &pw, rs) ? PARAM_ROLE_ADMIN : -1;
     if (rq->authorization) {
         enum param_role role = PARAM_ROLE_USER;
-        switch (auth_check(&h->auth, rq->authorization, rq->method, rq->uri, &pw, rq->now,
-                           &role)) {
+        switch (auth_check(&h->auth, rq->authorization, rq->method, rq->uri, &pw, rq->now, &role)) {
         case AUTH_OK:
             auth_succeeded(&h->auth, rq->client);
             return (int)role;
@@ -302,8 +301,8 @@ static void url_command(struct handler *h, const struct web_request *rq, const s
     jsonfile_set_string(o, "kind", job_kind_name(r->kind));
     jsonfile_set_string(o, "state", q.running ? "running" : q.why);
     if (q.running) {
-        snprintf(err, sizeof err, "the same %s is running already (job %u)",
-                 job_kind_name(r->kind), q.id);
+        snprintf(err, sizeof err, "the same %s is running already (job %u)", job_kind_name(r->kind),
+                 q.id);
         jsonfile_set_string(o, "error", err);
     }
     json(rs, q.running ? 409 : 202, o);
@@ -345,10 +344,11 @@ static void config_post(struct handler *h, const struct web_request *rq, int rol
         form_free(&f);
         return text(rs, 403, "refused: the form's anti-CSRF token is missing or wrong");
     }
-    ug_err rc = pages_config_apply(&h->s.params, (enum param_role)role, &f, bad, sizeof bad,
-                                   &changed, err);
+    ug_err rc =
+        pages_config_apply(&h->s.params, (enum param_role)role, &f, bad, sizeof bad, &changed, err);
     if (rc == UG_OK) {
-        snprintf(msg, sizeof msg, "Applied: %zu value%s changed.", changed, changed == 1 ? "" : "s");
+        snprintf(msg, sizeof msg, "Applied: %zu value%s changed.", changed,
+                 changed == 1 ? "" : "s");
         invalidate(h);
     } else {
         snprintf(msg, sizeof msg, "Nothing was changed. %s", err);
@@ -361,8 +361,7 @@ static void config_post(struct handler *h, const struct web_request *rq, int rol
     form_free(&f);
 }
 
-static void page(struct handler *h, const struct web_request *rq, int role,
-                 struct web_response *rs)
+static void page(struct handler *h, const struct web_request *rq, int role, struct web_response *rs)
 {
     struct page_ctx c;
     char err[UG_ERRBUF];
@@ -396,14 +395,15 @@ static void progress(struct handler *h, struct web_response *rs)
 }
 
 /* After authentication: the account's pages and, for the admin, the URL commands. */
-static void route(struct handler *h, const struct web_request *rq, int role,
-                  const struct route *r, struct web_response *rs)
+static void route(struct handler *h, const struct web_request *rq, int role, const struct route *r,
+                  struct web_response *rs)
 {
     int admin_path = strncmp(rq->path, "/admin", 6) == 0 && (!rq->path[6] || rq->path[6] == '/');
     int post = strcmp(rq->method, "POST") == 0;
     if (admin_path && (role != PARAM_ROLE_ADMIN || !handler_admin_allowed(h)))
-        return text(rs, 403, role != PARAM_ROLE_ADMIN ? "refused: the admin account only"
-                                                      : "refused: Enable_Web_Admin_Access is No");
+        return text(rs, 403,
+                    role != PARAM_ROLE_ADMIN ? "refused: the admin account only"
+                                             : "refused: Enable_Web_Admin_Access is No");
     if (role == PARAM_ROLE_ADMIN && !handler_admin_allowed(h))
         return text(rs, 403, "refused: Enable_Web_Admin_Access is No");
     if (r->command != ROUTE_NONE)

@@ -41,7 +41,7 @@ struct web_response {
     size_t data_len;
     char challenge[2][AUTH_CHALLENGE_MAX]; /* WWW-Authenticate values (SHA-256, MD5) */
     int challenges;
-    long retry_after; /* seconds, 0: none */
+    long retry_after;  /* seconds, 0: none */
     const char *allow; /* 405: the methods allowed */
 };
 

@@ -23,8 +23,8 @@
 #define CONN_MEMORY_LIMIT (48 * 1024) /* request line and headers beyond it: 431/414 */
 
 /* Nothing loads from elsewhere, nothing inline runs, no other site may frame the pages. */
-#define CSP                                                                                    \
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "              \
+#define CSP                                                                     \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " \
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 struct web {
@@ -108,10 +108,10 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 static enum MHD_Result send_response(struct MHD_Connection *c, const struct web_response *rs)
 {
     struct MHD_Response *m =
-        rs->data ? MHD_create_response_from_buffer(rs->data_len, (void *)rs->data,
-                                                   MHD_RESPMEM_PERSISTENT)
-                 : MHD_create_response_from_buffer(rs->body.len, rs->body.data,
-                                                   MHD_RESPMEM_MUST_COPY);
+        rs->data
+            ? MHD_create_response_from_buffer(rs->data_len, (void *)rs->data,
+                                              MHD_RESPMEM_PERSISTENT)
+            : MHD_create_response_from_buffer(rs->body.len, rs->body.data, MHD_RESPMEM_MUST_COPY);
     if (!m)
         return MHD_NO;
     char retry[32];
@@ -189,8 +189,8 @@ static enum MHD_Result answer(struct web *w, struct MHD_Connection *c, struct re
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload, size_t *upload_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
 {
     struct req *r = *con_cls;
     (void)version;
@@ -290,9 +290,8 @@ static ug_err open_mhd(struct web *w, const struct sockaddr_storage *ss, int tls
         MHD_OPTION_SOCK_ADDR, ss, MHD_OPTION_URI_LOG_CALLBACK, on_uri, w,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, w, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)CONNECTIONS_MAX, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_CLIENT_MAX,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY_LIMIT,
-        tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, w->cert.data,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)CONN_MEMORY_LIMIT, tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, w->cert.data,
         MHD_OPTION_HTTPS_MEM_KEY, w->key.data, MHD_OPTION_END);
     if (!w->mhd)
         return ug_fail(err, UG_ERR_OTHER, "the web server cannot listen (address in use?)");
