@@ -138,6 +138,9 @@ static json_object *status_doc(struct handler *h)
         return h->status;
     char err[UG_ERRBUF];
     json_object *o = NULL;
+    /* The boot state read afresh with upgrade.json, so the slots and the upgrade agree. */
+    if (session_reload(&h->s, err) != UG_OK)
+        log_msg(h->log, LOG_LEVEL_WARNING, "web: parameters not re-read: %s", err);
     if (devstatus_build(&h->s, &o, err) != UG_OK) {
         log_msg(h->log, LOG_LEVEL_WARNING, "web: status: %s", err);
         return h->status; /* the last one, if any */
@@ -263,9 +266,9 @@ static int authenticate(struct handler *h, const struct web_request *rq, const s
  * otherwise act for it). Scripts send neither header. */
 static int cross_site(const struct web_request *rq)
 {
-    if (rq->sec_fetch_site && strcmp(rq->sec_fetch_site, "same-origin") != 0 &&
-        strcmp(rq->sec_fetch_site, "none") != 0)
-        return 1;
+    if (rq->sec_fetch_site) /* the browser's own word, where it gives it */
+        return strcmp(rq->sec_fetch_site, "same-origin") != 0 &&
+               strcmp(rq->sec_fetch_site, "none") != 0;
     if (!rq->origin)
         return 0;
     const char *host = strstr(rq->origin, "://");

@@ -119,7 +119,7 @@ static enum MHD_Result send_response(struct MHD_Connection *c, const struct web_
     MHD_add_response_header(m, "Content-Security-Policy", CSP);
     MHD_add_response_header(m, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(m, "X-Frame-Options", "DENY");
-    MHD_add_response_header(m, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(m, "Referrer-Policy", "same-origin");
     MHD_add_response_header(m, "Cache-Control", rs->data ? "max-age=300" : "no-store");
     for (int i = 0; i < rs->challenges; i++)
         MHD_add_response_header(m, "WWW-Authenticate", rs->challenge[i]);

@@ -23,6 +23,9 @@
       const h = Number(li.dataset.hop);
       li.classList.toggle("current", h === p.hop);
       li.classList.toggle("done", h < p.hop);
+      // Versions become known as the plan goes (a bundle's from its manifest).
+      if (h === p.hop && p.version) li.textContent = p.version;
+      else if (h === p.hops && p.target) li.textContent = p.target;
     });
   }
   function poll() {
