@@ -56,7 +56,7 @@ BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
 PROGRAMS := $(BUILD)/upgrader $(BUILD)/bootctl
 
-.PHONY: all deps check test unit integration demo bench fuzz fuzz-ci install clean images format format-check vm-test
+.PHONY: all deps deps-deb check test unit integration demo bench fuzz fuzz-ci install clean images format format-check vm-test
 all: $(PROGRAMS)
 
 # Quiet by default; `make V=1` shows the full commands.
@@ -180,8 +180,16 @@ DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev zlib1
                 clang clang-format libclang-rt-14-dev iproute2 time strace \
                 libubootenv-dev libubootenv-tool libblkid-dev grub-common u-boot-tools \
                 qemu-system-x86 ovmf grub-efi-amd64-bin mtools gdisk busybox-static \
-                dosfstools cpio kmod util-linux qemu-system-arm u-boot-qemu
-deps:
+                dosfstools cpio kmod util-linux qemu-system-arm u-boot-qemu chromium nodejs
+# The web pages' browser test drives Debian's chromium with puppeteer-core (never a browser
+# download), installed from tests/browser/package-lock.json into tests/browser/node_modules.
+# npm comes with nodejs (NodeSource's package) or as Debian's npm, installed when missing.
+deps: deps-deb
+	@if [ -d tests/browser/node_modules/puppeteer-core ]; then echo "deps: puppeteer-core installed"; exit 0; fi; \
+	SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	command -v npm >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends npm; \
+	cd tests/browser && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund
+deps-deb:
 	@missing=""; \
 	for p in $(DEB_PACKAGES); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
