@@ -68,10 +68,18 @@ static char *line(const uint8_t **p, const uint8_t *end)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *const paths[] = {
-        "/",           "/config",        "/log",          "/progress.json",
-        "/admin/",     "/admin/status",  "/admin/resync", "/admin/upgrade",
-        "/admin/reboot", "/admin/factory-reset", "/static/app.js", "/nope"};
+    static const char *const paths[] = {"/",
+                                        "/config",
+                                        "/log",
+                                        "/progress.json",
+                                        "/admin/",
+                                        "/admin/status",
+                                        "/admin/resync",
+                                        "/admin/upgrade",
+                                        "/admin/reboot",
+                                        "/admin/factory-reset",
+                                        "/static/app.js",
+                                        "/nope"};
     static const char *const methods[] = {"GET", "POST", "HEAD", "PUT"};
     static int64_t now = 1800000000;
     static unsigned n;
