@@ -89,5 +89,34 @@ run "$BOOTCTL" --env "$phone/bootenv" boot
 echo "(no mark-good: the new slot is broken)"
 run "$BOOTCTL" --env "$phone/bootenv" boot
 run "$BOOTCTL" --env "$phone/bootenv" status
+
+# ---- The web server (a step of its own, easy to carry over a change of the story above).
+step "The web server: a desk phone's daemon takes an upgrade through /admin/upgrade? with the admin password"
+desk="$demo/desk"
+shots="$top/$BUILD/demo-screenshots"
+rm -rf "$shots" && mkdir -p "$shots"
+run "$UPGRADER" --root "$desk" init --mac 00:0e:08:ab:cd:f0 --version 1.0.0 --keyring "$www/fw/keys/ca.pem"
+for nv in "Resync_On_Reset No" "Resync_Periodic 0" "Admin_Passwd demo-admin-pw"; do
+    set -- $nv
+    run "$UPGRADER" --root "$desk" param set "$1" "$2" >/dev/null
+done
+"$UPGRADER" --root "$desk" daemon --listen 127.0.0.1:0 >"$demo/desk-daemon.log" 2>&1 &
+desk_pid=$!
+at_exit "stop_pid $desk_pid"
+until web=$("$UPGRADER" --root "$desk" status --json 2>/dev/null | jq -er '.daemon.web // empty'); do sleep 0.1; done
+echo "the desk phone's pages: $web"
+shot() { node "$top/tests/browser/shot.mjs" "$web/" admin demo-admin-pw "$shots/$1.png" && echo "screenshot: $shots/$1.png"; }
+shot status-before
+first=$(jq -r '.releases[1].bundle' "$www/fw/catalog.json")
+run curl -s --digest -u admin:demo-admin-pw "$web/admin/upgrade?http://127.0.0.1:$NGINX_HTTP_PORT/crawl/fw/$first"
+echo
+until curl -s --digest -u admin:demo-admin-pw "$web/progress.json" | jq -e .active >/dev/null ||
+    [ -f "$desk/reboot-requested" ]; do sleep 0.05; done
+shot status-during
+until [ -f "$desk/reboot-requested" ]; do sleep 0.1; done
+shot status-after
+kill "$desk_pid"
+echo "the status page before, during and after the upgrade: $shots/"
+
 echo
 echo "demo finished"

@@ -141,6 +141,9 @@ daemon_start "$F" --listen 127.0.0.1:0
 U=$(dstatus "$F" .web)
 assert_eq "no admin password: /admin/status is open" "$(http "$U/admin/status")" 200
 assert_contains "the page warns" "$(http "$U/" >/dev/null; body)" 'id="warn-admin"'
+assert_eq "status --json says the admin password is not set" \
+    "$("$UPGRADER" --root "$F" status --json | jq -r .admin_password_set)" false
+assert_contains "and warns" "$("$UPGRADER" --root "$F" status)" "warning:       the admin password is empty"
 assert_eq "a factory reset (POST): 202" "$(http -X POST "$U/admin/factory-reset")" 202
 wait_until 10 "the factory reset ran" log_has "factory-reset (web)"
 "$UPGRADER" --root "$F" param set Admin_Passwd "$ADMIN" >/dev/null

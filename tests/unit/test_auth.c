@@ -23,8 +23,7 @@ static void h(const char *alg, const char *text, char *out)
 {
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned n = 0;
-    EVP_Digest(text, strlen(text), d, &n, strcmp(alg, "MD5") == 0 ? EVP_md5() : EVP_sha256(),
-               NULL);
+    EVP_Digest(text, strlen(text), d, &n, strcmp(alg, "MD5") == 0 ? EVP_md5() : EVP_sha256(), NULL);
     hex_encode(d, n, out);
 }
 
@@ -55,8 +54,8 @@ static void answer(const char *alg, const char *user, const char *password, cons
              user, AUTH_REALM, nonce, uri, alg, resp);
 }
 
-static enum auth_result check(const struct auth *a, const char *hdr, const char *uri,
-                              int64_t now, enum param_role *role)
+static enum auth_result check(const struct auth *a, const char *hdr, const char *uri, int64_t now,
+                              enum param_role *role)
 {
     return auth_check(a, hdr, "GET", uri, &pw, now, role);
 }

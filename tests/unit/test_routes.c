@@ -70,9 +70,8 @@ static void test_inline_credentials(void **state)
 {
     struct route r;
     (void)state;
-    assert_int_equal(parse("/admin/upgrade",
-                           "http://s/fw?a=1&b=2&xuser=admin&xpassword=p%26w%20d", &r),
-                     UG_OK);
+    assert_int_equal(
+        parse("/admin/upgrade", "http://s/fw?a=1&b=2&xuser=admin&xpassword=p%26w%20d", &r), UG_OK);
     assert_string_equal(r.rule, "http://s/fw?a=1&b=2");
     assert_string_equal(r.xuser, "admin");
     assert_string_equal(r.xpassword, "p&w d");
@@ -91,12 +90,12 @@ static void test_refused(void **state)
     struct route r;
     (void)state;
     static const char *const bad[][2] = {
-        {"/admin/upgrade", NULL},                    /* an upgrade names what */
-        {"/admin/upgrade", "%20"},                   /* blank */
-        {"/admin/upgrade", "/fw.bundle"},            /* no server */
+        {"/admin/upgrade", NULL},         /* an upgrade names what */
+        {"/admin/upgrade", "%20"},        /* blank */
+        {"/admin/upgrade", "/fw.bundle"}, /* no server */
         {"/admin/resync", "http://a b c"},
-        {"/admin/resync", "http://s/%zz"},           /* a bad escape */
-        {"/admin/resync", "http://s/%00x"},          /* a NUL */
+        {"/admin/resync", "http://s/%zz"},  /* a bad escape */
+        {"/admin/resync", "http://s/%00x"}, /* a NUL */
         {"/admin/resync", "http://s/x&xuser=%G1"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -117,9 +117,13 @@ static void print_text(json_object *o)
                any(upgrade, "last_result"), any(upgrade, "last_error"), any(upgrade, "last_url"));
     else
         printf("upgrade:       none\n");
-    json_object *d = NULL;
+    json_object *d = NULL, *warnings = NULL;
     json_object_object_get_ex(o, "daemon", &d);
     print_daemon(d);
+    json_object_object_get_ex(o, "warnings", &warnings);
+    for (size_t i = 0; warnings && i < json_object_array_length(warnings); i++)
+        printf("warning:       %s\n",
+               json_object_get_string(json_object_array_get_idx(warnings, i)));
 }
 
 ug_err cmd_status(const char *root, int argc, char **argv, char *err)

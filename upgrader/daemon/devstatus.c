@@ -94,6 +94,16 @@ ug_err devstatus_build(struct session *a, json_object **out, char *err)
         }
         json_object_object_add(o, "fallback", json_object_new_boolean(a->boot.fallback));
     }
+    /* Only whether it is set: an empty one leaves the web server's admin pages open. */
+    const char *admin = params_value(&a->params, "Admin_Passwd");
+    json_object *warnings = json_object_new_array();
+    json_object_object_add(o, "admin_password_set", json_object_new_boolean(admin && *admin));
+    if (warnings && !(admin && *admin))
+        json_object_array_add(warnings,
+                              json_object_new_string("the admin password is empty: the web "
+                                                     "pages and URL commands are open to anyone "
+                                                     "(set Admin_Passwd)"));
+    json_object_object_add(o, "warnings", warnings);
     int calls = 0;
     if ((rc = call_active_count(&a->folder, &calls, err)) != UG_OK)
         goto out;
