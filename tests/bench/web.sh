@@ -21,12 +21,12 @@ nginx_start "$WORK/fw" >/dev/null
 H=http://127.0.0.1:$NGINX_HTTP_PORT
 PW=bench-pw
 
-phone() { # DIR LISTEN
-    "$UPGRADER" --root "$1" init --slot-size 24M --keyring "$K/ca.pem" >/dev/null
-    for nv in "Resync_On_Reset No" "Resync_Periodic 0" "Admin_Passwd $PW"; do
-        set -- "$1" "$2" $nv
-        "$UPGRADER" --root "$1" param set "$3" "$4" >/dev/null
-    done
+phone() { # DIR
+    local dir=$1
+    "$UPGRADER" --root "$dir" init --slot-size 24M --keyring "$K/ca.pem" >/dev/null
+    "$UPGRADER" --root "$dir" param set Resync_On_Reset No >/dev/null
+    "$UPGRADER" --root "$dir" param set Resync_Periodic 0 >/dev/null
+    "$UPGRADER" --root "$dir" param set Admin_Passwd "$PW" >/dev/null
 }
 rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
 rebooted() { [ -f "$1/reboot-requested" ]; }
