@@ -58,7 +58,7 @@ BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
 PROGRAMS := $(BUILD)/upgrader $(BUILD)/bootctl
 
-.PHONY: all deps check test unit integration demo bench fuzz fuzz-ci install clean images format format-check vm-test
+.PHONY: all deps deps-deb check test unit integration demo bench fuzz fuzz-ci install clean images format format-check vm-test
 all: $(PROGRAMS)
 
 # Quiet by default; `make V=1` shows the full commands.
@@ -101,6 +101,9 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# The web pages' static files are built into the program (.incbin): a change rebuilds it.
+$(BUILD)/obj/upgrader/web/assets.o: $(wildcard upgrader/web/assets/*)
 
 # Unit test objects stay after the link, so make does not rebuild them each time.
 .SECONDARY:
@@ -186,8 +189,16 @@ DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev zlib1
                 libubootenv-dev libubootenv-tool libblkid-dev grub-common u-boot-tools \
                 qemu-system-x86 ovmf grub-efi-amd64-bin mtools gdisk busybox-static \
                 dosfstools cpio kmod util-linux qemu-system-arm u-boot-qemu \
-                baresip-core sip-tester
-deps:
+                baresip-core sip-tester chromium nodejs
+# The web pages' browser test drives Debian's chromium with puppeteer-core (never a browser
+# download), installed from tests/browser/package-lock.json into tests/browser/node_modules.
+# npm comes with nodejs (NodeSource's package) or as Debian's npm, installed when missing.
+deps: deps-deb
+	@if [ -d tests/browser/node_modules/puppeteer-core ]; then echo "deps: puppeteer-core installed"; exit 0; fi; \
+	SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	command -v npm >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends npm; \
+	cd tests/browser && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund
+deps-deb:
 	@missing=""; \
 	for p in $(DEB_PACKAGES); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \

@@ -158,5 +158,46 @@ wait_log 20 "boot (start): "
 grep "boot (start): " "$dlog" | sed 's/^upgrader: /  | /'
 kill -TERM "$dpid"; wait "$dpid" || true
 run "$BOOTCTL" --env "$desk/bootenv" status
+
+# ---- The web server (a step of its own, easy to carry over a change of the story above).
+step "The web server: a desk phone's daemon takes an upgrade through /admin/upgrade? with the admin password"
+webdesk="$demo/webdesk"
+shots="$top/$BUILD/demo-screenshots"
+rm -rf "$shots" && mkdir -p "$shots"
+run "$UPGRADER" --root "$webdesk" init --mac 00:0e:08:ab:cd:f1 --version 1.0.0 --keyring "$www/fw/keys/ca.pem"
+for nv in "Resync_On_Reset No" "Resync_Periodic 0" "Admin_Passwd demo-admin-pw"; do
+    set -- $nv
+    run "$UPGRADER" --root "$webdesk" param set "$1" "$2" >/dev/null
+done
+"$UPGRADER" --root "$webdesk" daemon --listen 127.0.0.1:0 >"$demo/webdesk-daemon.log" 2>&1 &
+web_pid=$!
+at_exit "stop_pid $web_pid"
+# until_ok SECONDS WHAT COMMAND...: until COMMAND succeeds, or the demo stops saying what.
+until_ok() {
+    local end=$(($(date +%s) + $1)) what=$2
+    shift 2
+    until "$@"; do
+        [ "$(date +%s)" -lt "$end" ] || fail "the desk phone's daemon: $what"
+        sleep 0.1
+    done
+}
+web_url() { web=$("$UPGRADER" --root "$webdesk" status --json 2>/dev/null | jq -er '.daemon.web // empty'); }
+until_ok 20 "its web server did not come up" web_url
+echo "the desk phone's pages: $web"
+shot() { node "$top/tests/browser/shot.mjs" "$web/" admin demo-admin-pw "$shots/$1.png" && echo "screenshot: $shots/$1.png"; }
+shot status-before
+first=$(jq -r '.releases[1].bundle' "$www/fw/catalog.json")
+run curl -s --digest -u admin:demo-admin-pw "$web/admin/upgrade?http://127.0.0.1:$NGINX_HTTP_PORT/crawl/fw/$first"
+echo
+upgrading() {
+    curl -s --digest -u admin:demo-admin-pw "$web/progress.json" | jq -e .active >/dev/null ||
+        [ -f "$webdesk/reboot-requested" ]
+}
+until_ok 30 "the upgrade did not start" upgrading
+shot status-during
+until_ok 120 "the upgrade did not finish" test -f "$webdesk/reboot-requested"
+shot status-after
+stop_pid "$web_pid"
+echo "the status page before, during and after the upgrade: $shots/"
 echo
 echo "demo finished"

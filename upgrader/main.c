@@ -46,9 +46,11 @@ static const struct cli_command commands[] = {
      "boot [--no-reboot]\n"
      "      run once at every boot: confirm the new slot (health check, mark good, next hop) or report a rollback"},
     {"daemon", cmd_daemon,
-     "daemon [--pidfile FILE] [--log stderr|syslog]\n"
+     "daemon [--pidfile FILE] [--log stderr|syslog] [--listen ADDR:PORT|off]\n"
      "      the agent in the foreground: schedules, a queue of work that waits for idle, call\n"
-     "      state; while it runs, call, resync, upgrade and status go through it"},
+     "      state; while it runs, call, resync, upgrade and status go through it; its web\n"
+     "      server (Enable_Web_Server, Web_Server_Port; --listen overrides) serves the pages\n"
+     "      and the URL commands /admin/upgrade?RULE, /admin/resync[?RULE], /admin/reboot"},
     {"plan", cmd_plan,
      "plan --catalog FILE-or-URL [--to V|latest] [--from V] [--hw H] [--downgrade-limit V] [--json]\n"
      "      print the hops to V (default: from the running version, the device's hardware,\n"

@@ -25,7 +25,7 @@ export TOP="$top"
 # when others load it, so the six harnesses take well under two minutes with the replays
 # (building them from scratch adds about one more); bundle is the slow one.
 declare -A ci_runs=([bundle]=5000 [catalog]=150000 [manifest]=400000 [profile]=400000
-    [rule]=250000 [version]=1500000)
+    [rule]=250000 [version]=1500000 [web]=20000)
 
 case "$mode" in
 random) out=build-fuzz coverage= ;;

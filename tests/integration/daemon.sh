@@ -5,10 +5,12 @@
 # servers.sh. Nothing here sleeps for a fixed time to let the daemon act.
 
 # daemon_start DIR [DAEMON-ARGS...]: starts the daemon of DIR; sets DAEMON_PID and DAEMON_LOG
-# and returns once it answers on its control socket.
+# and returns once it answers on its control socket. Without a --listen of the test's own the
+# web server is off (its default would be port 80 on every address).
 daemon_start() {
     local dir=$1
     shift
+    [[ " $* " == *" --listen "* ]] || set -- "$@" --listen off
     DAEMON_LOG=$WORK/daemon-$(basename "$dir").log
     echo "---- start $(date +%T.%N)" >>"$DAEMON_LOG"
     TZ=${DAEMON_TZ:-UTC} "$UPGRADER" --root "$dir" daemon "$@" >>"$DAEMON_LOG" 2>&1 &

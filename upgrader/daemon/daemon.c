@@ -18,6 +18,7 @@
 #include "daemon/daemon_int.h"
 #include "device/call.h"
 #include "lang/paramdefs.h"
+#include "web/web.h"
 
 int64_t daemon_now_s(void)
 {
@@ -250,7 +251,8 @@ static ug_err open_parts(struct daemon *d, char *err)
         (rc = worker_new(&wc, &d->w, err)) != UG_OK ||
         (rc = sip_new(d->loop, d->log, on_sip_change, d, &d->sip, err)) != UG_OK ||
         (rc = control_listen(d->loop, session_path(&d->s, STATE_CONTROL), daemon_on_request, d,
-                             &d->ctl, err)) != UG_OK)
+                             &d->ctl, err)) != UG_OK ||
+        (rc = daemon_start_web(d, err)) != UG_OK)
         return rc;
     d->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (d->inotify_fd < 0 ||
@@ -266,6 +268,7 @@ static void close_parts(struct daemon *d)
         d->waiters = w->next;
         free(w);
     }
+    web_stop(d->web);
     control_close(d->ctl); /* closes the waiters' connections too */
     sip_free(d->sip);
     worker_free(d->w);

@@ -11,6 +11,7 @@ struct daemon_options {
     const char *root;           /* the state folder */
     const char *pidfile;        /* written once the folder's lock is held; NULL: none */
     const struct log_sink *log; /* NULL: stderr */
+    const char *listen;         /* the web server's ADDR:PORT or "off"; NULL: the parameters */
 };
 
 /* Runs the daemon in the foreground until SIGTERM or SIGINT (a running job is cancelled at

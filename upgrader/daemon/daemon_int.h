@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Inside the daemon: its state and what its parts (daemon.c, daemon_schedule.c,
- * daemon_jobs.c, daemon_requests.c) call of each other. Only those files include this;
+ * daemon_jobs.c, daemon_requests.c, daemon_web.c) call of each other. Only those files include this;
  * everything here runs on the loop's thread. */
 #ifndef UPGRADER_DAEMON_DAEMON_INT_H
 #define UPGRADER_DAEMON_DAEMON_INT_H
@@ -23,6 +23,8 @@
 #include "session/session.h"
 #include "upgrade/upgrade_state.h"
 
+struct web;
+
 /* A control client waiting for the end of a job. */
 struct waiter {
     struct control_conn *conn;
@@ -40,6 +42,7 @@ struct daemon {
     struct worker *w;
     struct control *ctl;
     struct sip *sip;
+    struct web *web; /* the web server, NULL: off */
     struct loop_timer wake;
     volatile sig_atomic_t cancel; /* the worker's sessions stop at their next step */
     int stopping, rebooting;
@@ -103,6 +106,11 @@ void daemon_on_progress(void *ctx, const struct upgrade_status *status);
 void daemon_on_request(void *ctx, struct control_conn *conn, json_object *req);
 /* A reply {"rc", "error"}. */
 json_object *daemon_reply_rc(ug_err rc, const char *error);
+/* The daemon's part of the status document (its jobs, call state, web address). */
+json_object *daemon_status_json(struct daemon *d);
+/* Starts the web server (daemon_web.c): with --listen a failure stops the daemon; from the
+ * parameters alone it is logged and the daemon goes on without it. */
+ug_err daemon_start_web(struct daemon *d, char *err);
 /* Answers every client waiting for job with reply (taking the reference). */
 void daemon_answer_waiters(struct daemon *d, unsigned job, json_object *reply);
 

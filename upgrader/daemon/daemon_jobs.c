@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/jsonfile.h"
+#include "web/web.h"
 
 static void on_wake(void *ctx)
 {
@@ -205,6 +206,8 @@ void daemon_on_done(void *ctx, struct worker_result *r)
     else if (r->job.kind == JOB_REBOOT && r->rebooted)
         d->rebooting = 1;
     daemon_save_jobs(d);
+    web_event(session_path(&d->s, STATE_EVENTS), job_kind_name(r->job.kind), r->job.origin, r->rc,
+              r->rc == UG_OK ? r->summary : r->err, d->log);
     daemon_answer_waiters(d, id, result_json(r));
     worker_result_free(r);
     daemon_kick(d);

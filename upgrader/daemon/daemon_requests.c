@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/jsonfile.h"
+#include "web/web.h"
 
 void daemon_answer_waiters(struct daemon *d, unsigned job, json_object *reply)
 {
@@ -27,7 +28,7 @@ void daemon_answer_waiters(struct daemon *d, unsigned job, json_object *reply)
     json_object_put(reply);
 }
 
-static json_object *status_json(struct daemon *d)
+json_object *daemon_status_json(struct daemon *d)
 {
     json_object *o = json_object_new_object(), *calls = json_object_new_object();
     int64_t now = daemon_now_s();
@@ -71,6 +72,7 @@ static json_object *status_json(struct daemon *d)
     }
     json_object_object_add(o, "jobs", jobs);
     jsonfile_set_int(o, "resync_failures_in_a_row", d->hist.failures);
+    jsonfile_set_string(o, "web", web_url(d->web));
     return o;
 }
 
@@ -130,7 +132,7 @@ void daemon_on_request(void *ctx, struct control_conn *conn, json_object *req)
     const char *cmd = jsonfile_get_string(req, "cmd", "");
     if (strcmp(cmd, "status") == 0) {
         json_object *r = daemon_reply_rc(UG_OK, "");
-        json_object_object_add(r, "daemon", status_json(d));
+        json_object_object_add(r, "daemon", daemon_status_json(d));
         return control_reply(conn, r);
     }
     if (strcmp(cmd, "call") == 0) {

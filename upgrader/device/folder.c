@@ -32,6 +32,7 @@ static const char *const names[STATE_FILE_COUNT] = {
     [STATE_JOBS] = "jobs.json",
     [STATE_CONTROL] = "control.sock",
     [STATE_DAEMON_LOCK] = "daemon.lock",
+    [STATE_EVENTS] = "events.json",
 };
 
 const char *state_file_name(enum state_file which)

@@ -37,6 +37,7 @@ enum state_file {
     STATE_JOBS,           /* jobs.json: the daemon's deferred-work queue */
     STATE_CONTROL,        /* control.sock: the running daemon's control socket */
     STATE_DAEMON_LOCK,    /* held by the one daemon of the folder for its whole life */
+    STATE_EVENTS,         /* events.json: the recent job outcomes the web log page shows */
     STATE_FILE_COUNT
 };
 
