@@ -156,7 +156,7 @@ fuzz-ci:
 # 1000) at random instants and at fsyncs and renames of a resync, apply, param set, upgrade
 # pass, boot step or bootctl change, each followed by a power-on and its checks. SEED=S
 # reproduces a run's schedule; without it a new seed is drawn and printed. `make test` runs
-# 30 cuts with a fixed seed.
+# 12 cuts with a fixed seed.
 RUNS ?= 1000
 powercut: $(PROGRAMS) $(TOOL_BINS)
 	@UPGRADER=$(CURDIR)/$(BUILD)/upgrader BOOTCTL=$(CURDIR)/$(BUILD)/bootctl TOP=$(CURDIR) RUNS=$(RUNS) \

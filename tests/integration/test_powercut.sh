@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Power cuts: RUNS times (default 30; `make powercut RUNS=1000` for the long run), a device
+# Power cuts: RUNS times (default 12; `make powercut RUNS=1000` for the long run), a device
 # loses power (SIGKILL of the command's whole process group, by tests/tools/killat) in the
 # middle of one of: a resync applying a profile, `apply`, `param set`, an upgrade pass
 # (download, write, verify, switch), `upgrader boot` confirming a new slot, or a `bootctl`
@@ -16,8 +16,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/servers.sh"
 
-# make test runs the same 30 cuts each time (a fixed seed); make powercut draws a new seed.
-RUNS=${RUNS:-30}
+# make test runs the same 12 cuts each time (a fixed seed); make powercut draws a new seed.
+RUNS=${RUNS:-12}
 SEED=${SEED:-20240601}
 echo "powercut: RUNS=$RUNS SEED=$SEED (rerun: make powercut RUNS=$RUNS SEED=$SEED)"
 KILLAT=$TOOLS/killat
