@@ -184,7 +184,7 @@ clean:
 DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev zlib1g-dev \
                 libarchive-dev libcmocka-dev libexpat1-dev libjson-c-dev libmicrohttpd-dev \
                 libzstd-dev libisal-dev tftpd-hpa tftp-hpa openssl e2fsprogs curl zstd gzip jq \
-                clang clang-format libclang-rt-14-dev iproute2 time strace \
+                clang clang-format libclang-rt-14-dev iproute2 time strace python3 \
                 libubootenv-dev libubootenv-tool libblkid-dev grub-common u-boot-tools \
                 qemu-system-x86 ovmf grub-efi-amd64-bin mtools gdisk busybox-static \
                 dosfstools cpio kmod util-linux qemu-system-arm u-boot-qemu
