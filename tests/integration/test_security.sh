@@ -74,8 +74,12 @@ head -c $((200 << 20)) /dev/zero | gzip -1 >"$WORK/bomb.xml.gz"
 rc=0
 /usr/bin/time -f %M -o "$WORK/rss" "$UPGRADER" --root "$D" apply "$WORK/bomb.xml.gz" >"$WORK/.out" 2>"$WORK/.err" || rc=$?
 [ "$rc" != 0 ] || fail "a gzip bomb was applied"
-rss=$(cat "$WORK/rss" | tail -n 1)
-[ "$rss" -lt 200000 ] || fail "the gzip bomb took ${rss} KiB of memory"
+rss=$(tail -n 1 "$WORK/rss")
+# Inflating all of it would take more than 200 MiB; ASan keeps freed buffers in quarantine,
+# about doubling what the 64 MiB cap and the buffer's growth leave behind.
+limit=200000
+[[ "$UPGRADER" == *build-asan* ]] && limit=400000
+[ "$rss" -lt "$limit" ] || fail "the gzip bomb took ${rss} KiB of memory (limit $limit)"
 echo "row: gzip bomb profile | exit $rc | peak RSS ${rss} KiB | $(tail -n 1 "$WORK/.err")"
 ok "a gzip bomb profile is refused (exit $rc) within ${rss} KiB"
 
