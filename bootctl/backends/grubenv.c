@@ -97,11 +97,15 @@ void grubenv_unset(struct grubenv *env, const char *name)
         }
 }
 
-/* Appends text with GRUB's escapes at *at; -1 when it passes the block's end. */
-static int put_escaped(uint8_t *block, size_t *at, const char *text)
+/* Appends text with GRUB's escapes at *at; -1 when it passes the block's end. A name also
+ * escapes '=' and a leading '#': a variable read from a name written with them (`a\=b`,
+ * `\#c`) must be written back the same, or it would come back as another variable (one
+ * that could override the seal) or as a comment. */
+static int put_escaped(uint8_t *block, size_t *at, const char *text, int is_name)
 {
     for (const char *c = text; *c; c++) {
-        int escape = *c == '\\' || *c == '\n';
+        int escape =
+            *c == '\\' || *c == '\n' || (is_name && (*c == '=' || (*c == '#' && c == text)));
         if (*at + (size_t)escape + 1 > GRUBENV_SIZE)
             return -1;
         if (escape)
@@ -117,10 +121,10 @@ int grubenv_encode(const struct grubenv *env, uint8_t block[GRUBENV_SIZE])
     memcpy(block, GRUBENV_SIGNATURE, SIG_LEN);
     size_t at = SIG_LEN;
     for (int i = 0; i < env->n; i++) {
-        if (put_escaped(block, &at, env->var[i].name) != 0 || at + 1 > GRUBENV_SIZE)
+        if (put_escaped(block, &at, env->var[i].name, 1) != 0 || at + 1 > GRUBENV_SIZE)
             return -1;
         block[at++] = '=';
-        if (put_escaped(block, &at, env->var[i].value) != 0 || at + 1 > GRUBENV_SIZE)
+        if (put_escaped(block, &at, env->var[i].value, 0) != 0 || at + 1 > GRUBENV_SIZE)
             return -1;
         block[at++] = '\n';
     }

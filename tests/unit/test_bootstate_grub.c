@@ -125,6 +125,29 @@ static void test_block_as_grub_lays_it_out(void **unused)
     assert_string_equal(grubenv_get(&back, "A_OK"), "0");
 }
 
+/* Names another tool wrote with escapes ('=' and a leading '#') come back as the same
+ * variables after a rewrite: "UPGRADER_GEN=9" must not turn into UPGRADER_GEN (found by
+ * fuzz_bootstate: it made every copy the agent wrote torn). */
+static void test_escaped_names_survive_a_rewrite(void **unused)
+{
+    (void)unused;
+    uint8_t block[GRUBENV_SIZE];
+    memset(block, '#', sizeof block);
+    const char *text = GRUBENV_SIGNATURE "UPGRADER_GEN\\=9=x\n\\#c=2\n";
+    memcpy(block, text, strlen(text));
+    struct grubenv env, back;
+    assert_int_equal(grubenv_parse(block, sizeof block, &env), GRUBENV_OK);
+    assert_int_equal(env.n, 2);
+    assert_string_equal(grubenv_get(&env, "UPGRADER_GEN=9"), "x");
+    assert_string_equal(grubenv_get(&env, "#c"), "2");
+    assert_int_equal(grubenv_encode(&env, block), 0);
+    assert_int_equal(grubenv_parse(block, sizeof block, &back), GRUBENV_OK);
+    assert_int_equal(back.n, 2);
+    assert_null(grubenv_get(&back, "UPGRADER_GEN"));
+    assert_string_equal(grubenv_get(&back, "UPGRADER_GEN=9"), "x");
+    assert_string_equal(grubenv_get(&back, "#c"), "2");
+}
+
 /* ---- RAUC's variables ---- */
 
 /* An environment RAUC's tools left (no seal): B installed and tried once, A booted from the
@@ -383,6 +406,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_block_as_grub_lays_it_out),
+        cmocka_unit_test(test_escaped_names_survive_a_rewrite),
         cmocka_unit_test(test_cmdline_parsing),
         cmocka_unit_test_setup_teardown(test_rauc_environment_loads, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_agent_steps_in_rauc_variables, tmp_setup,
