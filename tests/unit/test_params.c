@@ -385,6 +385,50 @@ static void test_per_value_result(void **state)
     params_close(&s);
 }
 
+/* A value over PARAM_VALUE_MAX costs that value (param set refuses it), and a change that
+ * would make the store bigger than PARAMS_STORE_MAX is refused whole: the store stays within
+ * what every reader takes. */
+static void test_value_and_store_bounds(void **state)
+{
+    struct fixture *f = *state;
+    struct param_store s;
+    char err[UG_ERRBUF], schema[160];
+    char *big = malloc(PARAM_VALUE_MAX + 2);
+    assert_non_null(big);
+    memset(big, 'x', PARAM_VALUE_MAX + 1);
+    big[PARAM_VALUE_MAX + 1] = '\0';
+    assert_int_equal(params_open(&f->folder, &s, err), UG_OK);
+    assert_int_equal(params_set(&s, "GPP_A", big, PARAM_ROLE_ADMIN, err), UG_ERR_USAGE);
+    assert_string_equal(err, "GPP_A: the value is 65537 bytes, over the limit of 65536");
+    big[PARAM_VALUE_MAX] = '\0';
+    assert_int_equal(params_set(&s, "GPP_A", big, PARAM_ROLE_ADMIN, err), UG_OK);
+    params_close(&s);
+    /* 300 values of 60 KiB are 18 MiB: over the store's limit, so nothing changes */
+    snprintf(schema, sizeof schema, "%s/schema.conf", f->root);
+    write_text(schema, "Big_{1..300} \"\" rw text\n");
+    assert_int_equal(params_open(&f->folder, &s, err), UG_OK);
+    struct profile p = {.entries = calloc(300, sizeof(struct profile_entry)), .n = 300};
+    char names[300][16];
+    big[60000] = '\0';
+    for (size_t i = 0; i < 300; i++) {
+        snprintf(names[i], sizeof names[i], "Big_%zu", i + 1);
+        p.entries[i] =
+            (struct profile_entry){.name = names[i], .value = big, .access = PROFILE_ACCESS_KEEP};
+    }
+    assert_int_equal(params_apply(&s, &p, "big.xml", NULL, err), UG_ERR_USAGE);
+    assert_non_null(strstr(err, "over its limit of 16777216; nothing changed"));
+    assert_string_equal(params_value(&s, "Big_1"), "");
+    p.n = 200; /* 12 MiB is within it */
+    assert_int_equal(params_apply(&s, &p, "big.xml", NULL, err), UG_OK);
+    params_close(&s);
+    assert_int_equal(params_open(&f->folder, &s, err), UG_OK);
+    assert_int_equal(strlen(params_value(&s, "Big_200")), 60000);
+    params_close(&s);
+    free(p.entries);
+    free(big);
+    unlink(schema);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -394,6 +438,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_damaged_and_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changes_do_not_undo_each_other, setup, teardown),
         cmocka_unit_test_setup_teardown(test_per_value_result, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_value_and_store_bounds, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

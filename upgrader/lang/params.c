@@ -80,7 +80,7 @@ static int escape_into(struct buf *out, const char *v)
 static ug_err load_file(struct param_store *s, char *err)
 {
     struct buf text = {0};
-    ug_err rc = fs_read_file(s->path, 256u << 20, &text, err);
+    ug_err rc = fs_read_file(s->path, PARAMS_READ_MAX, &text, err);
     if (rc != UG_OK) {
         buf_free(&text);
         return rc;
@@ -271,6 +271,11 @@ static ug_err write_values(const struct param_store *s, char *const *value,
 {
     struct buf text = {0};
     ug_err rc = serialise(s, value, access, &text, err);
+    if (rc == UG_OK && text.len > PARAMS_STORE_MAX)
+        rc = ug_fail(err, UG_ERR_USAGE,
+                     "%s: the change would make the store %zu bytes, over its limit of %u; "
+                     "nothing changed",
+                     s->path, text.len, PARAMS_STORE_MAX);
     remove_stale_temps(s);
     /* 0600: the store holds passwords and keys. */
     if (rc == UG_OK)

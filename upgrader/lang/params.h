@@ -14,6 +14,12 @@
 
 #define PARAMS_FILE_HEADER "# upgrader parameter store v1"
 
+/* The largest store a change may write (bytes): a change that would make it bigger is
+ * refused whole. Readers take up to PARAMS_READ_MAX, so whatever was written stays readable
+ * (a store of an older version included). */
+#define PARAMS_STORE_MAX (16u << 20)
+#define PARAMS_READ_MAX  (256u << 20)
+
 /* Whose rights apply: the admin may do everything, the user what each `ua` allows. */
 enum param_role {
     PARAM_ROLE_ADMIN,
