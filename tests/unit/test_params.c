@@ -429,6 +429,46 @@ static void test_value_and_store_bounds(void **state)
     unlink(schema);
 }
 
+/* An export applies back to the very values it was made from: line breaks, tabs and edge
+ * spaces included; what XML cannot carry (control characters, bytes that are not UTF-8) the
+ * store refuses on the way in. */
+static void test_export_restores_every_value(void **state)
+{
+    struct fixture *f = *state;
+    struct param_store s;
+    char err[UG_ERRBUF];
+    static const char *const values[] = {
+        "two\nlines", "  edge spaces  ", "\ttab\t", "\r\n", " ", "a  b", "caf\xc3\xa9 \xe2\x82\xac",
+    };
+    assert_int_equal(params_open(&f->folder, &s, err), UG_OK);
+    static const char *const refused[] = {"\x1b[31m", "bell\a", "\xe9t\xe9", "\xc0\x80",
+                                          "\xed\xa0\x80"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        if (params_set(&s, "GPP_B", refused[i], PARAM_ROLE_ADMIN, err) != UG_ERR_USAGE)
+            fail_msg("case %zu: accepted", i);
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "GPP_%c", (char)('A' + i));
+        assert_int_equal(params_set(&s, name, values[i], PARAM_ROLE_ADMIN, err), UG_OK);
+    }
+    struct buf xml = {0};
+    assert_int_equal(params_export_xml(&s, PARAM_ROLE_ADMIN, 0, &xml, err), UG_OK);
+    params_close(&s);
+    assert_int_equal(params_create_defaults(&f->folder, err), UG_OK);
+    assert_int_equal(params_open(&f->folder, &s, err), UG_OK);
+    struct profile p;
+    assert_int_equal(profile_parse(xml.data, xml.len, "export.xml", &p, err), UG_OK);
+    assert_int_equal(params_apply(&s, &p, "export.xml", NULL, err), UG_OK);
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "GPP_%c", (char)('A' + i));
+        assert_string_equal(params_value(&s, name), values[i]);
+    }
+    profile_free(&p);
+    params_close(&s);
+    buf_free(&xml);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -439,6 +479,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_changes_do_not_undo_each_other, setup, teardown),
         cmocka_unit_test_setup_teardown(test_per_value_result, setup, teardown),
         cmocka_unit_test_setup_teardown(test_value_and_store_bounds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_export_restores_every_value, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

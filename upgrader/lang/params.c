@@ -625,17 +625,25 @@ int params_apply_result_format(const struct params_apply_result *r, const char *
     return rc;
 }
 
-static int xml_escape_into(struct buf *out, const char *v)
+/* Escapes a value for an export. Line breaks, tabs and edge spaces are written as character
+ * references, which the profile reader keeps as written (it trims and folds only literal
+ * white space), so the export applies back to the same value. */
+static int xml_escape_into(struct buf *out, const char *value)
 {
-    for (; *v; v++) {
-        const char *e = *v == '&'    ? "&amp;"
-                        : *v == '<'  ? "&lt;"
-                        : *v == '>'  ? "&gt;"
-                        : *v == '"'  ? "&quot;"
-                        : *v == '\n' ? "&#10;"
-                        : *v == '\t' ? "&#9;"
-                        : *v == '\r' ? "&#13;"
-                                     : NULL;
+    size_t len = strlen(value), lead = strspn(value, " "), trail = len;
+    while (trail > lead && value[trail - 1] == ' ')
+        trail--;
+    for (const char *v = value; *v; v++) {
+        size_t i = (size_t)(v - value);
+        const char *e = *v == ' ' && (i < lead || i >= trail) ? "&#32;"
+                        : *v == '&'                           ? "&amp;"
+                        : *v == '<'                           ? "&lt;"
+                        : *v == '>'                           ? "&gt;"
+                        : *v == '"'                           ? "&quot;"
+                        : *v == '\n'                          ? "&#10;"
+                        : *v == '\t'                          ? "&#9;"
+                        : *v == '\r'                          ? "&#13;"
+                                                              : NULL;
         if (e ? buf_append_str(out, e) : buf_append(out, v, 1))
             return -1;
     }
