@@ -39,13 +39,18 @@ out:
     return rc;
 }
 
-ug_err jsonfile_save(const char *path, json_object *obj, char *err)
+ug_err jsonfile_save_mode(const char *path, json_object *obj, int mode, char *err)
 {
     size_t len = 0;
     const char *text = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PRETTY, &len);
     if (!text)
         return ug_fail(err, UG_ERR_OTHER, "%s: cannot serialise state", path);
-    return fs_write_atomic(path, text, len, 0644, err);
+    return fs_write_atomic(path, text, len, mode, err);
+}
+
+ug_err jsonfile_save(const char *path, json_object *obj, char *err)
+{
+    return jsonfile_save_mode(path, obj, 0644, err);
 }
 
 const char *jsonfile_get_string(json_object *obj, const char *key, const char *fallback)

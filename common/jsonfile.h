@@ -13,6 +13,8 @@
 ug_err jsonfile_load(const char *path, json_object **out, char *err) UG_MUST_CHECK;
 /* Writes obj to path atomically (temp, fsync, rename, fsync folder), pretty-printed. */
 ug_err jsonfile_save(const char *path, json_object *obj, char *err) UG_MUST_CHECK;
+/* jsonfile_save with the file's mode (jsonfile_save: 0644). */
+ug_err jsonfile_save_mode(const char *path, json_object *obj, int mode, char *err) UG_MUST_CHECK;
 /* Small typed getters that tolerate a missing or mistyped key by returning the fallback. */
 const char *jsonfile_get_string(json_object *obj, const char *key, const char *fallback);
 long long jsonfile_get_int(json_object *obj, const char *key, long long fallback);
