@@ -112,6 +112,14 @@ static const struct param_def builtin[] = {
           "Refuse firmware older than this version (empty: no limit)"),
     TYPED("Upgrade_Rule", "", PARAM_NA, PT_UPGRADE_RULE,
           "Rule naming the firmware (or catalog) to run"),
+    INT("Upgrade_Min_Rate", "1024", PARAM_NA, 0, INT_MAXV,
+        "Slowest an upgrade download may run, in bytes per second over Upgrade_Min_Rate_Window "
+        "(0: only a 30 s stall aborts)"),
+    INT("Upgrade_Min_Rate_Window", "60", PARAM_NA, 1, 3600,
+        "Seconds an upgrade download may stay below Upgrade_Min_Rate before it is given up"),
+    INT("Upgrade_Download_Deadline", "14400", PARAM_NA, 0, 2000000,
+        "Longest one upgrade download (catalog, signature or bundle) may take, in seconds "
+        "(0: no limit)"),
     TEXT("Log_Upgrade_Request_Msg", "$PN $MAC -- Requesting upgrade $SCHEME://$SERVIP:$PORT$PATH",
          PARAM_NA, "Syslog message when an upgrade starts (empty: none)"),
     TEXT("Log_Upgrade_Success_Msg",

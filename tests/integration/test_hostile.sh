@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# What a hostile server or a careless operator does to a device, against the real nginx: a
+# trickling server and one slower than the download deadline, a signed catalog naming a
+# local bundle, credentials given on the command line; each ends in a clear refusal with
+# the device as it was.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/servers.sh"
+
+"$TOP/images/make-keys.sh" "$WORK/keys" test >/dev/null
+K=$WORK/keys
+FW=$WORK/fw
+mkdir -p "$FW/bundles"
+head -c 3500000 /dev/urandom >"$WORK/big.img"
+"$UPGRADER" pack --product UG-PHONE-1 --version 2.0.0 --hw 1.0 --image "$WORK/big.img" \
+    --key "$K/signer.key" --cert "$K/signer.pem" --compress none -o "$FW/bundles/big.bundle" >/dev/null ||
+    fail "pack"
+pki_make "$WORK/pki" >/dev/null
+nginx_start "$FW" || fail "nginx did not start"
+H=http://127.0.0.1:$NGINX_HTTP_PORT
+
+new_device() { # DIR
+    "$UPGRADER" --root "$1" init --slot-size 4M --keyring "$K/ca.pem" >/dev/null || fail "init $1"
+}
+param() { "$UPGRADER" --root "$1" param set "$2" "$3" >/dev/null || fail "param set $2"; }
+bootenv_sum() { sha256sum <"$1/bootenv"; }
+
+# ---- A server that trickles (2 bytes/s) is given up after Upgrade_Min_Rate_Window below
+# Upgrade_Min_Rate; the pass does not hold its lock for ever.
+D=$WORK/trickle
+new_device "$D"
+param "$D" Upgrade_Min_Rate 1000
+param "$D" Upgrade_Min_Rate_Window 2
+before=$(bootenv_sum "$D")
+start=$(date +%s)
+expect_exit 3 "a trickling bundle is given up" timeout 30 "$UPGRADER" --root "$D" upgrade "$H/trickle/bundles/big.bundle"
+assert_contains "it says why" "$ERR" "timed out"
+[ $(($(date +%s) - start)) -lt 15 ] || fail "the trickle held the pass $(($(date +%s) - start)) s"
+ok "given up within seconds"
+assert_eq "the boot state is as it was" "$(bootenv_sum "$D")" "$before"
+
+# ---- A download slower than Upgrade_Download_Deadline (3.5 MB at 256 kB/s, 14 s) stops there.
+param "$D" Upgrade_Min_Rate 0
+param "$D" Upgrade_Download_Deadline 2
+start=$(date +%s)
+expect_exit 3 "a download past the deadline is given up" timeout 30 "$UPGRADER" --root "$D" upgrade "$H/crawl/bundles/big.bundle"
+[ $(($(date +%s) - start)) -lt 10 ] || fail "the deadline did not hold: $(($(date +%s) - start)) s"
+ok "stopped at the deadline"
+
+finish
