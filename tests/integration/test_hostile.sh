@@ -47,4 +47,25 @@ expect_exit 3 "a download past the deadline is given up" timeout 30 "$UPGRADER" 
 [ $(($(date +%s) - start)) -lt 10 ] || fail "the deadline did not hold: $(($(date +%s) - start)) s"
 ok "stopped at the deadline"
 
+# ---- A signed catalog from a server naming a local file://, or a domain outside
+# Restricted_Access_Domains, is refused whole before anything is read or contacted.
+sign_catalog() { # NAME BUNDLE-URL
+    printf '{"product": "UG-PHONE-1", "releases": [{"version": "2.0.0", "bundle": "%s", "size": %s, "sha256": "%s", "min_from": "1.0.0", "hardware": ["1.0"]}]}\n' \
+        "$2" "$(stat -c %s "$FW/bundles/big.bundle")" "$(sha256sum <"$FW/bundles/big.bundle" | cut -d' ' -f1)" >"$FW/$1"
+    openssl cms -sign -binary -outform DER -in "$FW/$1" -signer "$K/signer.pem" -inkey "$K/signer.key" \
+        -out "$FW/$1.sig" || fail "sign $1"
+}
+sign_catalog local.json "file://$FW/bundles/big.bundle"
+sign_catalog elsewhere.json "http://localhost:$NGINX_HTTP_PORT/bundles/big.bundle"
+D=$WORK/catalog
+new_device "$D"
+before=$(bootenv_sum "$D")
+expect_exit 5 "a remote catalog naming file:// is refused" "$UPGRADER" --root "$D" upgrade "$H/local.json"
+assert_contains "it says which bundle and why" "$ERR" "release 2.0.0: bundle refused"
+param "$D" Restricted_Access_Domains 127.0.0.1
+expect_exit 5 "a catalog naming a restricted domain is refused" "$UPGRADER" --root "$D" upgrade "$H/elsewhere.json"
+assert_contains "it names the domain rule" "$ERR" "Restricted_Access_Domains"
+assert_eq "no bundle was requested" "$(grep -c 'GET /bundles/big.bundle' "$NGINX_ACCESS_LOG")" 0
+assert_eq "the boot state is as it was" "$(bootenv_sum "$D")" "$before"
+
 finish
