@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int fs_join(char *out, size_t outsz, const char *dir, const char *name)
@@ -121,6 +122,26 @@ ug_err fs_read_file(const char *path, size_t max_size, struct buf *out, char *er
     if (rc == UG_OK && !out->data)
         buf_append(out, "", 0); /* an empty file still gives a valid C string */
     return rc;
+}
+
+ug_err fs_set_aside(const char *path, char *aside, size_t asidesz, char *err)
+{
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
+    struct stat st;
+    for (int n = 0; n < 100; n++) {
+        int len = n ? snprintf(aside, asidesz, "%s.damaged-%s-%d", path, stamp, n)
+                    : snprintf(aside, asidesz, "%s.damaged-%s", path, stamp);
+        if (len < 0 || (size_t)len >= asidesz)
+            return ug_fail(err, UG_ERR_OTHER, "%s: path too long", path);
+        if (lstat(aside, &st) != 0)
+            break;
+    }
+    if (rename(path, aside) != 0)
+        return ug_fail(err, UG_ERR_OTHER, "%s: cannot set aside: %s", path, strerror(errno));
+    return fs_sync_parent(path, err);
 }
 
 ug_err fs_mkdir_p(const char *path, char *err)

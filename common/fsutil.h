@@ -20,6 +20,10 @@ ug_err fs_sync_parent(const char *path, char *err) UG_MUST_CHECK;
 ug_err fs_mkdir_p(const char *path, char *err) UG_MUST_CHECK;
 /* Copies a file atomically (used for certificates and keys given to init). */
 ug_err fs_copy_file(const char *from, const char *to, int mode, char *err) UG_MUST_CHECK;
+/* Renames a damaged state file to PATH.damaged-YYYYMMDDTHHMMSSZ (a free name), durably, and
+ * writes that name into aside (asidesz bytes), so a rebuilt file can take its place while
+ * the damaged copy stays for whoever wants to look at it. */
+ug_err fs_set_aside(const char *path, char *aside, size_t asidesz, char *err) UG_MUST_CHECK;
 /* 1 if path exists (any type), else 0. */
 int fs_exists(const char *path);
 /* Joins folder and name into out (size outsz); returns 0, or -1 if it does not fit. */

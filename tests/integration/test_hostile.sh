@@ -68,4 +68,25 @@ assert_contains "it names the domain rule" "$ERR" "Restricted_Access_Domains"
 assert_eq "no bundle was requested" "$(grep -c 'GET /bundles/big.bundle' "$NGINX_ACCESS_LOG")" 0
 assert_eq "the boot state is as it was" "$(bootenv_sum "$D")" "$before"
 
+# ---- Damaged state files (a bad disk, a cut-short copy): factory-reset always works, each
+# file is set aside (NAME.damaged-TIME) and rebuilt by its owner, and status says so.
+D=$WORK/damaged
+new_device "$D"
+param "$D" GPP_A kept-before-the-damage
+head -c 300 "$D/params" >"$D/params.cut" && mv "$D/params.cut" "$D/params"
+expect_exit 0 "factory-reset works on a cut-short params" "$UPGRADER" --root "$D" factory-reset
+assert_contains "it says the store was rebuilt" "$ERR" "set aside as $D/params.damaged-"
+expect_exit 0 "the store works again" "$UPGRADER" --root "$D" param get GPP_A
+assert_eq "at its default" "$OUT" ""
+printf '{"status": {"state": "down' >"$D/upgrade.json"
+expect_exit 0 "status reads a cut-short upgrade.json" "$UPGRADER" --root "$D" status
+assert_contains "status says it is damaged" "$OUT" "damaged:       $D/upgrade.json: not a JSON object"
+assert_contains "status names the copy set aside" "$OUT" "params.damaged-"
+"$BOOTCTL" --env "$D/bootenv" boot >/dev/null || fail "bootctl boot"
+expect_exit 0 "boot sets it aside and goes on" "$UPGRADER" --root "$D" boot --no-reboot
+assert_contains "boot says so" "$ERR" "the upgrade state starts afresh"
+ls "$D"/upgrade.json.damaged-* >/dev/null 2>&1 || fail "no damaged copy of upgrade.json kept"
+ok "the damaged upgrade.json is kept aside"
+expect_exit 0 "upgrade runs again" "$UPGRADER" --root "$D" upgrade
+
 finish

@@ -261,13 +261,33 @@ static void test_damaged_and_schema(void **state)
         {PARAMS_FILE_HEADER "\nGPP_A na x\n# end 1\n", "expected NAME<TAB>ACCESS<TAB>VALUE"},
         {PARAMS_FILE_HEADER "\n# end 0\nGPP_A\tna\tx\n", "text after the end line"},
     };
+    /* A damaged store is set aside and rebuilt from the defaults: every command works again
+     * (factory-reset first), and the store says what it did. */
     for (size_t i = 0; i < sizeof damaged / sizeof damaged[0]; i++) {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -f %s/params.damaged-*", f->root);
+        assert_int_equal(system(cmd), 0);
         write_text(f->path, damaged[i].text);
         err[0] = '\0';
-        assert_int_equal(params_open(&f->folder, &s, err), UG_ERR_OTHER);
-        if (!strstr(err, damaged[i].why) || !strstr(err, f->path))
-            fail_msg("case %zu: '%s' does not say '%s'", i, err, damaged[i].why);
+        assert_int_equal(params_open(&f->folder, &s, err), UG_OK);
+        assert_non_null(s.recovered);
+        if (!strstr(s.recovered, damaged[i].why) || !strstr(s.recovered, "set aside as"))
+            fail_msg("case %zu: '%s' does not say '%s'", i, s.recovered, damaged[i].why);
+        assert_string_equal(params_value(&s, "GPP_A"), "");
+        params_close(&s);
+        struct buf rebuilt = {0};
+        read_file(f->path, &rebuilt);
+        assert_int_equal(rebuilt.len, good.len); /* the defaults, whole */
+        assert_memory_equal(rebuilt.data, good.data, good.len);
+        buf_free(&rebuilt);
+        assert_int_equal(params_open(&f->folder, &s, err), UG_OK); /* nothing more to do */
+        assert_null(s.recovered);
+        params_close(&s);
     }
+    /* the damaged copy is kept beside it, as it was */
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "grep -q 'GPP_A.na.x' %s/params.damaged-*", f->root);
+    assert_int_equal(system(cmd), 0);
     /* A parameter the schema no longer has is dropped; a new one gets its default. */
     write_text(f->path,
                PARAMS_FILE_HEADER "\nOld_Program_Param\trw\tx\nGPP_A\tro\tkept\n# end 2\n");

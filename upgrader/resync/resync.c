@@ -452,6 +452,8 @@ static ug_err begin(struct run *r, char *err)
                        "Provision_Enable is No: resyncs are switched off on this device");
     if ((rc = resync_state_load(session_path(r->s, STATE_RESYNC), &r->st, err)) != UG_OK)
         return rc;
+    if (r->st.recovered[0])
+        log_msg(r->s->log, LOG_LEVEL_WARNING, "%s", r->st.recovered);
     r->before = resync_state_prov(&r->st);
     r->prvst = resync_prvst(r);
     if ((rc = session_macro_context(r->s, &r->ctx, err)) != UG_OK)

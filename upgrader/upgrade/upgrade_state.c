@@ -87,9 +87,13 @@ ug_err upgrade_state_load(const char *path, struct upgrade_state *st, char *err)
 {
     memset(st, 0, sizeof *st);
     json_object *doc = NULL;
-    ug_err rc = jsonfile_load(path, &doc, err);
+    char aside[4096], why[UG_ERRBUF] = "";
+    ug_err rc = jsonfile_load_or_set_aside(path, &doc, aside, sizeof aside, why);
     if (rc != UG_OK)
-        return rc;
+        return ug_fail(err, rc, "%s", why);
+    if (aside[0]) /* ug_fail only formats the note here: the load goes on */
+        (void)ug_fail(st->recovered, UG_OK, "%s; set aside as %s, the upgrade state starts afresh",
+                      why, aside);
     load_status(child(doc, "status"), &st->status);
 
     json_object *p = child(doc, "pending");
