@@ -63,7 +63,9 @@ ug_err fs_write_atomic(const char *path, const void *data, size_t len, int mode,
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
         return ug_fail(err, UG_ERR_OTHER, "%s: path too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    /* A new file of our own: never one a link or a stale temp file stands for. */
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0)
         return ug_fail(err, UG_ERR_OTHER, "%s: cannot create: %s", tmp, strerror(errno));
     /* The data must be on disk before the rename makes it the file of record;
@@ -88,9 +90,12 @@ ug_err fs_write_atomic(const char *path, const void *data, size_t len, int mode,
     return fs_sync_parent(path, err);
 }
 
-ug_err fs_read_file(const char *path, size_t max_size, struct buf *out, char *err)
+static ug_err read_with(const char *path, int flags, size_t max_size, struct buf *out, char *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | flags);
+    if (fd < 0 && errno == ELOOP && (flags & O_NOFOLLOW))
+        return ug_fail(err, UG_ERR_UNUSABLE,
+                       "%s: a symbolic link; a state file is never read through one", path);
     if (fd < 0)
         return ug_fail(err, errno == ENOENT ? UG_ERR_UNUSABLE : UG_ERR_OTHER, "%s: cannot open: %s",
                        path, strerror(errno));
@@ -142,6 +147,16 @@ ug_err fs_set_aside(const char *path, char *aside, size_t asidesz, char *err)
     if (rename(path, aside) != 0)
         return ug_fail(err, UG_ERR_OTHER, "%s: cannot set aside: %s", path, strerror(errno));
     return fs_sync_parent(path, err);
+}
+
+ug_err fs_read_file(const char *path, size_t max_size, struct buf *out, char *err)
+{
+    return read_with(path, 0, max_size, out, err);
+}
+
+ug_err fs_read_state_file(const char *path, size_t max_size, struct buf *out, char *err)
+{
+    return read_with(path, O_NOFOLLOW, max_size, out, err);
 }
 
 ug_err fs_mkdir_p(const char *path, char *err)

@@ -9,11 +9,16 @@
 #include "common/buf.h"
 #include "common/error.h"
 
-/* Replaces path with data so that a crash at any point leaves the old or the new file. */
+/* Replaces path with data so that a crash at any point leaves the old or the new file; a
+ * link at path is replaced, never followed. */
 ug_err fs_write_atomic(const char *path, const void *data, size_t len, int mode,
                        char *err) UG_MUST_CHECK;
 /* Reads a whole file into out (appended); refuses files larger than max_size bytes. */
 ug_err fs_read_file(const char *path, size_t max_size, struct buf *out, char *err) UG_MUST_CHECK;
+/* fs_read_file for a file of the state folder: a symbolic link in its place is refused
+ * (UG_ERR_UNUSABLE), never followed out of the folder. */
+ug_err fs_read_state_file(const char *path, size_t max_size, struct buf *out,
+                          char *err) UG_MUST_CHECK;
 /* fsyncs the folder that holds path, so a rename or create in it is durable. */
 ug_err fs_sync_parent(const char *path, char *err) UG_MUST_CHECK;
 /* Creates a folder and its parents (mode 0755 for new ones); an existing folder is fine. */

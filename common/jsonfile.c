@@ -4,6 +4,7 @@
 #include "common/jsonfile.h"
 
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/buf.h"
 #include "common/fsutil.h"
@@ -20,8 +21,9 @@ static ug_err load(const char *path, json_object **out, int *damaged, char *err)
         return *out ? UG_OK : ug_oom(err);
     }
     struct buf text = {0};
-    ug_err rc = fs_read_file(path, JSONFILE_MAX, &text, err);
-    *damaged = rc == UG_ERR_UNUSABLE && fs_exists(path); /* over the limit */
+    ug_err rc = fs_read_state_file(path, JSONFILE_MAX, &text, err);
+    struct stat st;
+    *damaged = rc == UG_ERR_UNUSABLE && lstat(path, &st) == 0; /* over the limit, or a link */
     if (rc != UG_OK)
         goto out;
     json_tokener *tok = json_tokener_new();

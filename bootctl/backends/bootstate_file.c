@@ -134,7 +134,8 @@ static ug_err medium_open(struct medium *m, const char *path, int flags, char *e
 {
     bool existed = fs_exists(path);
     m->path = path;
-    m->fd = open(path, flags | O_CLOEXEC, 0644);
+    /* Written in place: a link here would have the store overwrite a file elsewhere. */
+    m->fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (m->fd < 0)
         return ug_fail(err, errno == ENOENT ? UG_ERR_UNUSABLE : UG_ERR_OTHER, "%s: cannot open: %s",
                        path, strerror(errno));

@@ -89,4 +89,21 @@ ls "$D"/upgrade.json.damaged-* >/dev/null 2>&1 || fail "no damaged copy of upgra
 ok "the damaged upgrade.json is kept aside"
 expect_exit 0 "upgrade runs again" "$UPGRADER" --root "$D" upgrade
 
+# ---- A symbolic link in place of a state file is never followed out of the folder: bootctl
+# refuses it, the agent sets it aside like a damaged file and rebuilds its own.
+D=$WORK/links
+new_device "$D"
+mv "$D/bootenv" "$WORK/outside-bootenv"
+cp "$WORK/outside-bootenv" "$WORK/outside-bootenv.orig"
+ln -s "$WORK/outside-bootenv" "$D/bootenv"
+expect_exit 1 "bootctl refuses a symlinked store" "$BOOTCTL" --env "$D/bootenv" set-active B
+assert_same_file "the file outside is untouched" "$WORK/outside-bootenv" "$WORK/outside-bootenv.orig"
+cp "$D/params" "$WORK/outside-params"
+cp "$WORK/outside-params" "$WORK/outside-params.orig"
+rm "$D/params" && ln -s "$WORK/outside-params" "$D/params"
+expect_exit 0 "param set with a symlinked store" "$UPGRADER" --root "$D" param set GPP_A x
+assert_same_file "the file outside is untouched" "$WORK/outside-params" "$WORK/outside-params.orig"
+[ -f "$D/params" ] && [ ! -L "$D/params" ] || fail "params is not a file of its own"
+ok "params is a file of its own again"
+
 finish

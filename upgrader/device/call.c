@@ -17,7 +17,7 @@ static ug_err read_count(const char *path, int *count, char *err)
     *count = 0;
     if (!fs_exists(path))
         return UG_OK;
-    ug_err rc = fs_read_file(path, 64, &text, err);
+    ug_err rc = fs_read_state_file(path, 64, &text, err);
     if (rc == UG_OK) {
         char *end = NULL;
         long n = strtol(text.data, &end, 10);

@@ -34,7 +34,7 @@ ug_err device_load(const struct state_folder *f, struct device *dev, char *err)
     memset(dev, 0, sizeof *dev);
     const char *path = state_path(f, STATE_IDENTITY);
     struct buf text = {0};
-    ug_err rc = fs_read_file(path, 65536, &text, err);
+    ug_err rc = fs_read_state_file(path, 65536, &text, err);
     if (rc != UG_OK) {
         buf_free(&text);
         return ug_fail(err, UG_ERR_OTHER,

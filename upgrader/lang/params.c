@@ -82,7 +82,7 @@ static int escape_into(struct buf *out, const char *v)
 static ug_err load_file(struct param_store *s, int *damaged, char *err)
 {
     struct buf text = {0};
-    ug_err rc = fs_read_file(s->path, PARAMS_READ_MAX, &text, err);
+    ug_err rc = fs_read_state_file(s->path, PARAMS_READ_MAX, &text, err);
     *damaged = rc == UG_ERR_UNUSABLE; /* over the limit: it exists, it was opened */
     if (rc != UG_OK) {
         buf_free(&text);
