@@ -106,4 +106,21 @@ assert_same_file "the file outside is untouched" "$WORK/outside-params" "$WORK/o
 [ -f "$D/params" ] && [ ! -L "$D/params" ] || fail "params is not a file of its own"
 ok "params is a file of its own again"
 
+# ---- init refuses what it cannot keep as given: an identity field with a line break (it
+# would add a line of its own, overriding --mac), trust anchors that are no certificate or
+# hold a private key; nothing is created.
+D=$WORK/init
+expect_exit 2 "a serial with a line break is refused" "$UPGRADER" --root "$D" init --serial $'S1\nmac=aabbccddeeff'
+assert_contains "it says why" "$ERR" "the serial holds a control character"
+[ ! -e "$D/identity" ] || fail "an identity was written"
+echo "not a certificate" >"$WORK/garbage.pem"
+for bad in /dev/null "$WORK/garbage.pem" "$K/signer.key"; do
+    expect_exit 2 "--keyring $(basename "$bad") is refused" "$UPGRADER" --root "$D" init --keyring "$bad"
+done
+assert_contains "a private key is named as such" "$ERR" "holds a private key"
+expect_exit 2 "--ca with a private key is refused" "$UPGRADER" --root "$D" init --ca "$K/signer.key"
+[ ! -e "$D/keyring.pem" ] && [ ! -e "$D/ca.pem" ] && [ ! -e "$D/identity" ] || fail "init left files"
+ok "nothing was created"
+expect_exit 0 "a certificate is taken" "$UPGRADER" --root "$D" init --keyring "$K/ca.pem" --serial S1
+
 finish
