@@ -123,4 +123,24 @@ expect_exit 2 "--ca with a private key is refused" "$UPGRADER" --root "$D" init 
 ok "nothing was created"
 expect_exit 0 "a certificate is taken" "$UPGRADER" --root "$D" init --keyring "$K/ca.pem" --serial S1
 
+# ---- Terminal injection: what a server said (resync.json) or a store written before values
+# were checked holds escape sequences; status and param get/list show them as text.
+D=$WORK/terminal
+new_device "$D"
+ESC=$'\e'
+sed -i "s/^GPP_A\tna\t\$/GPP_A\tna\tx${ESC}[31mred${ESC}]0;owned\a/" "$D/params"
+grep -q "owned" "$D/params" || fail "could not plant the value"
+printf '{"state": "provisioned", "last": {"time_text": "now", "result_name": "failed", "err": "x\u001b[2Jwiped", "rule": "Profile_Rule", "url": "http://h/p.xml", "led": "off"}}\n' >"$D/resync.json"
+no_escape() { # WHAT COMMAND...: the command's stdout and stderr hold no ESC or BEL byte
+    local what=$1; shift
+    "$@" >"$WORK/.tty" 2>&1 || true
+    if LC_ALL=C grep -q $'[\x1b\x07]' "$WORK/.tty"; then fail "$what printed a control character"; fi
+    ok "$what shows control characters as text"
+}
+no_escape "param get" "$UPGRADER" --root "$D" param get GPP_A
+assert_contains "param get escapes" "$(cat "$WORK/.tty")" 'x\x1b[31mred\x1b]0;owned\x07'
+no_escape "param list" "$UPGRADER" --root "$D" param list
+no_escape "status" "$UPGRADER" --root "$D" status
+assert_contains "status escapes" "$(cat "$WORK/.tty")" 'x\x1b[2Jwiped'
+
 finish

@@ -3,9 +3,11 @@
  * pattern, slots from the boot state, calls, and the upgrade engine's own status object. */
 #include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd/commands.h"
+#include "common/cli.h"
 #include "common/jsonfile.h"
 #include "device/call.h"
 #include "resync/dhcp.h"
@@ -181,23 +183,24 @@ static const char *any(json_object *o, const char *key)
 }
 
 /* The last resync's applied profiles: counts, and the notes kept (docs/resync.md). */
-static void print_applied(json_object *last)
+static void print_applied(FILE *f, json_object *last)
 {
     json_object *a = NULL, *notes = NULL;
     if (!last || !json_object_object_get_ex(last, "applied", &a))
         return;
-    printf("applied:       %lld parameters from %lld files, %lld changed, %lld defaulted, "
-           "%lld ignored, %lld unknown\n",
-           jsonfile_get_int(a, "parameters", 0), jsonfile_get_int(a, "files", 0),
-           jsonfile_get_int(a, "changed", 0), jsonfile_get_int(a, "defaulted", 0),
-           jsonfile_get_int(a, "ignored", 0), jsonfile_get_int(a, "unknown", 0));
+    fprintf(f,
+            "applied:       %lld parameters from %lld files, %lld changed, %lld defaulted, "
+            "%lld ignored, %lld unknown\n",
+            jsonfile_get_int(a, "parameters", 0), jsonfile_get_int(a, "files", 0),
+            jsonfile_get_int(a, "changed", 0), jsonfile_get_int(a, "defaulted", 0),
+            jsonfile_get_int(a, "ignored", 0), jsonfile_get_int(a, "unknown", 0));
     if (json_object_object_get_ex(a, "notes", &notes) &&
         json_object_is_type(notes, json_type_array))
         for (size_t i = 0; i < json_object_array_length(notes); i++)
-            printf("  %s\n", json_object_get_string(json_object_array_get_idx(notes, i)));
+            fprintf(f, "  %s\n", json_object_get_string(json_object_array_get_idx(notes, i)));
 }
 
-static void print_text(json_object *o)
+static void print_text(FILE *f, json_object *o)
 {
     json_object *id = NULL, *prov = NULL, *last = NULL, *running = NULL, *slots = NULL,
                 *dhcp = NULL, *ca = NULL, *upgrade = NULL;
@@ -209,51 +212,74 @@ static void print_text(json_object *o)
     json_object_object_get_ex(o, "running", &running);
     json_object_object_get_ex(o, "slots", &slots);
     json_object_object_get_ex(o, "upgrade", &upgrade);
-    printf("device:        %s %s (serial %s, hardware %s, client certificate %s)\n",
-           str(id, "product"), str(id, "mac"), str(id, "serial"), str(id, "hwver"),
-           str(id, "client_certificate"));
-    printf("provisioning:  %s (Provision_Enable %s, %lld resyncs)\n", str(prov, "state"),
-           str(prov, "provision_enable"), jsonfile_get_int(prov, "resyncs", 0));
+    fprintf(f, "device:        %s %s (serial %s, hardware %s, client certificate %s)\n",
+            str(id, "product"), str(id, "mac"), str(id, "serial"), str(id, "hwver"),
+            str(id, "client_certificate"));
+    fprintf(f, "provisioning:  %s (Provision_Enable %s, %lld resyncs)\n", str(prov, "state"),
+            str(prov, "provision_enable"), jsonfile_get_int(prov, "resyncs", 0));
     const char *server = jsonfile_get_string(dhcp, "server", "");
     if (*server)
-        printf("DHCP server:   %s (option %lld)\n", server, jsonfile_get_int(dhcp, "option", 0));
+        fprintf(f, "DHCP server:   %s (option %lld)\n", server,
+                jsonfile_get_int(dhcp, "option", 0));
     if (last)
-        printf("last resync:   %s %s (%s) %s %s, LED %s\n", str(last, "time_text"),
-               str(last, "result_name"), str(last, "err"), str(last, "rule"), str(last, "url"),
-               str(last, "led"));
+        fprintf(f, "last resync:   %s %s (%s) %s %s, LED %s\n", str(last, "time_text"),
+                str(last, "result_name"), str(last, "err"), str(last, "rule"), str(last, "url"),
+                str(last, "led"));
     else
-        printf("last resync:   none\n");
-    print_applied(last);
+        fprintf(f, "last resync:   none\n");
+    print_applied(f, last);
     if (ca)
-        printf("custom CA:     %s %s (%s)\n", str(ca, "url"), str(ca, "result"), str(ca, "err"));
-    printf("LED:           %s\n", str(o, "led"));
-    printf("running:       slot %s, version %s\n", str(running, "slot"), str(running, "version"));
+        fprintf(f, "custom CA:     %s %s (%s)\n", str(ca, "url"), str(ca, "result"),
+                str(ca, "err"));
+    fprintf(f, "LED:           %s\n", str(o, "led"));
+    fprintf(f, "running:       slot %s, version %s\n", str(running, "slot"),
+            str(running, "version"));
     for (const char *name = "A"; slots && name; name = *name == 'A' ? "B" : NULL) {
         json_object *s = NULL;
         json_object_object_get_ex(slots, name, &s);
-        printf(
+        fprintf(
+            f,
             "slot %s:        version %s, bootable %s, successful %s, tries %lld, priority %lld\n",
             name, *str(s, "version") ? str(s, "version") : "(empty)", any(s, "bootable"),
             any(s, "successful"), jsonfile_get_int(s, "tries", 0),
             jsonfile_get_int(s, "priority", 0));
     }
     if (!slots)
-        printf("slots:         boot state unreadable\n");
+        fprintf(f, "slots:         boot state unreadable\n");
     else
-        printf("fallback:      %s\n", any(o, "fallback"));
-    printf("calls active:  %lld\n", jsonfile_get_int(o, "calls_active", 0));
+        fprintf(f, "fallback:      %s\n", any(o, "fallback"));
+    fprintf(f, "calls active:  %lld\n", jsonfile_get_int(o, "calls_active", 0));
     json_object *damaged = NULL;
     if (json_object_object_get_ex(o, "damaged", &damaged))
         for (size_t i = 0; i < json_object_array_length(damaged); i++)
-            printf("damaged:       %s\n",
-                   json_object_get_string(json_object_array_get_idx(damaged, i)));
+            fprintf(f, "damaged:       %s\n",
+                    json_object_get_string(json_object_array_get_idx(damaged, i)));
     if (upgrade)
-        printf("upgrade:       %s, target %s, hop %s/%s, %s/%s bytes, last %s (%s) %s\n",
-               any(upgrade, "state"), any(upgrade, "target"), any(upgrade, "hop"),
-               any(upgrade, "hops"), any(upgrade, "bytes_done"), any(upgrade, "bytes_total"),
-               any(upgrade, "last_result"), any(upgrade, "last_error"), any(upgrade, "last_url"));
+        fprintf(f, "upgrade:       %s, target %s, hop %s/%s, %s/%s bytes, last %s (%s) %s\n",
+                any(upgrade, "state"), any(upgrade, "target"), any(upgrade, "hop"),
+                any(upgrade, "hops"), any(upgrade, "bytes_done"), any(upgrade, "bytes_total"),
+                any(upgrade, "last_result"), any(upgrade, "last_error"), any(upgrade, "last_url"));
     else
-        printf("upgrade:       none\n");
+        fprintf(f, "upgrade:       none\n");
+}
+
+/* The text goes through cli_print: what servers and files said reaches the terminal as
+ * text, never as control sequences. */
+static ug_err print_safely(json_object *o, char *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem)
+        return ug_oom(err);
+    print_text(mem, o);
+    if (fclose(mem) != 0) {
+        free(text);
+        return ug_oom(err);
+    }
+    cli_print(stdout, text);
+    free(text);
+    return UG_OK;
 }
 
 ug_err cmd_status(const char *root, int argc, char **argv, char *err)
@@ -277,7 +303,7 @@ ug_err cmd_status(const char *root, int argc, char **argv, char *err)
         printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
                                                              JSON_C_TO_STRING_NOSLASHESCAPE));
     else
-        print_text(o);
+        rc = print_safely(o, err);
     json_object_put(o);
-    return UG_OK;
+    return rc;
 }
