@@ -516,6 +516,29 @@ static void XMLCALL xml_text(void *data, const XML_Char *s, int len)
         xml_oom(st);
 }
 
+/* An external entity (<!ENTITY e SYSTEM "...">) is never fetched nor read as empty: the file
+ * is refused like one naming an unknown entity. */
+static int XMLCALL xml_external_entity(XML_Parser parser, const XML_Char *context,
+                                       const XML_Char *base, const XML_Char *system_id,
+                                       const XML_Char *public_id)
+{
+    (void)parser, (void)context, (void)base, (void)system_id, (void)public_id;
+    return XML_STATUS_ERROR;
+}
+
+/* An entity expat skips (declared, if at all, in an external DTD it does not read) is
+ * unknown here: refused, not read as empty. */
+static void XMLCALL xml_skipped_entity(void *data, const XML_Char *name, int parameter)
+{
+    struct xml_state *st = data;
+    if (st->rc != UG_OK)
+        return;
+    st->rc =
+        ug_fail(st->err, UG_ERR_UNUSABLE, "line %lu: undefined entity %s%s;",
+                (unsigned long)XML_GetCurrentLineNumber(st->parser), parameter ? "%" : "&", name);
+    XML_StopParser(st->parser, XML_FALSE);
+}
+
 static ug_err parse_xml(const char *data, size_t len, const char *source,
                         const struct alias_map *aliases, struct entry_list *list, char *err)
 {
@@ -530,6 +553,8 @@ static ug_err parse_xml(const char *data, size_t len, const char *source,
     XML_SetUserData(st.parser, &st);
     XML_SetElementHandler(st.parser, xml_start, xml_end);
     XML_SetCharacterDataHandler(st.parser, xml_text);
+    XML_SetExternalEntityRefHandler(st.parser, xml_external_entity);
+    XML_SetSkippedEntityHandler(st.parser, xml_skipped_entity);
     ug_err rc = UG_OK;
     if (XML_Parse(st.parser, data, (int)len, XML_TRUE) != XML_STATUS_OK && st.rc == UG_OK)
         rc = ug_fail(err, UG_ERR_UNUSABLE, "%s line %lu: not well-formed XML: %s", source,
