@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bootctl/bootstate.h"
 #include "bundle/sign.h"
 #include "common/buf.h"
 #include "common/fsutil.h"
@@ -180,6 +181,8 @@ static ug_err get_version(json_object *obj, const char *field, int required, con
         return rc;
     if (version_key_make(*text, key) != 0)
         return field_error(err, w, field, "is not a version");
+    if (!bootstate_version_valid(*text)) /* it could not be recorded, nor matched */
+        return field_error(err, w, field, "is longer than the boot state records (63 characters)");
     return UG_OK;
 }
 
