@@ -93,6 +93,12 @@ ug_err fs_write_atomic(const char *path, const void *data, size_t len, int mode,
 static ug_err read_with(const char *path, int flags, size_t max_size, struct buf *out, char *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | flags);
+    struct stat st;
+    /* O_NONBLOCK asks for a regular file: a FIFO would block the open and every read. */
+    if (fd >= 0 && (flags & O_NONBLOCK) && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        return ug_fail(err, UG_ERR_UNUSABLE, "%s: not a regular file", path);
+    }
     if (fd < 0 && errno == ELOOP && (flags & O_NOFOLLOW))
         return ug_fail(err, UG_ERR_UNUSABLE,
                        "%s: a symbolic link; a state file is never read through one", path);
@@ -152,6 +158,11 @@ ug_err fs_set_aside(const char *path, char *aside, size_t asidesz, char *err)
 ug_err fs_read_file(const char *path, size_t max_size, struct buf *out, char *err)
 {
     return read_with(path, 0, max_size, out, err);
+}
+
+ug_err fs_read_regular_file(const char *path, size_t max_size, struct buf *out, char *err)
+{
+    return read_with(path, O_NONBLOCK, max_size, out, err);
 }
 
 ug_err fs_read_state_file(const char *path, size_t max_size, struct buf *out, char *err)

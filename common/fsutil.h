@@ -15,6 +15,10 @@ ug_err fs_write_atomic(const char *path, const void *data, size_t len, int mode,
                        char *err) UG_MUST_CHECK;
 /* Reads a whole file into out (appended); refuses files larger than max_size bytes. */
 ug_err fs_read_file(const char *path, size_t max_size, struct buf *out, char *err) UG_MUST_CHECK;
+/* fs_read_file for a file a command is given: a directory, FIFO or device is refused
+ * (UG_ERR_UNUSABLE) without blocking. */
+ug_err fs_read_regular_file(const char *path, size_t max_size, struct buf *out,
+                            char *err) UG_MUST_CHECK;
 /* fs_read_file for a file of the state folder: a symbolic link in its place is refused
  * (UG_ERR_UNUSABLE), never followed out of the folder. */
 ug_err fs_read_state_file(const char *path, size_t max_size, struct buf *out,

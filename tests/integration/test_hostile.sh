@@ -143,4 +143,13 @@ no_escape "param list" "$UPGRADER" --root "$D" param list
 no_escape "status" "$UPGRADER" --root "$D" status
 assert_contains "status escapes" "$(cat "$WORK/.tty")" 'x\x1b[2Jwiped'
 
+# ---- apply of what is no file: a FIFO (which would block for ever) and a folder are exit 4.
+D=$WORK/apply
+new_device "$D"
+mkfifo "$WORK/fifo"
+mkdir "$WORK/folder"
+expect_exit 4 "apply of a FIFO is refused at once" timeout 10 "$UPGRADER" --root "$D" apply "$WORK/fifo"
+assert_contains "it says why" "$ERR" "not a regular file"
+expect_exit 4 "apply of a folder is a file unusable" "$UPGRADER" --root "$D" apply "$WORK/folder"
+
 finish
