@@ -300,7 +300,9 @@ static ug_err apply_assignments(struct run *r, const char *name, const struct ru
         buf_printf(&r->report->log, "%s: assignments: ", name);
         params_apply_result_format(&res, name, &r->report->log);
     } else {
-        set_reason(r, "bad assignment");
+        /* An invalid value is ignored with a note, never a failure: what fails here is the
+         * store (locked, unreadable, too big, a disk that refuses the write). */
+        set_reason(r, "cannot save parameters");
     }
     params_apply_result_free(&res);
     free(p.entries); /* the strings belong to rr */
