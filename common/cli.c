@@ -5,6 +5,42 @@
 
 #include <string.h>
 
+/* The length of the valid UTF-8 sequence at s (2..4), 0 when there is none. */
+static size_t utf8_tail(const unsigned char *s)
+{
+    size_t n = (s[0] & 0xE0) == 0xC0   ? 2
+               : (s[0] & 0xF0) == 0xE0 ? 3
+               : (s[0] & 0xF8) == 0xF0 ? 4
+                                       : 0;
+    if (n == 0 || (n == 2 && s[0] < 0xC2) || (s[0] == 0xE0 && s[1] < 0xA0) ||
+        (s[0] == 0xED && s[1] > 0x9F) || (s[0] == 0xF0 && s[1] < 0x90) || s[0] > 0xF4 ||
+        (s[0] == 0xF4 && s[1] > 0x8F))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    return n;
+}
+
+void cli_print(FILE *out, const char *text)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    while (*p) {
+        size_t n = *p < 0x80 ? 1 : utf8_tail(p);
+        if (*p == '\n' || *p == '\t' || (*p >= 0x20 && *p < 0x7f)) {
+            fputc(*p, out);
+        } else if (n == 2 && p[0] == 0xC2 && p[1] < 0xA0) { /* C1: U+0080..U+009F */
+            fprintf(out, "\\u%04x", p[1]);
+        } else if (n > 1) {
+            fwrite(p, 1, n, out);
+        } else {
+            fprintf(out, "\\x%02x", *p);
+            n = 1;
+        }
+        p += n;
+    }
+}
+
 int cli_main(const struct cli_program *prog, int argc, char **argv)
 {
     const char *where = prog->option_default;
@@ -40,8 +76,11 @@ int cli_main(const struct cli_program *prog, int argc, char **argv)
         ug_err rc = cmd->run(where, argc - i, argv + i, err);
         if (prog->one_failure_code && rc != UG_OK && rc != UG_ERR_USAGE)
             rc = UG_ERR_OTHER;
-        if (rc != UG_OK)
-            fprintf(stderr, "%s %s: %s\n", prog->name, cmd->name, err[0] ? err : ug_err_name(rc));
+        if (rc != UG_OK) {
+            fprintf(stderr, "%s %s: ", prog->name, cmd->name);
+            cli_print(stderr, err[0] ? err : ug_err_name(rc));
+            fputc('\n', stderr);
+        }
         return (int)rc;
     }
     fprintf(stderr, "%s: unknown command '%s' (see %s --help)\n", prog->name, argv[i], prog->name);

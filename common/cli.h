@@ -29,6 +29,11 @@ struct cli_program {
     int one_failure_code; /* 1: every failure but bad usage exits UG_ERR_OTHER (bootctl) */
 };
 
+/* Writes text to out with every character that could drive a terminal shown instead as
+ * \xNN (C0 controls but line feed and tab, DEL, bytes that are not UTF-8) or \uNNNN (C1
+ * controls): what a server or a stored value says can never recolour, move or retitle the
+ * operator's terminal. */
+void cli_print(FILE *out, const char *text);
 /* Reads the global options, runs the named command, prints a failure as "NAME COMMAND: why"
  * on stderr and returns the exit code for main(). */
 int cli_main(const struct cli_program *prog, int argc, char **argv);

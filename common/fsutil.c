@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int fs_join(char *out, size_t outsz, const char *dir, const char *name)
@@ -62,7 +63,9 @@ ug_err fs_write_atomic(const char *path, const void *data, size_t len, int mode,
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
         return ug_fail(err, UG_ERR_OTHER, "%s: path too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    /* A new file of our own: never one a link or a stale temp file stands for. */
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0)
         return ug_fail(err, UG_ERR_OTHER, "%s: cannot create: %s", tmp, strerror(errno));
     /* The data must be on disk before the rename makes it the file of record;
@@ -87,9 +90,18 @@ ug_err fs_write_atomic(const char *path, const void *data, size_t len, int mode,
     return fs_sync_parent(path, err);
 }
 
-ug_err fs_read_file(const char *path, size_t max_size, struct buf *out, char *err)
+static ug_err read_with(const char *path, int flags, size_t max_size, struct buf *out, char *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | flags);
+    struct stat st;
+    /* O_NONBLOCK asks for a regular file: a FIFO would block the open and every read. */
+    if (fd >= 0 && (flags & O_NONBLOCK) && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        return ug_fail(err, UG_ERR_UNUSABLE, "%s: not a regular file", path);
+    }
+    if (fd < 0 && errno == ELOOP && (flags & O_NOFOLLOW))
+        return ug_fail(err, UG_ERR_UNUSABLE,
+                       "%s: a symbolic link; a state file is never read through one", path);
     if (fd < 0)
         return ug_fail(err, errno == ENOENT ? UG_ERR_UNUSABLE : UG_ERR_OTHER, "%s: cannot open: %s",
                        path, strerror(errno));
@@ -121,6 +133,41 @@ ug_err fs_read_file(const char *path, size_t max_size, struct buf *out, char *er
     if (rc == UG_OK && !out->data)
         buf_append(out, "", 0); /* an empty file still gives a valid C string */
     return rc;
+}
+
+ug_err fs_set_aside(const char *path, char *aside, size_t asidesz, char *err)
+{
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
+    struct stat st;
+    for (int n = 0; n < 100; n++) {
+        int len = n ? snprintf(aside, asidesz, "%s.damaged-%s-%d", path, stamp, n)
+                    : snprintf(aside, asidesz, "%s.damaged-%s", path, stamp);
+        if (len < 0 || (size_t)len >= asidesz)
+            return ug_fail(err, UG_ERR_OTHER, "%s: path too long", path);
+        if (lstat(aside, &st) != 0)
+            break;
+    }
+    if (rename(path, aside) != 0)
+        return ug_fail(err, UG_ERR_OTHER, "%s: cannot set aside: %s", path, strerror(errno));
+    return fs_sync_parent(path, err);
+}
+
+ug_err fs_read_file(const char *path, size_t max_size, struct buf *out, char *err)
+{
+    return read_with(path, 0, max_size, out, err);
+}
+
+ug_err fs_read_regular_file(const char *path, size_t max_size, struct buf *out, char *err)
+{
+    return read_with(path, O_NONBLOCK, max_size, out, err);
+}
+
+ug_err fs_read_state_file(const char *path, size_t max_size, struct buf *out, char *err)
+{
+    return read_with(path, O_NOFOLLOW, max_size, out, err);
 }
 
 ug_err fs_mkdir_p(const char *path, char *err)

@@ -31,7 +31,7 @@ static ug_err held_by_another(const char *path, int wait_ms, const char *what, c
 
 ug_err lock_take(const char *path, int wait_ms, const char *what, int *fd, char *err)
 {
-    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    *fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (*fd < 0)
         return ug_fail(err, UG_ERR_OTHER, "%s: cannot open: %s", path, strerror(errno));
     long long deadline = now_ms() + (wait_ms > 0 ? wait_ms : 0);

@@ -134,7 +134,8 @@ static ug_err medium_open(struct medium *m, const char *path, int flags, char *e
 {
     bool existed = fs_exists(path);
     m->path = path;
-    m->fd = open(path, flags | O_CLOEXEC, 0644);
+    /* Written in place: a link here would have the store overwrite a file elsewhere. */
+    m->fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (m->fd < 0)
         return ug_fail(err, errno == ENOENT ? UG_ERR_UNUSABLE : UG_ERR_OTHER, "%s: cannot open: %s",
                        path, strerror(errno));
@@ -258,6 +259,18 @@ static ug_err write_both(struct medium *m, const struct bootstate *st,
     return rc;
 }
 
+/* The serving copy's generation cannot grow (a record at 2^64-1, planted or worn out): the
+ * count starts again. Power-loss ordering: the older copy takes the new state at generation 1
+ * (the serving one still wins, holding the old state), then the serving copy takes it at 2; a
+ * cut in that second write leaves it torn and the first one serving the new state. */
+static ug_err restart_generations(struct medium *m, int target, const struct bootstate *st,
+                                  struct bootstate_health *health, char *err)
+{
+    int serving = 1 - target;
+    ug_err rc = write_copy(m, target, st, 1, health, err);
+    return rc == UG_OK ? write_copy(m, serving, st, 2, health, err) : rc;
+}
+
 static ug_err file_save(const char *location, struct bootstate *st, char *err)
 {
     struct medium m;
@@ -274,7 +287,11 @@ static ug_err file_save(const char *location, struct bootstate *st, char *err)
          * write leaves it serving; the torn copy fails its CRC. Once the flush returns,
          * the new copy's higher generation makes it the one readers take. */
         int target = 1 - health.serving;
-        rc = write_copy(&m, target, st, health.generation[health.serving] + 1, &health, err);
+        uint64_t gen = health.generation[health.serving];
+        if (gen < UINT64_MAX)
+            rc = write_copy(&m, target, st, gen + 1, &health, err);
+        else
+            rc = restart_generations(&m, target, st, &health, err);
     } else if (rc == UG_OK) {
         rc = write_both(&m, st, &health, err);
     }

@@ -262,12 +262,15 @@ static ug_err grub_save(const char *location, struct bootstate *st, char *err)
     for (int n = 0; n < BOOTSTATE_COPIES; n++)
         if (h->copy[n] == BOOTSTATE_COPY_VALID && h->generation[n] > gen)
             gen = h->generation[n];
-    rc = write_both(location, st, gen + 1, h->serving >= 0 ? &base : NULL, 0, err);
+    /* A generation that cannot grow (2^64-1) starts again at 1: copy 1 at 1 loses to copy 0
+     * until copy 0 is written too, and a cut in that write leaves copy 1 serving the new state. */
+    gen = gen < UINT64_MAX ? gen + 1 : 1;
+    rc = write_both(location, st, gen, h->serving >= 0 ? &base : NULL, 0, err);
     if (rc != UG_OK)
         return rc;
     for (int n = 0; n < BOOTSTATE_COPIES; n++) {
         st->health.copy[n] = BOOTSTATE_COPY_VALID;
-        st->health.generation[n] = gen + 1;
+        st->health.generation[n] = gen;
     }
     st->health.copies = BOOTSTATE_COPIES;
     st->health.serving = 0;

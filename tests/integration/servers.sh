@@ -130,6 +130,7 @@ pki_make() {
 #   /FILE            DOCROOT/FILE (ETag and Last-Modified as nginx sends them; Range works)
 #   /slow/FILE       the same at 4 MB/s a connection, for tests that act in mid-transfer
 #   /crawl/FILE      the same at 256 kB/s, for tests that act while a transfer runs for seconds
+#   /trickle/FILE    the same at 2 bytes/s: a server that never quite stalls
 #   /private/FILE    DOCROOT/FILE behind Basic auth (BASIC_USER / BASIC_PASS)
 #   /upload/FILE     PUT stores into NGINX_UPLOAD_DIR/FILE (dav module)
 #   /post            POST: logs "METHOD URI CONTENT-TYPE BODY" to NGINX_POST_LOG, answers "ok"
@@ -169,6 +170,10 @@ location /slow/ {
 location /crawl/ {
     alias $docroot/;
     limit_rate 256k;
+}
+location /trickle/ {
+    alias $docroot/;
+    limit_rate 2;
 }
 location /private/ {
     auth_basic "upgrader test";

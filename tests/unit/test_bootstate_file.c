@@ -270,6 +270,34 @@ static void test_store_round_trip_and_generations(void **state)
     assert_true(st.health.generation[1] == 2);
 }
 
+/* A copy at generation 2^64-1 (planted, or worn out) cannot be outranked by one more: the
+ * count starts again, both copies rewritten, and every later change is the one served. */
+static void test_generation_at_its_end(void **state)
+{
+    struct tmp *t = *state;
+    char err[UG_ERRBUF];
+    struct bootstate st;
+    assert_int_equal(bootstate_store_create(&t->store, "1.0", err), UG_OK);
+    assert_int_equal(bootstate_store_load(&t->store, &st, err), UG_OK);
+    static uint8_t file[BOOTSTATE_FILE_COPY_OFFSET + BOOTSTATE_RECORD_SIZE];
+    size_t len;
+    read_whole(t->path, file, sizeof file, &len);
+    bootstate_file_encode(&st, UINT64_MAX, file); /* copy 0 at the end of the count */
+    write_whole(t->path, file, len);
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(bootstate_store_load(&t->store, &st, err), UG_OK);
+        assert_int_equal(bootstate_set_active(&st, k % 2 ? A : B, 3, err), UG_OK);
+        assert_int_equal(bootstate_store_save(&t->store, &st, err), UG_OK);
+        struct bootstate back;
+        assert_int_equal(bootstate_store_load(&t->store, &back, err), UG_OK);
+        if (!bootstate_equal(&st, &back))
+            fail_msg("change %d lost to the copy at generation 2^64-1", k);
+        assert_int_equal(back.health.copy[0], BOOTSTATE_COPY_VALID);
+        assert_int_equal(back.health.copy[1], BOOTSTATE_COPY_VALID);
+        assert_true(back.health.generation[back.health.serving] < 10);
+    }
+}
+
 /* Saves a change with the write cut after every byte offset from 0 to 256: the store then
  * holds the state before (served by the untouched copy) or after, never a third. */
 static void test_power_cut_at_every_byte(void **state)
@@ -440,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_every_single_byte_corruption_detected),
         cmocka_unit_test(test_out_of_range_fields_refused),
         cmocka_unit_test_setup_teardown(test_existing_store_loads, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_generation_at_its_end, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_store_round_trip_and_generations, tmp_setup,
                                         tmp_teardown),
         cmocka_unit_test_setup_teardown(test_power_cut_at_every_byte, tmp_setup, tmp_teardown),

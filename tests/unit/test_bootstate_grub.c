@@ -257,6 +257,27 @@ static void test_torn_copy_is_not_read(void **state)
     assert_true(st.health.copy[0] == BOOTSTATE_COPY_VALID && st.health.generation[0] == 6);
 }
 
+/* Copies at generation 2^64-1 cannot be outranked by one more: the count starts again at
+ * 1 and the change is what both copies hold, sealed. */
+static void test_generation_at_its_end(void **state)
+{
+    struct tmp *t = *state;
+    char err[UG_ERRBUF];
+    const char *vars = "UPGRADER_GEN=18446744073709551615\nORDER=A B\nA_OK=1\nA_TRY=0\n"
+                       "UPGRADER_BOOTED=A\nUPGRADER_SEAL=18446744073709551615\n";
+    write_env(t->path, vars);
+    write_env(t->path1, vars);
+    struct bootstate st, back;
+    assert_int_equal(bootstate_store_load(&t->store, &st, err), UG_OK);
+    assert_int_equal(bootstate_set_active(&st, B, 3, err), UG_OK);
+    assert_int_equal(bootstate_store_save(&t->store, &st, err), UG_OK);
+    assert_int_equal(bootstate_store_load(&t->store, &back, err), UG_OK);
+    assert_int_equal(back.health.copy[0], BOOTSTATE_COPY_VALID);
+    assert_int_equal(back.health.copy[1], BOOTSTATE_COPY_VALID);
+    assert_int_equal(back.slot[B].priority, st.slot[B].priority);
+    assert_true(back.health.generation[0] == 1);
+}
+
 /* ---- the bootloader's side: images/grub/upgrader-ab.cfg, step by step ---- */
 
 struct grub_choice {
@@ -412,6 +433,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_agent_steps_in_rauc_variables, tmp_setup,
                                         tmp_teardown),
         cmocka_unit_test_setup_teardown(test_torn_copy_is_not_read, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_generation_at_its_end, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_power_cut_at_every_byte, tmp_setup, tmp_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -461,6 +461,15 @@ static void test_manifest_fields(void **state)
         "{\"format\": 2, \"product\": \"P\", \"version\": \"1.0\", \"hardware\": [\"1\"], \"payloads\": []}",
         "{\"format\": 1, \"product\": \"P\", \"version\": \"x\", \"hardware\": [\"1\"], \"payloads\": []}",
         "{\"format\": 1, \"product\": \"P\", \"version\": \"1.0\", \"hardware\": [], \"payloads\": []}",
+        /* 69 characters: more than the boot state records */
+        "{\"format\": 1, \"product\": \"P\", \"version\": "
+        "\"sip88xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.11-0-1MPP-477\", \"hardware\": "
+        "[\"1\"], \"payloads\": [{\"name\": \"x\", \"slot\": \"rootfs\", \"compression\": "
+        "\"none\", \"size\": 1, \"stored_size\": 1, \"sha256\": "
+        "\"0000000000000000000000000000000000000000000000000000000000000000\", \"chunks\": [{\"offset\": 0, "
+        "\"size\": 1, \"stored_offset\": 0, \"stored_size\": 1, \"sha256\": "
+        "\"0000000000000000000000000000000000000000000000000000000000000000\", \"stored_sha256\": "
+        "\"0000000000000000000000000000000000000000000000000000000000000000\"}]}]}",
         "{\"format\": 1, \"product\": \"P\", \"version\": \"1.0\", \"hardware\": [\"1\"], \"payloads\": []}",
         "{\"format\": 1, \"product\": \"P\", \"version\": \"1.0\", \"hardware\": [\"1\"], \"payloads\": [{\"name\": \"../x\"}]}",
         "{\"format\": 1, \"product\": \"P\", \"version\": \"1.0\", \"hardware\": [\"1\"], \"payloads\": [{\"name\": \"x\", "

@@ -43,6 +43,9 @@ static const struct field_case bad_fields[] = {
     {"\"version\": 2, \"bundle\": \"b\", \"size\": 1, " SHA ", \"min_from\": \"1.0\"", "'version'"},
     {"\"version\": \"two\", \"bundle\": \"b\", \"size\": 1, " SHA ", \"min_from\": \"1.0\"",
      "'version' is not a version"},
+    {"\"version\": \"sip88xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.11-0-1MPP-477\", "
+     "\"bundle\": \"b\", \"size\": 1, " SHA ", \"min_from\": \"1.0\"",
+     "'version' is longer than the boot state records"},
     {"\"version\": \"2.0\", \"bundle\": [], \"size\": 1, " SHA ", \"min_from\": \"1.0\"",
      "'bundle'"},
     {"\"version\": \"2.0\", \"bundle\": \"\", \"size\": 1, " SHA ", \"min_from\": \"1.0\"",

@@ -86,6 +86,9 @@ static void test_bad_input(void **state)
     assert_string_equal(
         err, "encrypted profile is truncated (0 bytes of ciphertext, not a whole number of "
              "16-byte blocks)");
+    /* Cut inside the salt: no ciphertext at all, said as such (not 2^64-8 bytes). */
+    assert_int_equal(crypt_decrypt("Salted__", 8, "k", &dec, NULL, err), UG_ERR_UNUSABLE);
+    assert_string_equal(err, "encrypted profile is truncated (8 bytes: the header alone is 16)");
     assert_int_equal(crypt_encrypt(profile, strlen(profile), "k", CRYPT_MD_SHA256, &enc, err),
                      UG_OK);
     assert_int_equal(crypt_decrypt(enc.data, enc.len - 1, "k", &dec, NULL, err), UG_ERR_UNUSABLE);

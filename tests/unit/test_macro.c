@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -244,6 +245,38 @@ static void test_malformed(void **state)
     macro_free(&ctx);
 }
 
+/* A rule naming a long macro thousands of times is refused as the expansion grows, before
+ * anything near its full size is built. */
+static void test_expansion_bounded(void **state)
+{
+    (void)state;
+    struct macro_context ctx;
+    char err[UG_ERRBUF] = "";
+    macro_init(&ctx, NULL, NULL, NULL);
+    char *big = malloc(100001), *rule = malloc(3 * 5000 + 1);
+    assert_non_null(big);
+    assert_non_null(rule);
+    memset(big, 'x', 100000);
+    big[100000] = '\0';
+    for (size_t i = 0; i < 5000; i++)
+        memcpy(rule + 3 * i, "$IP", 3);
+    rule[3 * 5000] = '\0';
+    assert_int_equal(macro_set(&ctx, "IP", big, err), UG_OK);
+    struct buf out = {0};
+    assert_int_equal(macro_expand(&ctx, rule, 0, &out, err), UG_ERR_USAGE);
+    assert_string_equal(err, "the expansion is over the limit of 262144 bytes");
+    assert_true(out.len <= MACRO_EXPANSION_MAX);
+    buf_free(&out);
+    /* up to the bound it expands as before */
+    rule[3 * 2] = '\0';
+    assert_int_equal(macro_expand(&ctx, rule, 0, &out, err), UG_OK);
+    assert_int_equal(out.len, 200000);
+    buf_free(&out);
+    free(big);
+    free(rule);
+    macro_free(&ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -252,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_known),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_state_and_line_macros),
+        cmocka_unit_test(test_expansion_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

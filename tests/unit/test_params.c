@@ -261,13 +261,33 @@ static void test_damaged_and_schema(void **state)
         {PARAMS_FILE_HEADER "\nGPP_A na x\n# end 1\n", "expected NAME<TAB>ACCESS<TAB>VALUE"},
         {PARAMS_FILE_HEADER "\n# end 0\nGPP_A\tna\tx\n", "text after the end line"},
     };
+    /* A damaged store is set aside and rebuilt from the defaults: every command works again
+     * (factory-reset first), and the store says what it did. */
     for (size_t i = 0; i < sizeof damaged / sizeof damaged[0]; i++) {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -f %s/params.damaged-*", f->root);
+        assert_int_equal(system(cmd), 0);
         write_text(f->path, damaged[i].text);
         err[0] = '\0';
-        assert_int_equal(params_open(&f->folder, &s, err), UG_ERR_OTHER);
-        if (!strstr(err, damaged[i].why) || !strstr(err, f->path))
-            fail_msg("case %zu: '%s' does not say '%s'", i, err, damaged[i].why);
+        assert_int_equal(params_open(&f->folder, &s, err), UG_OK);
+        assert_non_null(s.recovered);
+        if (!strstr(s.recovered, damaged[i].why) || !strstr(s.recovered, "set aside as"))
+            fail_msg("case %zu: '%s' does not say '%s'", i, s.recovered, damaged[i].why);
+        assert_string_equal(params_value(&s, "GPP_A"), "");
+        params_close(&s);
+        struct buf rebuilt = {0};
+        read_file(f->path, &rebuilt);
+        assert_int_equal(rebuilt.len, good.len); /* the defaults, whole */
+        assert_memory_equal(rebuilt.data, good.data, good.len);
+        buf_free(&rebuilt);
+        assert_int_equal(params_open(&f->folder, &s, err), UG_OK); /* nothing more to do */
+        assert_null(s.recovered);
+        params_close(&s);
     }
+    /* the damaged copy is kept beside it, as it was */
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "grep -q 'GPP_A.na.x' %s/params.damaged-*", f->root);
+    assert_int_equal(system(cmd), 0);
     /* A parameter the schema no longer has is dropped; a new one gets its default. */
     write_text(f->path,
                PARAMS_FILE_HEADER "\nOld_Program_Param\trw\tx\nGPP_A\tro\tkept\n# end 2\n");
@@ -385,6 +405,90 @@ static void test_per_value_result(void **state)
     params_close(&s);
 }
 
+/* A value over PARAM_VALUE_MAX costs that value (param set refuses it), and a change that
+ * would make the store bigger than PARAMS_STORE_MAX is refused whole: the store stays within
+ * what every reader takes. */
+static void test_value_and_store_bounds(void **state)
+{
+    struct fixture *f = *state;
+    struct param_store s;
+    char err[UG_ERRBUF], schema[160];
+    char *big = malloc(PARAM_VALUE_MAX + 2);
+    assert_non_null(big);
+    memset(big, 'x', PARAM_VALUE_MAX + 1);
+    big[PARAM_VALUE_MAX + 1] = '\0';
+    assert_int_equal(params_open(&f->folder, &s, err), UG_OK);
+    assert_int_equal(params_set(&s, "GPP_A", big, PARAM_ROLE_ADMIN, err), UG_ERR_USAGE);
+    assert_string_equal(err, "GPP_A: the value is 65537 bytes, over the limit of 65536");
+    big[PARAM_VALUE_MAX] = '\0';
+    assert_int_equal(params_set(&s, "GPP_A", big, PARAM_ROLE_ADMIN, err), UG_OK);
+    params_close(&s);
+    /* 300 values of 60 KiB are 18 MiB: over the store's limit, so nothing changes */
+    snprintf(schema, sizeof schema, "%s/schema.conf", f->root);
+    write_text(schema, "Big_{1..300} \"\" rw text\n");
+    assert_int_equal(params_open(&f->folder, &s, err), UG_OK);
+    struct profile p = {.entries = calloc(300, sizeof(struct profile_entry)), .n = 300};
+    char names[300][16];
+    big[60000] = '\0';
+    for (size_t i = 0; i < 300; i++) {
+        snprintf(names[i], sizeof names[i], "Big_%zu", i + 1);
+        p.entries[i] =
+            (struct profile_entry){.name = names[i], .value = big, .access = PROFILE_ACCESS_KEEP};
+    }
+    assert_int_equal(params_apply(&s, &p, "big.xml", NULL, err), UG_ERR_USAGE);
+    assert_non_null(strstr(err, "over its limit of 16777216; nothing changed"));
+    assert_string_equal(params_value(&s, "Big_1"), "");
+    p.n = 200; /* 12 MiB is within it */
+    assert_int_equal(params_apply(&s, &p, "big.xml", NULL, err), UG_OK);
+    params_close(&s);
+    assert_int_equal(params_open(&f->folder, &s, err), UG_OK);
+    assert_int_equal(strlen(params_value(&s, "Big_200")), 60000);
+    params_close(&s);
+    free(p.entries);
+    free(big);
+    unlink(schema);
+}
+
+/* An export applies back to the very values it was made from: line breaks, tabs and edge
+ * spaces included; what XML cannot carry (control characters, bytes that are not UTF-8) the
+ * store refuses on the way in. */
+static void test_export_restores_every_value(void **state)
+{
+    struct fixture *f = *state;
+    struct param_store s;
+    char err[UG_ERRBUF];
+    static const char *const values[] = {
+        "two\nlines", "  edge spaces  ", "\ttab\t", "\r\n", " ", "a  b", "caf\xc3\xa9 \xe2\x82\xac",
+    };
+    assert_int_equal(params_open(&f->folder, &s, err), UG_OK);
+    static const char *const refused[] = {"\x1b[31m", "bell\a", "\xe9t\xe9", "\xc0\x80",
+                                          "\xed\xa0\x80"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        if (params_set(&s, "GPP_B", refused[i], PARAM_ROLE_ADMIN, err) != UG_ERR_USAGE)
+            fail_msg("case %zu: accepted", i);
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "GPP_%c", (char)('A' + i));
+        assert_int_equal(params_set(&s, name, values[i], PARAM_ROLE_ADMIN, err), UG_OK);
+    }
+    struct buf xml = {0};
+    assert_int_equal(params_export_xml(&s, PARAM_ROLE_ADMIN, 0, &xml, err), UG_OK);
+    params_close(&s);
+    assert_int_equal(params_create_defaults(&f->folder, err), UG_OK);
+    assert_int_equal(params_open(&f->folder, &s, err), UG_OK);
+    struct profile p;
+    assert_int_equal(profile_parse(xml.data, xml.len, "export.xml", &p, err), UG_OK);
+    assert_int_equal(params_apply(&s, &p, "export.xml", NULL, err), UG_OK);
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "GPP_%c", (char)('A' + i));
+        assert_string_equal(params_value(&s, name), values[i]);
+    }
+    profile_free(&p);
+    params_close(&s);
+    buf_free(&xml);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -394,6 +498,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_damaged_and_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changes_do_not_undo_each_other, setup, teardown),
         cmocka_unit_test_setup_teardown(test_per_value_result, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_value_and_store_bounds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_export_restores_every_value, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -221,6 +221,42 @@ static void test_tie_details(void **state)
     catalog_free(&c);
 }
 
+/* Sizes near 2^63 do not wrap round: 16 EiB over three hops never beats 30 bytes. */
+static void test_huge_sizes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *version, *from, *size;
+    } rows[] = {
+        {"2.0", "1.0", "9223372036854775807"},
+        {"2.5", "2.0", "9223372036854775807"},
+        {"3.0", "2.5", "2"},
+        {"2.1", "1.0", "10"},
+        {"2.6", "2.1", "10"},
+        {"3.0", "2.6", "10"},
+    };
+    struct buf b = {0};
+    buf_append_str(&b, "{\"product\": \"P\", \"releases\": [");
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        buf_printf(&b,
+                   "%s{\"version\": \"%s\", \"bundle\": \"r%zu\", \"size\": %s, \"min_from\": "
+                   "\"%s\", \"max_from\": \"%s\", \"sha256\": \"%064zx\"}",
+                   i ? "," : "", rows[i].version, i, rows[i].size, rows[i].from, rows[i].from, i);
+    buf_append_str(&b, "]}");
+    char err[UG_ERRBUF];
+    struct catalog c;
+    struct plan p;
+    assert_int_equal(catalog_parse(b.data, b.len, "http://s/c.json", &c, err), UG_OK);
+    struct plan_request req = {"1.0", "3.0", NULL, NULL};
+    assert_int_equal(planner_plan(&c, &req, &p, err), UG_OK);
+    assert_int_equal(p.nhops, 3);
+    assert_string_equal(p.hops[0].release->version, "2.1");
+    assert_true(p.total_size == 30);
+    plan_free(&p);
+    catalog_free(&c);
+    buf_free(&b);
+}
+
 static void test_demo_catalog(void **state)
 {
     (void)state;
@@ -365,6 +401,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_tie_details),
+        cmocka_unit_test(test_huge_sizes),
         cmocka_unit_test(test_demo_catalog),
         cmocka_unit_test(test_random_against_reference),
     };

@@ -235,6 +235,11 @@ static const struct bad_case bad[] = {
      "test.xml line 1: not well-formed XML: mismatched tag"},
     {"<flat-profile>\n<GPP_A>&nbsp;</GPP_A>\n</flat-profile>",
      "test.xml line 2: not well-formed XML: undefined entity"},
+    {"<!DOCTYPE p [<!ENTITY e SYSTEM \"file:///etc/hostname\">]>\n<flat-profile>\n"
+     "<GPP_A>&e;</GPP_A></flat-profile>",
+     "test.xml line 3: not well-formed XML: error in processing external entity reference"},
+    {"<!DOCTYPE p SYSTEM \"p.dtd\">\n<flat-profile>\n<GPP_A>&e;</GPP_A></flat-profile>",
+     "test.xml: line 3: undefined entity &e;"},
     {"<flat-profile>\n<GPP_A ua=rw>x</GPP_A></flat-profile>",
      "test.xml line 2: not well-formed XML: not well-formed (invalid token)"},
     {"<html><body>404 Not Found</body></html>",

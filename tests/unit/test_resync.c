@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -178,6 +179,22 @@ static void read_in_root(const char *name, struct buf *out)
 }
 
 /* ---- the tests */
+
+/* A store that cannot be written (here: the temporary file's name is taken by a folder, as
+ * a full or failing disk would refuse it) is said as such in $ERR, not as a bad assignment. */
+static void test_assignment_write_failure(void **state)
+{
+    (void)state;
+    char err[UG_ERRBUF], tmp[400];
+    struct resync_report rep;
+    snprintf(tmp, sizeof tmp, "%s/params.tmp.%ld", root, (long)getpid());
+    assert_int_equal(mkdir(tmp, 0700), 0);
+    ug_err rc = resync("( GPP_A = \"x\"; )!", 0, &rep, err);
+    rmdir(tmp);
+    assert_int_not_equal(rc, UG_OK);
+    assert_string_equal(rep.reason, "cannot save parameters");
+    assert_non_null(strstr(err, "params"));
+}
 
 /* Profile_Rule .. _D run in order, each seeing what the earlier ones applied; the first
  * failure ends the sequence, and what was applied before it stays. */
@@ -843,6 +860,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         DEVICE_TEST(test_rules_in_order),
+        DEVICE_TEST(test_assignment_write_failure),
         DEVICE_TEST(test_file_not_found),
         DEVICE_TEST(test_profile_per_value),
         DEVICE_TEST(test_dhcp_urls),

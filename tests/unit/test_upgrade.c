@@ -565,6 +565,48 @@ static void test_cut_bundle_leaves_its_slot_unbootable(void **state)
     assert_int_equal(power_on(), 'B');
 }
 
+/* A pass that fails before its first byte reaches the inactive slot (unreachable, missing,
+ * another product's bundle, a refused downgrade) leaves the boot state exactly as it was:
+ * the confirmed fallback in that slot stays bootable with its version. */
+static void test_failure_before_writing_keeps_the_fallback(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url, *limit;
+        enum fake_answer answer;
+    } cases[] = {
+        {"http://fw.test/bundles/down.bundle", NULL, FAKE_UNREACHABLE},
+        {"http://fw.test/bundles/none.bundle", NULL, FAKE_NOT_FOUND},
+        {"http://fw.test/bundles/other-product.bundle", NULL, FAKE_OK},
+        {"http://fw.test/bundles/1.5.0.bundle", "1.8.0", FAKE_OK},
+    };
+    char err[UG_ERRBUF];
+    struct upgrade_outcome out;
+    install_and_switch();
+    assert_int_equal(power_on(), 'B');
+    assert_int_equal(boot(&out, err), UG_OK);
+    struct buf before = {0}, after = {0};
+    assert_int_equal(fs_read_file(session_path(&s, STATE_BOOTENV), 1 << 20, &before, err), UG_OK);
+    assert_true(boot_state().slot[BOOTSTATE_SLOT_A].successful);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (cases[i].answer != FAKE_OK)
+            fake_fail(strstr(cases[i].url, "/bundles/"), cases[i].answer);
+        set("Downgrade_Rev_Limit", cases[i].limit ? cases[i].limit : "");
+        set("Upgrade_Rule", cases[i].url);
+        assert_int_not_equal(pass_rule(cases[i].url, err), UG_OK);
+        buf_reset(&after);
+        assert_int_equal(fs_read_file(session_path(&s, STATE_BOOTENV), 1 << 20, &after, err),
+                         UG_OK);
+        if (after.len != before.len || memcmp(after.data, before.data, before.len) != 0)
+            fail_msg("%s (%s): the boot state changed", cases[i].url, err);
+    }
+    struct bootstate bs = boot_state();
+    assert_true(bootstate_slot_bootable(&bs.slot[BOOTSTATE_SLOT_A]));
+    assert_string_equal(bs.slot[BOOTSTATE_SLOT_A].version, "1.0.0");
+    buf_free(&before);
+    buf_free(&after);
+}
+
 /* Refused before anything is fetched (here as `upgrader upgrade RULE`): options that mean
  * nothing for a bundle, a URL without a server, a device without a keyring. */
 static void test_refused_before_any_request(void **state)
@@ -991,6 +1033,7 @@ int main(void)
         DEVICE_TEST(test_boot_confirms_then_rule_acted_on),
         DEVICE_TEST(test_failures_leave_slot_a),
         DEVICE_TEST(test_cut_bundle_leaves_its_slot_unbootable),
+        DEVICE_TEST(test_failure_before_writing_keeps_the_fallback),
         DEVICE_TEST(test_refused_before_any_request),
         DEVICE_TEST(test_disabled),
         DEVICE_TEST(test_call_defers_the_switch),

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bootctl/bootstate.h"
 #include "common/hex.h"
 #include "common/version.h"
 
@@ -171,8 +172,15 @@ ug_err bundle_manifest_parse(const char *json, size_t len, struct bundle_manifes
         rc = need_string(root, "version", "", &out->version, err);
     struct version parsed;
     if (rc == UG_OK && version_parse(out->version, &parsed) != 0)
-        rc = ug_fail(err, UG_ERR_USAGE, "bundle manifest: version '%s' is not a version",
+        rc = ug_fail(err, UG_ERR_USAGE, "bundle manifest: version '%.80s' is not a version",
                      out->version);
+    /* The boot state records the version of what a slot holds: one it cannot hold whole
+     * would be cut short there, and then match nothing. */
+    if (rc == UG_OK && !bootstate_version_valid(out->version))
+        rc = ug_fail(err, UG_ERR_USAGE,
+                     "bundle manifest: version '%.80s' is longer than the %d characters the boot "
+                     "state records",
+                     out->version, BOOTSTATE_VERSION_MAX - 1);
     if (rc == UG_OK)
         rc = need(root, "hardware", json_type_array, "", &v, err);
     if (rc == UG_OK) {

@@ -81,6 +81,31 @@ static ug_err load_keyring(const char *keyring, const char *what, X509_STORE **o
     return UG_OK;
 }
 
+ug_err sign_check_anchors(const char *path, char *err)
+{
+    struct buf pem = {0};
+    ug_err rc = fs_read_file(path, 1u << 20, &pem, err);
+    if (rc != UG_OK) {
+        buf_free(&pem);
+        return rc;
+    }
+    int certs = 0;
+    BIO *bio = NULL;
+    if (memmem(pem.data, pem.len, "PRIVATE KEY-----", 16))
+        rc = ug_fail(err, UG_ERR_USAGE,
+                     "%s holds a private key: give the CA's certificate, never its key", path);
+    else if (!(bio = BIO_new_mem_buf(pem.data, (int)pem.len)))
+        rc = ug_oom(err);
+    for (X509 *c; bio && (c = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL; certs++)
+        X509_free(c);
+    ERR_clear_error();
+    if (rc == UG_OK && certs == 0)
+        rc = ug_fail(err, UG_ERR_USAGE, "%s holds no PEM certificate", path);
+    BIO_free(bio);
+    buf_free(&pem);
+    return rc;
+}
+
 /* The signed data as CMS_verify() reads it. CMS_verify copies content held in a memory BIO
  * into a temporary one, and loses that copy when the SignedData names a digest algorithm it
  * cannot use (CMS_dataInit fails): a leak for every such signature anyone sends (OpenSSL 3.0.19

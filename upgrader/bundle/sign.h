@@ -21,6 +21,9 @@ ug_err sign_verify(const char *keyring, const void *data, size_t len, const void
  * success the file's bytes are appended to data (NULL: not kept); files over max_size refused. */
 ug_err sign_verify_file(const char *keyring, const char *path, const char *sig_path,
                         size_t max_size, struct buf *data, char *err) UG_MUST_CHECK;
+/* Checks a file of trust anchors before a device takes it (init --keyring, --ca): PEM with at
+ * least one certificate and no private key. UG_ERR_USAGE naming the file and what is wrong. */
+ug_err sign_check_anchors(const char *path, char *err) UG_MUST_CHECK;
 /* Signs data[0..len) with the PEM key and certificate files (further certificates in the
  * certificate file go into the signature as its chain); appends the DER CMS to sig. */
 ug_err sign_create(const char *key_file, const char *cert_file, const void *data, size_t len,

@@ -50,7 +50,7 @@ ug_err cmd_apply(const char *root, int argc, char **argv, char *err)
     struct buf data = {0}, out = {0};
     struct profile profile = {0};
     struct params_apply_result result = {0};
-    rc = fs_read_file(file, PROFILE_MAX_SIZE, &data, err);
+    rc = fs_read_regular_file(file, PROFILE_MAX_SIZE, &data, err);
     if (rc == UG_OK)
         rc = profile_read_aliased(data.data, data.len, key, alias_map(&s, alias), file, &profile,
                                   err);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bootctl/bootstate.h"
+#include "bundle/sign.h"
 #include "cmd/commands.h"
 #include "common/fsutil.h"
 #include "common/units.h"
@@ -91,6 +92,29 @@ static ug_err create_device(const struct state_folder *f, const struct device *d
     return rc;
 }
 
+/* An identity field from the command line: whole, or refused (never cut short). */
+static ug_err take_field(char *field, size_t size, const char *option, const char *value, char *err)
+{
+    if (strlen(value) >= size)
+        return ug_fail(err, UG_ERR_USAGE, "--%s is longer than %zu characters", option, size - 1);
+    snprintf(field, size, "%s", value);
+    return UG_OK;
+}
+
+/* What init refuses before it creates anything: an identity that would not read back as
+ * given, trust anchors that are no certificates (or hold a private key). */
+static ug_err check_request(const struct device *dev, const struct init_files *in, char *err)
+{
+    ug_err rc = device_check_identity(dev, err);
+    if (rc == UG_OK && in->keyring && (rc = sign_check_anchors(in->keyring, err)) != UG_OK)
+        ug_prefix(err, "--keyring: ");
+    if (rc == UG_OK && in->ca && (rc = sign_check_anchors(in->ca, err)) != UG_OK)
+        ug_prefix(err, "--ca: ");
+    if (rc == UG_OK && in->client_cert && (rc = sign_check_anchors(in->client_cert, err)) != UG_OK)
+        ug_prefix(err, "--client-cert: ");
+    return rc;
+}
+
 /* $PSN from the product name, as Cisco's devices form it: CP-8841-3PCC gives 8841-3PCC, SPA504G
  * 504G, SPA112 112, ATA191-MPP 191 (the factory rules /$PSN.xml, /spa$PSN.cfg, /ata$PSN.cfg
  * then name the files the provisioning systems serve); any other product is its own. */
@@ -131,25 +155,26 @@ ug_err cmd_init(const char *root, int argc, char **argv, char *err)
     opterr = 0;
     optind = 1;
     int opt, psn_given = 0;
-    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+    ug_err rc = UG_OK;
+    while (rc == UG_OK && (opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (opt) {
         case 'm':
             mac = optarg;
             break;
         case 's':
-            snprintf(dev.serial, sizeof dev.serial, "%s", optarg);
+            rc = take_field(dev.serial, sizeof dev.serial, "serial", optarg, err);
             break;
         case 'p':
-            snprintf(dev.product, sizeof dev.product, "%s", optarg);
+            rc = take_field(dev.product, sizeof dev.product, "product", optarg, err);
             if (!psn_given)
                 psn_of(dev.product, dev.psn, sizeof dev.psn);
             break;
         case 'n':
-            snprintf(dev.psn, sizeof dev.psn, "%s", optarg);
+            rc = take_field(dev.psn, sizeof dev.psn, "psn", optarg, err);
             psn_given = 1;
             break;
         case 'H':
-            snprintf(dev.hwver, sizeof dev.hwver, "%s", optarg);
+            rc = take_field(dev.hwver, sizeof dev.hwver, "hwver", optarg, err);
             break;
         case 'v':
             version = optarg;
@@ -176,6 +201,8 @@ ug_err cmd_init(const char *root, int argc, char **argv, char *err)
                            argv[optind - 1]);
         }
     }
+    if (rc != UG_OK)
+        return rc;
     if (optind < argc)
         return ug_fail(err, UG_ERR_USAGE, "unexpected argument '%s'", argv[optind]);
     if (device_parse_mac(mac, dev.mac) != 0)
@@ -186,11 +213,12 @@ ug_err cmd_init(const char *root, int argc, char **argv, char *err)
         return ug_fail(err, UG_ERR_USAGE, "--version '%s' cannot be recorded in the boot state",
                        version);
 
-    struct state_folder f;
-    ug_err rc = state_folder_open(root, &f, err);
-    if (rc != UG_OK)
-        return rc;
     struct init_files in = {version, keyring, ca, client_cert, client_key, slot_size};
+    if ((rc = check_request(&dev, &in, err)) != UG_OK)
+        return rc;
+    struct state_folder f;
+    if ((rc = state_folder_open(root, &f, err)) != UG_OK)
+        return rc;
     if (fs_exists(state_path(&f, STATE_IDENTITY)))
         rc = ug_fail(err, UG_ERR_OTHER, "%s already holds a device; remove the folder first", root);
     else

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd/commands.h"
+#include "common/cli.h"
 #include "session/session.h"
 
 struct param_args {
@@ -103,14 +104,16 @@ ug_err cmd_param(const char *root, int argc, char **argv, char *err)
     if (is_get) {
         const char *value = NULL;
         rc = params_get(store, a.positional[0], a.role, a.show_secrets, &value, err);
-        if (rc == UG_OK)
-            printf("%s\n", value);
+        if (rc == UG_OK) {
+            cli_print(stdout, value);
+            putchar('\n');
+        }
     } else if (is_set) {
         rc = params_set(store, a.positional[0], a.positional[1], a.role, err);
     } else if (is_list) {
         rc = params_list(store, a.role, &out, err);
         if (rc == UG_OK)
-            fputs(out.data ? out.data : "", stdout);
+            cli_print(stdout, out.data ? out.data : "");
     } else {
         rc = params_export_xml(store, a.role, a.show_secrets, &out, err);
         if (rc == UG_OK)

@@ -2,11 +2,13 @@
 /* `upgrader status [--json]`: identity, provisioning state and last resync with its LED
  * pattern, slots from the boot state, calls, and the upgrade engine's own status object. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cmd/commands.h"
 #include "cmd/via_daemon.h"
+#include "common/cli.h"
 #include "common/jsonfile.h"
 #include "daemon/devstatus.h"
 #include "session/session.h"
@@ -27,20 +29,21 @@ static const char *any(json_object *o, const char *key)
 }
 
 /* The last resync's applied profiles: counts, and the notes kept (docs/resync.md). */
-static void print_applied(json_object *last)
+static void print_applied(FILE *f, json_object *last)
 {
     json_object *a = NULL, *notes = NULL;
     if (!last || !json_object_object_get_ex(last, "applied", &a))
         return;
-    printf("applied:       %lld parameters from %lld files, %lld changed, %lld defaulted, "
-           "%lld ignored, %lld unknown\n",
-           jsonfile_get_int(a, "parameters", 0), jsonfile_get_int(a, "files", 0),
-           jsonfile_get_int(a, "changed", 0), jsonfile_get_int(a, "defaulted", 0),
-           jsonfile_get_int(a, "ignored", 0), jsonfile_get_int(a, "unknown", 0));
+    fprintf(f,
+            "applied:       %lld parameters from %lld files, %lld changed, %lld defaulted, "
+            "%lld ignored, %lld unknown\n",
+            jsonfile_get_int(a, "parameters", 0), jsonfile_get_int(a, "files", 0),
+            jsonfile_get_int(a, "changed", 0), jsonfile_get_int(a, "defaulted", 0),
+            jsonfile_get_int(a, "ignored", 0), jsonfile_get_int(a, "unknown", 0));
     if (json_object_object_get_ex(a, "notes", &notes) &&
         json_object_is_type(notes, json_type_array))
         for (size_t i = 0; i < json_object_array_length(notes); i++)
-            printf("  %s\n", json_object_get_string(json_object_array_get_idx(notes, i)));
+            fprintf(f, "  %s\n", json_object_get_string(json_object_array_get_idx(notes, i)));
 }
 
 /* The running daemon's own status (its jobs, why each waits, its call state), or null. */
@@ -65,44 +68,45 @@ static void iso_time(long long t, char *out, size_t outsz)
         snprintf(out, outsz, "%lld", t);
 }
 
-static void print_daemon_jobs(json_object *jobs)
+static void print_daemon_jobs(FILE *f, json_object *jobs)
 {
     size_t n = jobs ? json_object_array_length(jobs) : 0;
     if (!n)
-        printf("jobs:          none queued\n");
+        fprintf(f, "jobs:          none queued\n");
     for (size_t i = 0; i < n; i++) {
         json_object *j = json_object_array_get_idx(jobs, i);
         char since[32];
         iso_time(jsonfile_get_int(j, "queued", 0), since, sizeof since);
-        printf("job %lld:%*s%s (%s), queued %s: %s\n", jsonfile_get_int(j, "id", 0),
-               (int)(9 - snprintf(NULL, 0, "%lld", jsonfile_get_int(j, "id", 0))), "",
-               str(j, "kind"), str(j, "origin"), since, str(j, "why"));
+        fprintf(f, "job %lld:%*s%s (%s), queued %s: %s\n", jsonfile_get_int(j, "id", 0),
+                (int)(9 - snprintf(NULL, 0, "%lld", jsonfile_get_int(j, "id", 0))), "",
+                str(j, "kind"), str(j, "origin"), since, str(j, "why"));
     }
 }
 
-static void print_daemon(json_object *d)
+static void print_daemon(FILE *f, json_object *d)
 {
     if (!d) {
-        printf("daemon:        not running\n");
+        fprintf(f, "daemon:        not running\n");
         return;
     }
     json_object *calls = NULL, *sip = NULL, *jobs = NULL;
     json_object_object_get_ex(d, "calls", &calls);
     json_object_object_get_ex(calls, "sip", &sip);
     json_object_object_get_ex(d, "jobs", &jobs);
-    printf("daemon:        pid %lld, %s, %s; downloads %s\n", jsonfile_get_int(d, "pid", 0),
-           str(d, "state"), any(d, "busy")[0] == 't' ? "busy (a call is up or unknown)" : "no call",
-           str(d, "downloads"));
+    fprintf(f, "daemon:        pid %lld, %s, %s; downloads %s\n", jsonfile_get_int(d, "pid", 0),
+            str(d, "state"),
+            any(d, "busy")[0] == 't' ? "busy (a call is up or unknown)" : "no call",
+            str(d, "downloads"));
     long long sip_calls = jsonfile_get_int(sip, "calls", -1);
-    printf("call sources:  calls file %lld, SIP user agent %s", jsonfile_get_int(calls, "file", 0),
-           str(sip, "state"));
+    fprintf(f, "call sources:  calls file %lld, SIP user agent %s",
+            jsonfile_get_int(calls, "file", 0), str(sip, "state"));
     if (sip_calls >= 0)
-        printf(" (calls %lld)", sip_calls);
-    printf("\n");
-    print_daemon_jobs(jobs);
+        fprintf(f, " (calls %lld)", sip_calls);
+    fprintf(f, "\n");
+    print_daemon_jobs(f, jobs);
 }
 
-static void print_text(json_object *o)
+static void print_text(FILE *f, json_object *o)
 {
     json_object *id = NULL, *prov = NULL, *last = NULL, *running = NULL, *slots = NULL,
                 *dhcp = NULL, *ca = NULL, *upgrade = NULL;
@@ -114,53 +118,81 @@ static void print_text(json_object *o)
     json_object_object_get_ex(o, "running", &running);
     json_object_object_get_ex(o, "slots", &slots);
     json_object_object_get_ex(o, "upgrade", &upgrade);
-    printf("device:        %s %s (serial %s, hardware %s, client certificate %s)\n",
-           str(id, "product"), str(id, "mac"), str(id, "serial"), str(id, "hwver"),
-           str(id, "client_certificate"));
-    printf("provisioning:  %s (Provision_Enable %s, %lld resyncs)\n", str(prov, "state"),
-           str(prov, "provision_enable"), jsonfile_get_int(prov, "resyncs", 0));
+    fprintf(f, "device:        %s %s (serial %s, hardware %s, client certificate %s)\n",
+            str(id, "product"), str(id, "mac"), str(id, "serial"), str(id, "hwver"),
+            str(id, "client_certificate"));
+    fprintf(f, "provisioning:  %s (Provision_Enable %s, %lld resyncs)\n", str(prov, "state"),
+            str(prov, "provision_enable"), jsonfile_get_int(prov, "resyncs", 0));
     const char *server = jsonfile_get_string(dhcp, "server", "");
     if (*server)
-        printf("DHCP server:   %s (option %lld)\n", server, jsonfile_get_int(dhcp, "option", 0));
+        fprintf(f, "DHCP server:   %s (option %lld)\n", server,
+                jsonfile_get_int(dhcp, "option", 0));
     if (last)
-        printf("last resync:   %s %s (%s) %s %s, LED %s\n", str(last, "time_text"),
-               str(last, "result_name"), str(last, "err"), str(last, "rule"), str(last, "url"),
-               str(last, "led"));
+        fprintf(f, "last resync:   %s %s (%s) %s %s, LED %s\n", str(last, "time_text"),
+                str(last, "result_name"), str(last, "err"), str(last, "rule"), str(last, "url"),
+                str(last, "led"));
     else
-        printf("last resync:   none\n");
-    print_applied(last);
+        fprintf(f, "last resync:   none\n");
+    print_applied(f, last);
     if (ca)
-        printf("custom CA:     %s %s (%s)\n", str(ca, "url"), str(ca, "result"), str(ca, "err"));
-    printf("LED:           %s\n", str(o, "led"));
-    printf("running:       slot %s, version %s\n", str(running, "slot"), str(running, "version"));
+        fprintf(f, "custom CA:     %s %s (%s)\n", str(ca, "url"), str(ca, "result"),
+                str(ca, "err"));
+    fprintf(f, "LED:           %s\n", str(o, "led"));
+    fprintf(f, "running:       slot %s, version %s\n", str(running, "slot"),
+            str(running, "version"));
     for (const char *name = "A"; slots && name; name = *name == 'A' ? "B" : NULL) {
         json_object *s = NULL;
         json_object_object_get_ex(slots, name, &s);
-        printf(
+        fprintf(
+            f,
             "slot %s:        version %s, bootable %s, successful %s, tries %lld, priority %lld\n",
             name, *str(s, "version") ? str(s, "version") : "(empty)", any(s, "bootable"),
             any(s, "successful"), jsonfile_get_int(s, "tries", 0),
             jsonfile_get_int(s, "priority", 0));
     }
     if (!slots)
-        printf("slots:         boot state unreadable\n");
+        fprintf(f, "slots:         boot state unreadable\n");
     else
-        printf("fallback:      %s\n", any(o, "fallback"));
-    printf("calls active:  %lld\n", jsonfile_get_int(o, "calls_active", 0));
+        fprintf(f, "fallback:      %s\n", any(o, "fallback"));
+    fprintf(f, "calls active:  %lld\n", jsonfile_get_int(o, "calls_active", 0));
+    json_object *damaged = NULL;
+    if (json_object_object_get_ex(o, "damaged", &damaged))
+        for (size_t i = 0; i < json_object_array_length(damaged); i++)
+            fprintf(f, "damaged:       %s\n",
+                    json_object_get_string(json_object_array_get_idx(damaged, i)));
     if (upgrade)
-        printf("upgrade:       %s, target %s, hop %s/%s, %s/%s bytes, last %s (%s) %s\n",
-               any(upgrade, "state"), any(upgrade, "target"), any(upgrade, "hop"),
-               any(upgrade, "hops"), any(upgrade, "bytes_done"), any(upgrade, "bytes_total"),
-               any(upgrade, "last_result"), any(upgrade, "last_error"), any(upgrade, "last_url"));
+        fprintf(f, "upgrade:       %s, target %s, hop %s/%s, %s/%s bytes, last %s (%s) %s\n",
+                any(upgrade, "state"), any(upgrade, "target"), any(upgrade, "hop"),
+                any(upgrade, "hops"), any(upgrade, "bytes_done"), any(upgrade, "bytes_total"),
+                any(upgrade, "last_result"), any(upgrade, "last_error"), any(upgrade, "last_url"));
     else
-        printf("upgrade:       none\n");
+        fprintf(f, "upgrade:       none\n");
     json_object *d = NULL, *warnings = NULL;
     json_object_object_get_ex(o, "daemon", &d);
-    print_daemon(d);
+    print_daemon(f, d);
     json_object_object_get_ex(o, "warnings", &warnings);
     for (size_t i = 0; warnings && i < json_object_array_length(warnings); i++)
-        printf("warning:       %s\n",
-               json_object_get_string(json_object_array_get_idx(warnings, i)));
+        fprintf(f, "warning:       %s\n",
+                json_object_get_string(json_object_array_get_idx(warnings, i)));
+}
+
+/* The text goes through cli_print: what servers and files said reaches the terminal as
+ * text, never as control sequences. */
+static ug_err print_safely(json_object *o, char *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem)
+        return ug_oom(err);
+    print_text(mem, o);
+    if (fclose(mem) != 0) {
+        free(text);
+        return ug_oom(err);
+    }
+    cli_print(stdout, text);
+    free(text);
+    return UG_OK;
 }
 
 ug_err cmd_status(const char *root, int argc, char **argv, char *err)
@@ -185,7 +217,7 @@ ug_err cmd_status(const char *root, int argc, char **argv, char *err)
         printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
                                                              JSON_C_TO_STRING_NOSLASHESCAPE));
     else
-        print_text(o);
+        rc = print_safely(o, err);
     json_object_put(o);
-    return UG_OK;
+    return rc;
 }

@@ -3,6 +3,10 @@
  * identity, provisioning state and last resync, slots, calls and the upgrade's status. */
 #include "daemon/devstatus.h"
 
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "common/jsonfile.h"
 #include "device/call.h"
 #include "resync/dhcp.h"
@@ -30,6 +34,44 @@ static void copy_member(json_object *dst, const char *dkey, json_object *src, co
         json_object_object_add(dst, dkey, json_object_get(v));
 }
 
+/* A damaged state file status read (it only reads: the file's owner sets it aside under its
+ * lock), or a damaged copy set aside earlier: one line each in "damaged". */
+static void note_damage(json_object *o, const char *fmt, const char *a, const char *b)
+{
+    json_object *list = NULL;
+    if (!json_object_object_get_ex(o, "damaged", &list)) {
+        list = json_object_new_array();
+        json_object_object_add(o, "damaged", list);
+    }
+    char line[UG_ERRBUF + 200];
+    snprintf(line, sizeof line, fmt, a, b);
+    json_object_array_add(list, json_object_new_string(line));
+}
+
+/* The copies of damaged state files set aside (NAME.damaged-TIME): each was rebuilt. */
+static void note_set_aside(json_object *o, const char *root)
+{
+    DIR *d = opendir(root);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL)
+        if (strstr(e->d_name, ".damaged-"))
+            note_damage(o, "%s/%s: a damaged state file, set aside when it was rebuilt", root,
+                        e->d_name);
+    if (d)
+        closedir(d);
+}
+
+/* A JSON state file as status shows it: a damaged one is said, and shown as absent. */
+static json_object *read_state(json_object *o, const char *path, const char *owner)
+{
+    json_object *doc = NULL;
+    char why[UG_ERRBUF];
+    if (jsonfile_load(path, &doc, why) == UG_OK)
+        return doc;
+    note_damage(o, "%s; %s", why, owner);
+    return json_object_new_object();
+}
+
 ug_err devstatus_build(struct session *a, json_object **out, char *err)
 {
     struct resync_state st = {0};
@@ -52,8 +94,8 @@ ug_err devstatus_build(struct session *a, json_object **out, char *err)
     jsonfile_set_string(id, "hwver", a->dev.hwver);
     jsonfile_set_string(id, "client_certificate", a->client_cert ? "installed" : "not installed");
 
-    if ((rc = resync_state_load(session_path(a, STATE_RESYNC), &st, err)) != UG_OK)
-        goto out;
+    st.doc = read_state(o, session_path(a, STATE_RESYNC),
+                        "the next resync sets it aside and starts afresh");
     jsonfile_set_string(prov, "state", provstate_name(resync_state_prov(&st)));
     const char *enable = params_value(&a->params, "Provision_Enable");
     jsonfile_set_string(prov, "provision_enable", enable ? enable : "");
@@ -61,6 +103,8 @@ ug_err devstatus_build(struct session *a, json_object **out, char *err)
     char chosen[DHCP_SERVER_MAX] = "";
     if ((rc = dhcp_load(&a->folder, &servers, err)) != UG_OK)
         goto out;
+    if (servers.damaged[0])
+        note_damage(o, "%s; %s", servers.damaged, "the lease's next dhcp call writes it again");
     int option = dhcp_choose(&servers, params_value(&a->params, "DHCP_Option_To_Use"), chosen,
                              sizeof chosen);
     dhcp_json = json_object_new_object();
@@ -110,8 +154,9 @@ ug_err devstatus_build(struct session *a, json_object **out, char *err)
     jsonfile_set_int(o, "calls_active", calls);
 
     /* The upgrade engine owns DIR/upgrade.json; its "status" object is shown as it is. */
-    if ((rc = jsonfile_load(session_path(a, STATE_UPGRADE), &upgrade, err)) != UG_OK)
-        goto out;
+    upgrade = read_state(o, session_path(a, STATE_UPGRADE),
+                         "the next upgrade pass (or boot) sets it aside and starts afresh");
+    note_set_aside(o, a->folder.root);
     json_object *ustatus = NULL;
     if (json_object_object_get_ex(upgrade, "status", &ustatus))
         json_object_object_add(o, "upgrade", json_object_get(ustatus));

@@ -17,8 +17,11 @@ static ug_err read_count(const char *path, int *count, char *err)
     *count = 0;
     if (!fs_exists(path))
         return UG_OK;
-    ug_err rc = fs_read_file(path, 64, &text, err);
-    if (rc == UG_OK) {
+    ug_err rc = fs_read_state_file(path, 64, &text, err);
+    if (rc == UG_ERR_UNUSABLE) { /* over 64 bytes, or a link: damaged, as below */
+        *count = 1;
+        rc = UG_OK;
+    } else if (rc == UG_OK) {
         char *end = NULL;
         long n = strtol(text.data, &end, 10);
         /* A damaged counter must not block upgrades forever nor hide a call: treat it as

@@ -34,7 +34,7 @@ ug_err device_load(const struct state_folder *f, struct device *dev, char *err)
     memset(dev, 0, sizeof *dev);
     const char *path = state_path(f, STATE_IDENTITY);
     struct buf text = {0};
-    ug_err rc = fs_read_file(path, 65536, &text, err);
+    ug_err rc = fs_read_state_file(path, 65536, &text, err);
     if (rc != UG_OK) {
         buf_free(&text);
         return ug_fail(err, UG_ERR_OTHER,
@@ -70,11 +70,35 @@ ug_err device_load(const struct state_folder *f, struct device *dev, char *err)
     return rc;
 }
 
+/* One key=value line each: a value may hold no line break (it would add a line, a key of its
+ * own) nor any other control character. */
+static ug_err check_field(const char *key, const char *value, char *err)
+{
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return ug_fail(err, UG_ERR_USAGE, "the %s holds a control character (0x%02x)", key, *p);
+    return UG_OK;
+}
+
+ug_err device_check_identity(const struct device *dev, char *err)
+{
+    ug_err rc = check_field("serial", dev->serial, err);
+    if (rc == UG_OK)
+        rc = check_field("product", dev->product, err);
+    if (rc == UG_OK)
+        rc = check_field("psn", dev->psn, err);
+    if (rc == UG_OK)
+        rc = check_field("hwver", dev->hwver, err);
+    return rc;
+}
+
 ug_err device_save_identity(const struct state_folder *f, const struct device *dev, char *err)
 {
     const char *path = state_path(f, STATE_IDENTITY);
     struct buf text = {0};
-    ug_err rc = UG_OK;
+    ug_err rc = device_check_identity(dev, err);
+    if (rc != UG_OK)
+        return rc;
     if (buf_printf(&text, "mac=%s\nserial=%s\nproduct=%s\npsn=%s\nhwver=%s\n", dev->mac,
                    dev->serial, dev->product, dev->psn, dev->hwver) != 0)
         rc = ug_oom(err);

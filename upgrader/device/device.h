@@ -20,7 +20,10 @@ struct device {
 /* Reads the folder's identity into dev; UG_ERR_OTHER with a clear message if the folder
  * holds no device. */
 ug_err device_load(const struct state_folder *f, struct device *dev, char *err) UG_MUST_CHECK;
-/* Writes dev's identity into the folder atomically. */
+/* UG_ERR_USAGE when a field of dev holds a control character (a line break would add a line
+ * to the identity file). */
+ug_err device_check_identity(const struct device *dev, char *err) UG_MUST_CHECK;
+/* Writes dev's identity into the folder atomically (checked as above). */
 ug_err device_save_identity(const struct state_folder *f, const struct device *dev,
                             char *err) UG_MUST_CHECK;
 /* Normalises a MAC given as 00:0E:08:aa:bb:cc, 000e08aabbcc or 00-0e-...; -1 if invalid. */

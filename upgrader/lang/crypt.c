@@ -91,6 +91,10 @@ ug_err crypt_decrypt(const void *data, size_t len, const char *pass, struct buf 
                        "openssl enc -aes-256-cbc); supported: openssl enc -aes-256-cbc -k "
                        "PASSPHRASE, salted, MD5 or SHA-256 key derivation (a -nosalt file "
                        "cannot be read)");
+    if (len < HEADER_LEN)
+        return ug_fail(err, UG_ERR_UNUSABLE,
+                       "encrypted profile is truncated (%zu bytes: the header alone is %d)", len,
+                       (int)HEADER_LEN);
     size_t body = len - HEADER_LEN;
     if (len < HEADER_LEN + 16 || body % 16 != 0 || body > (size_t)1 << 30)
         return ug_fail(err, UG_ERR_UNUSABLE,

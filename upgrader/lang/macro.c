@@ -244,15 +244,26 @@ static int parse_offset(const char *s, size_t len, size_t *i, size_t *out)
     return *i > start ? 0 : -1;
 }
 
-static int append_sub(struct buf *out, const char *v, size_t p, size_t q, int has_q)
+/* Appends n bytes unless the expansion (what out holds past start) would pass its bound:
+ * the check comes before the copy, so nothing large is ever built. */
+static ug_err append_bounded(struct buf *out, size_t start, const char *data, size_t n, char *err)
+{
+    if (out->len - start + n > MACRO_EXPANSION_MAX)
+        return ug_fail(err, UG_ERR_USAGE, "the expansion is over the limit of %u bytes",
+                       MACRO_EXPANSION_MAX);
+    return buf_append(out, data, n) == 0 ? UG_OK : ug_oom(err);
+}
+
+static ug_err append_sub(struct buf *out, size_t start, const char *v, size_t p, size_t q,
+                         int has_q, char *err)
 {
     size_t vl = strlen(v);
     if (p >= vl)
-        return 0;
+        return UG_OK;
     size_t n = vl - p;
     if (has_q && q < n)
         n = q;
-    return buf_append(out, v + p, n);
+    return append_bounded(out, start, v + p, n, err);
 }
 
 ug_err macro_expand_span(const struct macro_context *ctx, const char *s, size_t len, unsigned flags,
@@ -262,19 +273,21 @@ ug_err macro_expand_span(const struct macro_context *ctx, const char *s, size_t 
     size_t i = 0;
     if (buf_append(out, "", 0) != 0)
         return ug_oom(err);
+    size_t start = out->len;
     while (i < len) {
         const char *dollar = memchr(s + i, '$', len - i);
         size_t stop = dollar ? (size_t)(dollar - s) : len;
-        if (buf_append(out, s + i, stop - i) != 0)
-            return ug_oom(err);
+        ug_err rc = append_bounded(out, start, s + i, stop - i, err);
+        if (rc != UG_OK)
+            return rc;
         i = stop;
         if (i >= len)
             break;
         size_t at = i++; /* s[at] is '$' */
         if (i < len && s[i] == '$') {
             i++;
-            if (buf_append(out, "$", 1) != 0)
-                return ug_oom(err);
+            if ((rc = append_bounded(out, start, "$", 1, err)) != UG_OK)
+                return rc;
             continue;
         }
         if (i < len && s[i] == '(') {
@@ -313,10 +326,10 @@ ug_err macro_expand_span(const struct macro_context *ctx, const char *s, size_t 
                 name[nl] = '\0';
                 v = resolve(ctx, name, flags, tmp, sizeof tmp);
             }
-            int rc =
-                v ? append_sub(out, v, has_p ? p : 0, q, has_q) : buf_append(out, s + at, i - at);
-            if (rc != 0)
-                return ug_oom(err);
+            rc = v ? append_sub(out, start, v, has_p ? p : 0, q, has_q, err)
+                   : append_bounded(out, start, s + at, i - at, err);
+            if (rc != UG_OK)
+                return rc;
             continue;
         }
         size_t nl = match_known(s + i, len - i, 1);
@@ -327,9 +340,10 @@ ug_err macro_expand_span(const struct macro_context *ctx, const char *s, size_t 
             v = resolve(ctx, name, flags, tmp, sizeof tmp);
         }
         /* Unknown (or not allowed here): the '$' stays, and the scan goes on after it. */
-        int rc = v ? buf_append_str(out, v) : buf_append(out, s + at, nl + 1);
-        if (rc != 0)
-            return ug_oom(err);
+        rc = v ? append_bounded(out, start, v, strlen(v), err)
+               : append_bounded(out, start, s + at, nl + 1, err);
+        if (rc != UG_OK)
+            return rc;
         i += nl;
     }
     return UG_OK;

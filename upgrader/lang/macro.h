@@ -8,8 +8,12 @@
 #include "common/error.h"
 #include "device/device.h"
 
-#define MACRO_MAX_VARS 48
-#define MACRO_NAME_MAX 24
+#define MACRO_MAX_VARS      48
+#define MACRO_NAME_MAX      24
+/* The longest text one expansion may produce (bytes), checked as it grows: four times the
+ * longest parameter value, far beyond any URL or condition, so a rule naming a long macro
+ * thousands of times fails at once instead of building hundreds of megabytes. */
+#define MACRO_EXPANSION_MAX (256u << 10)
 
 /* Reads a parameter's current value by its name ("GPP_A", "User_ID_1_"); NULL = unknown. */
 typedef const char *(*macro_param_fn)(void *opaque, const char *name);
@@ -45,7 +49,7 @@ void macro_free(struct macro_context *ctx);
 int macro_is_known(const char *name);
 /* Appends the expansion of text to out: once, never recursively; unknown names stay
  * verbatim; a known macro with no value expands to "". UG_ERR_USAGE with the column of
- * a malformed $( form. */
+ * a malformed $( form, or when the expansion would pass MACRO_EXPANSION_MAX. */
 ug_err macro_expand(const struct macro_context *ctx, const char *text, unsigned flags,
                     struct buf *out, char *err) UG_MUST_CHECK;
 /* macro_expand of a span (text, len), columns in errors counted from column_base (1-based). */

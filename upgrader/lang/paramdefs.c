@@ -112,6 +112,14 @@ static const struct param_def builtin[] = {
           "Refuse firmware older than this version (empty: no limit)"),
     TYPED("Upgrade_Rule", "", PARAM_NA, PT_UPGRADE_RULE,
           "Rule naming the firmware (or catalog) to run"),
+    INT("Upgrade_Min_Rate", "1024", PARAM_NA, 0, INT_MAXV,
+        "Slowest an upgrade download may run, in bytes per second over Upgrade_Min_Rate_Window "
+        "(0: only a 30 s stall aborts)"),
+    INT("Upgrade_Min_Rate_Window", "60", PARAM_NA, 1, 3600,
+        "Seconds an upgrade download may stay below Upgrade_Min_Rate before it is given up"),
+    INT("Upgrade_Download_Deadline", "14400", PARAM_NA, 0, 2000000,
+        "Longest one upgrade download (catalog, signature or bundle) may take, in seconds "
+        "(0: no limit)"),
     TEXT("Log_Upgrade_Request_Msg", "$PN $MAC -- Requesting upgrade $SCHEME://$SERVIP:$PORT$PATH",
          PARAM_NA, "Syslog message when an upgrade starts (empty: none)"),
     TEXT("Log_Upgrade_Success_Msg",
@@ -474,11 +482,53 @@ static int hex_to_decimal(const char *v, char *out, size_t outsz)
     return 0;
 }
 
+/* The length of the UTF-8 sequence at s (1..4), 0 when it is not valid UTF-8. */
+static size_t utf8_length(const unsigned char *s)
+{
+    size_t n = s[0] < 0x80             ? 1
+               : (s[0] & 0xE0) == 0xC0 ? 2
+               : (s[0] & 0xF0) == 0xE0 ? 3
+               : (s[0] & 0xF8) == 0xF0 ? 4
+                                       : 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    unsigned cp = n == 1 ? s[0] : s[0] & (0x7Fu >> n);
+    for (size_t i = 1; i < n; i++)
+        cp = cp << 6 | (s[i] & 0x3Fu);
+    /* overlong forms, surrogates and beyond U+10FFFF are not UTF-8 */
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+        return 0;
+    return n;
+}
+
+/* What every value must be, whatever its type: what the store, an export and a terminal
+ * can carry (an XML profile cannot hold a control character, so an export could not). */
+static ug_err check_text(const char *v, char *why)
+{
+    size_t len = strlen(v);
+    if (len > PARAM_VALUE_MAX)
+        return ug_fail(why, UG_ERR_USAGE, "is %zu bytes, over the limit of %u", len,
+                       PARAM_VALUE_MAX);
+    for (const unsigned char *p = (const unsigned char *)v; *p;) {
+        if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
+            return ug_fail(why, UG_ERR_USAGE, "holds a control character (0x%02x)", *p);
+        size_t n = utf8_length(p);
+        if (!n)
+            return ug_fail(why, UG_ERR_USAGE, "is not valid UTF-8");
+        p += n;
+    }
+    return UG_OK;
+}
+
 ug_err paramdefs_validate(const struct param_def *d, const char *value, char **normalised,
                           char *err)
 {
     char why[UG_ERRBUF], decimal[32];
     *normalised = NULL;
+    if (check_text(value, why) != UG_OK) /* never repeated back: it may be huge or hostile */
+        return ug_fail(err, UG_ERR_USAGE, "%s: the value %s", d->name, why);
     if ((d->type == PT_INT || d->type == PT_DELAYS) &&
         hex_to_decimal(value, decimal, sizeof decimal) == 0)
         value = decimal;

@@ -37,6 +37,10 @@ enum param_type {
 
 #define PARAM_SECRET 0x1u /* stored, never printed by list/export/status unless asked */
 
+/* The longest value any parameter holds (bytes): a bigger one is refused like any invalid
+ * value, so a self-doubling rule or a hostile server cannot grow the store without bound. */
+#define PARAM_VALUE_MAX (64u << 10)
+
 struct param_def {
     const char *name;
     const char *def;          /* factory default */
@@ -70,8 +74,10 @@ ug_err paramdefs_add_schema(struct param_table *t, const char *text, const char 
 void paramdefs_free(struct param_table *t);
 /* Index of name in t (legacy aliases such as Resync_At resolve to their parameter), or -1. */
 long paramdefs_find(const struct param_table *t, const char *name);
-/* Checks value against d's type; on success writes the value to store into *normalised
- * (malloc'd: booleans become Yes/No, a hex integer 0x0E10 its decimal form). UG_ERR_USAGE with a message naming the parameter. */
+/* Checks value against d's type (and, for every type, at most PARAM_VALUE_MAX bytes of valid
+ * UTF-8 without control characters but tab and line breaks: what an export can carry); on
+ * success writes the value to store into *normalised (malloc'd: booleans become Yes/No, a
+ * hex integer 0x0E10 its decimal form). UG_ERR_USAGE with a message naming the parameter. */
 ug_err paramdefs_validate(const struct param_def *d, const char *value, char **normalised,
                           char *err) UG_MUST_CHECK;
 /* 1 for the true words, 0 for the false words, -1 for anything else. */

@@ -35,6 +35,7 @@ void params_close(struct param_store *s)
     paramdefs_free(&s->table);
     free(s->path);
     free(s->lock_path);
+    free(s->recovered);
     memset(s, 0, sizeof *s);
 }
 
@@ -77,10 +78,12 @@ static int escape_into(struct buf *out, const char *v)
     return 0;
 }
 
-static ug_err load_file(struct param_store *s, char *err)
+/* *damaged says whether a failure is the content's (the file read, but is no store). */
+static ug_err load_file(struct param_store *s, int *damaged, char *err)
 {
     struct buf text = {0};
-    ug_err rc = fs_read_file(s->path, 256u << 20, &text, err);
+    ug_err rc = fs_read_state_file(s->path, PARAMS_READ_MAX, &text, err);
+    *damaged = rc == UG_ERR_UNUSABLE; /* over the limit: it exists, it was opened */
     if (rc != UG_OK) {
         buf_free(&text);
         return rc;
@@ -142,7 +145,8 @@ static ug_err load_file(struct param_store *s, char *err)
         char *v = strdup(tab2 + 1);
         if (!v) {
             rc = ug_oom(err);
-            break;
+            buf_free(&text);
+            return rc; /* memory, not the file */
         }
         free(s->value[idx]);
         s->value[idx] = v;
@@ -150,6 +154,7 @@ static ug_err load_file(struct param_store *s, char *err)
     }
     if (rc == UG_OK && !ended)
         rc = ug_fail(err, UG_ERR_OTHER, "%s: no end line (damaged store)", s->path);
+    *damaged = rc != UG_OK;
     buf_free(&text);
     return rc;
 }
@@ -179,13 +184,14 @@ oom:
 
 /* Reads the file again, over the defaults, in place of what memory holds; on failure memory
  * keeps what it had. */
-static ug_err reload(struct param_store *s, char *err)
+static ug_err reload_checked(struct param_store *s, int *damaged, char *err)
 {
     char **old_value = s->value;
     unsigned char *old_access = s->access;
     ug_err rc = defaults(s, &s->value, &s->access, err);
+    *damaged = 0;
     if (rc == UG_OK && fs_exists(s->path))
-        rc = load_file(s, err);
+        rc = load_file(s, damaged, err);
     if (rc != UG_OK) {
         free_values(s->value, s->table.n);
         free(s->access);
@@ -196,6 +202,37 @@ static ug_err reload(struct param_store *s, char *err)
     free_values(old_value, s->table.n);
     free(old_access);
     return UG_OK;
+}
+
+static ug_err reload(struct param_store *s, char *err)
+{
+    int damaged;
+    return reload_checked(s, &damaged, err);
+}
+
+static ug_err write_values(const struct param_store *s, char *const *value,
+                           const unsigned char *access, char *err);
+
+/* A damaged store (cut short, garbage) is set aside and rebuilt from the defaults, so every
+ * command, factory-reset first, works again; under the lock, after a second look (another
+ * process may have rebuilt it meanwhile). s->recovered says what happened. */
+static ug_err recover(struct param_store *s, const char *why, char *err)
+{
+    int lock_fd = -1, damaged = 0;
+    char aside[4096];
+    ug_err rc = lock_take(s->lock_path, PARAMS_LOCK_WAIT_MS, "the parameter store", &lock_fd, err);
+    if (rc == UG_OK && (rc = reload_checked(s, &damaged, err)) != UG_OK && damaged &&
+        (rc = fs_set_aside(s->path, aside, sizeof aside, err)) == UG_OK &&
+        (rc = defaults(s, &s->value, &s->access, err)) == UG_OK &&
+        (rc = write_values(s, s->value, s->access, err)) == UG_OK) {
+        struct buf note = {0};
+        if (buf_printf(&note, "%s; set aside as %s, every parameter is back at its default", why,
+                       aside) != 0)
+            rc = ug_oom(err);
+        s->recovered = note.data;
+    }
+    lock_release(&lock_fd);
+    return rc;
 }
 
 ug_err params_open(const struct state_folder *f, struct param_store *s, char *err)
@@ -209,7 +246,12 @@ ug_err params_open(const struct state_folder *f, struct param_store *s, char *er
     }
     if ((rc = paramdefs_load(&s->table, state_path(f, STATE_SCHEMA), err)) != UG_OK)
         goto out;
-    rc = reload(s, err);
+    int damaged;
+    if ((rc = reload_checked(s, &damaged, err)) != UG_OK && damaged) {
+        char why[UG_ERRBUF];
+        snprintf(why, sizeof why, "%s", err);
+        rc = recover(s, why, err);
+    }
 out:
     if (rc != UG_OK)
         params_close(s);
@@ -271,6 +313,11 @@ static ug_err write_values(const struct param_store *s, char *const *value,
 {
     struct buf text = {0};
     ug_err rc = serialise(s, value, access, &text, err);
+    if (rc == UG_OK && text.len > PARAMS_STORE_MAX)
+        rc = ug_fail(err, UG_ERR_USAGE,
+                     "%s: the change would make the store %zu bytes, over its limit of %u; "
+                     "nothing changed",
+                     s->path, text.len, PARAMS_STORE_MAX);
     remove_stale_temps(s);
     /* 0600: the store holds passwords and keys. */
     if (rc == UG_OK)
@@ -620,17 +667,25 @@ int params_apply_result_format(const struct params_apply_result *r, const char *
     return rc;
 }
 
-static int xml_escape_into(struct buf *out, const char *v)
+/* Escapes a value for an export. Line breaks, tabs and edge spaces are written as character
+ * references, which the profile reader keeps as written (it trims and folds only literal
+ * white space), so the export applies back to the same value. */
+static int xml_escape_into(struct buf *out, const char *value)
 {
-    for (; *v; v++) {
-        const char *e = *v == '&'    ? "&amp;"
-                        : *v == '<'  ? "&lt;"
-                        : *v == '>'  ? "&gt;"
-                        : *v == '"'  ? "&quot;"
-                        : *v == '\n' ? "&#10;"
-                        : *v == '\t' ? "&#9;"
-                        : *v == '\r' ? "&#13;"
-                                     : NULL;
+    size_t len = strlen(value), lead = strspn(value, " "), trail = len;
+    while (trail > lead && value[trail - 1] == ' ')
+        trail--;
+    for (const char *v = value; *v; v++) {
+        size_t i = (size_t)(v - value);
+        const char *e = *v == ' ' && (i < lead || i >= trail) ? "&#32;"
+                        : *v == '&'                           ? "&amp;"
+                        : *v == '<'                           ? "&lt;"
+                        : *v == '>'                           ? "&gt;"
+                        : *v == '"'                           ? "&quot;"
+                        : *v == '\n'                          ? "&#10;"
+                        : *v == '\t'                          ? "&#9;"
+                        : *v == '\r'                          ? "&#13;"
+                                                              : NULL;
         if (e ? buf_append_str(out, e) : buf_append(out, v, 1))
             return -1;
     }

@@ -14,6 +14,12 @@
 
 #define PARAMS_FILE_HEADER "# upgrader parameter store v1"
 
+/* The largest store a change may write (bytes): a change that would make it bigger is
+ * refused whole. Readers take up to PARAMS_READ_MAX, so whatever was written stays readable
+ * (a store of an older version included). */
+#define PARAMS_STORE_MAX (16u << 20)
+#define PARAMS_READ_MAX  (256u << 20)
+
 /* Whose rights apply: the admin may do everything, the user what each `ua` allows. */
 enum param_role {
     PARAM_ROLE_ADMIN,
@@ -26,6 +32,8 @@ struct param_store {
     struct param_table table; /* built-ins + the folder's schema.conf */
     char **value;             /* per table row, never NULL once open */
     unsigned char *access;    /* per table row, enum param_access */
+    char *recovered;          /* set by params_open when it rebuilt a damaged store: what it
+                                 did (the damaged copy's name), else NULL */
 };
 
 /* The longest a change waits for another writer's; a change holds the lock only while it
@@ -71,7 +79,9 @@ struct params_apply_options {
 };
 
 /* Reads the folder's store (defaults where it has no store yet). Reading takes no lock: the
- * file is only ever replaced whole. Each change below takes the lock, re-reads the file (so
+ * file is only ever replaced whole. A damaged store (cut short, not a store, over
+ * PARAMS_READ_MAX) is set aside as params.damaged-TIME and rebuilt from the defaults, under
+ * the lock; s->recovered then says so. A store that cannot be read (I/O) is an error. Each change below takes the lock, re-reads the file (so
  * a change made meanwhile by another process is kept), changes and saves it, and lets go. */
 ug_err params_open(const struct state_folder *f, struct param_store *s, char *err) UG_MUST_CHECK;
 /* Frees the store and releases the lock. */

@@ -148,7 +148,14 @@ static int drop_duplicates(struct entry_list *l)
     return 0;
 }
 
-/* Trims and turns each line break into one space, in place. */
+/* White space written as a character reference (&#32; &#9; &#10; &#13;) is kept as written,
+ * as an export writes the values' edge spaces and line breaks: while the text is collected it
+ * stands as one of these bytes, which XML cannot hold, so trimming passes over it. */
+static const char kept_space[] = " \t\n\r";
+#define KEPT_MARK(i) ((char)(0x01 + (i)))
+
+/* Trims and turns each line break into one space, in place; then restores the white space
+ * that was written as character references. */
 static void clean_value(char *s)
 {
     size_t w = 0;
@@ -166,6 +173,9 @@ static void clean_value(char *s)
         end--;
     memmove(s, s + start, end - start);
     s[end - start] = '\0';
+    for (char *p = s; *p; p++)
+        if (*p >= KEPT_MARK(0) && *p <= KEPT_MARK(3))
+            *p = kept_space[*p - KEPT_MARK(0)];
 }
 
 /* ---- --alias maps: "/foreign/path = /flat-profile/Name ;" ---- */
@@ -283,6 +293,8 @@ struct xml_param {
 
 struct xml_state {
     XML_Parser parser;
+    const char *input; /* the document, parsed in one piece: where a reference was written */
+    size_t input_len;
     struct entry_list list;
     const struct alias_map *aliases;
     int depth;         /* current element depth, root = 1 */
@@ -483,12 +495,48 @@ static void XMLCALL xml_end(void *data, const XML_Char *name)
     st->depth--;
 }
 
+/* The mark of white space that the document wrote as a character reference, else 0. */
+static char char_ref_mark(const struct xml_state *st, const XML_Char *s, int len)
+{
+    const char *ws = len == 1 && s[0] ? strchr(kept_space, s[0]) : NULL;
+    XML_Index at = XML_GetCurrentByteIndex(st->parser);
+    if (!ws || at < 0 || (size_t)at + 2 > st->input_len || st->input[at] != '&' ||
+        st->input[at + 1] != '#')
+        return 0;
+    return KEPT_MARK(ws - kept_space);
+}
+
 static void XMLCALL xml_text(void *data, const XML_Char *s, int len)
 {
     struct xml_state *st = data;
-    if (st->rc == UG_OK && st->leaf && (st->param.name || st->aliases) &&
-        buf_append(&st->text, s, (size_t)len) != 0)
+    if (st->rc != UG_OK || !st->leaf || !(st->param.name || st->aliases))
+        return;
+    char mark = char_ref_mark(st, s, len);
+    if (mark ? buf_append(&st->text, &mark, 1) : buf_append(&st->text, s, (size_t)len))
         xml_oom(st);
+}
+
+/* An external entity (<!ENTITY e SYSTEM "...">) is never fetched nor read as empty: the file
+ * is refused like one naming an unknown entity. */
+static int XMLCALL xml_external_entity(XML_Parser parser, const XML_Char *context,
+                                       const XML_Char *base, const XML_Char *system_id,
+                                       const XML_Char *public_id)
+{
+    (void)parser, (void)context, (void)base, (void)system_id, (void)public_id;
+    return XML_STATUS_ERROR;
+}
+
+/* An entity expat skips (declared, if at all, in an external DTD it does not read) is
+ * unknown here: refused, not read as empty. */
+static void XMLCALL xml_skipped_entity(void *data, const XML_Char *name, int parameter)
+{
+    struct xml_state *st = data;
+    if (st->rc != UG_OK)
+        return;
+    st->rc =
+        ug_fail(st->err, UG_ERR_UNUSABLE, "line %lu: undefined entity %s%s;",
+                (unsigned long)XML_GetCurrentLineNumber(st->parser), parameter ? "%" : "&", name);
+    XML_StopParser(st->parser, XML_FALSE);
 }
 
 static ug_err parse_xml(const char *data, size_t len, const char *source,
@@ -497,12 +545,16 @@ static ug_err parse_xml(const char *data, size_t len, const char *source,
     struct xml_state st;
     memset(&st, 0, sizeof st);
     st.aliases = aliases && aliases->n ? aliases : NULL;
+    st.input = data;
+    st.input_len = len;
     st.parser = XML_ParserCreate(NULL);
     if (!st.parser)
         return ug_oom(err);
     XML_SetUserData(st.parser, &st);
     XML_SetElementHandler(st.parser, xml_start, xml_end);
     XML_SetCharacterDataHandler(st.parser, xml_text);
+    XML_SetExternalEntityRefHandler(st.parser, xml_external_entity);
+    XML_SetSkippedEntityHandler(st.parser, xml_skipped_entity);
     ug_err rc = UG_OK;
     if (XML_Parse(st.parser, data, (int)len, XML_TRUE) != XML_STATUS_OK && st.rc == UG_OK)
         rc = ug_fail(err, UG_ERR_UNUSABLE, "%s line %lu: not well-formed XML: %s", source,

@@ -486,6 +486,36 @@ int rule_fill_host(const char *rule, const char *host, struct buf *out, char *er
     return buf_append_str(out, rule + done) == 0 ? 1 : -1;
 }
 
+#define HIDDEN "********"
+
+int rule_hide_secrets(const char *rule, struct buf *out)
+{
+    struct alternative *alts = NULL;
+    size_t n = 0, done = 0;
+    char ignored[UG_ERRBUF];
+    int hid = 0, rc = 0;
+    if (parse_rule(rule, RULE_REPORT, &alts, &n, ignored) != UG_OK) {
+        free(alts);
+        if (!strstr(rule, "--pwd") && !strstr(rule, "--key"))
+            return 0;
+        return buf_append_str(out, "(not shown: a malformed rule naming a secret)") == 0 ? 1 : -1;
+    }
+    for (size_t a = 0; a < n && rc == 0; a++) {
+        for (size_t k = 0; k < alts[a].noptions && rc == 0; k++) {
+            const struct option *o = &alts[a].options[k];
+            if (o->kind != OPT_PWD && o->kind != OPT_KEY)
+                continue;
+            rc = buf_append(out, rule + done, o->arg.start - done) | buf_append_str(out, HIDDEN);
+            done = o->arg.end;
+            hid = 1;
+        }
+    }
+    free(alts);
+    if (rc == 0 && hid)
+        rc = buf_append_str(out, rule + done);
+    return rc != 0 ? -1 : hid;
+}
+
 void rule_url_free(struct rule_url *url)
 {
     free(url->path);

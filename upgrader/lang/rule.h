@@ -62,6 +62,11 @@ ug_err rule_parse_url(const char *text, const char *default_host, int require_ho
  * ("/fw.bin" becomes "host/fw.bin"); returns 1 when it did, 0 when nothing needed it (out
  * untouched, also for a malformed rule), -1 when memory runs out. */
 int rule_fill_host(const char *rule, const char *host, struct buf *out, char *err);
+/* Appends to out rule with the arguments of --pwd and --key replaced by ********, for a file
+ * or message others may read; a rule that does not parse but names either is replaced whole.
+ * Returns 1 when it hid something, 0 when nothing needed it (out untouched), -1 when memory
+ * runs out. */
+int rule_hide_secrets(const char *rule, struct buf *out);
 /* Frees a parsed URL. */
 void rule_url_free(struct rule_url *url);
 

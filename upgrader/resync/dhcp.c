@@ -258,9 +258,9 @@ ug_err dhcp_load(const struct state_folder *f, struct dhcp_servers *s, char *err
 {
     memset(s, 0, sizeof *s);
     json_object *obj = NULL;
-    ug_err rc = jsonfile_load(state_path(f, STATE_DHCP), &obj, err);
-    if (rc != UG_OK)
-        return rc;
+    (void)err; /* nothing here stops a resync: without the lease's servers it has none */
+    if (jsonfile_load(state_path(f, STATE_DHCP), &obj, s->damaged) != UG_OK)
+        return UG_OK;
     snprintf(s->option66, sizeof s->option66, "%s", jsonfile_get_string(obj, "option66", ""));
     snprintf(s->option150, sizeof s->option150, "%s", jsonfile_get_string(obj, "option150", ""));
     snprintf(s->option159, sizeof s->option159, "%s", jsonfile_get_string(obj, "option159", ""));

@@ -20,6 +20,7 @@ struct dhcp_servers {
     char option150[DHCP_SERVER_MAX]; /* Cisco TFTP server address list: the first one */
     char option159[DHCP_SERVER_MAX]; /* provisioning URL/server (IPv4) */
     char option160[DHCP_SERVER_MAX]; /* provisioning URL/server */
+    char damaged[UG_ERRBUF];         /* load: why dhcp.json could not be read, else "" */
 };
 
 /* What a recorded DHCP value gives a resync. */
@@ -55,7 +56,8 @@ ug_err dhcp_use_default(const struct dhcp_default *d, struct rule_url *url,
 /* Replaces DIR/dhcp.json with s (the current lease: options it lacks are forgotten). */
 ug_err dhcp_record(const struct state_folder *f, const struct dhcp_servers *s,
                    char *err) UG_MUST_CHECK;
-/* Reads DIR/dhcp.json into s; a missing file leaves every server "". */
+/* Reads DIR/dhcp.json into s; a missing file leaves every server "", and so does a damaged
+ * one (s->damaged says why): the lease's next `dhcp` call writes it whole again. */
 ug_err dhcp_load(const struct state_folder *f, struct dhcp_servers *s, char *err) UG_MUST_CHECK;
 
 #endif

@@ -301,7 +301,9 @@ static ug_err apply_assignments(struct run *r, const char *name, const struct ru
         buf_printf(&r->report->log, "%s: assignments: ", name);
         params_apply_result_format(&res, name, &r->report->log);
     } else {
-        set_reason(r, "bad assignment");
+        /* An invalid value is ignored with a note, never a failure: what fails here is the
+         * store (locked, unreadable, too big, a disk that refuses the write). */
+        set_reason(r, "cannot save parameters");
     }
     params_apply_result_free(&res);
     free(p.entries); /* the strings belong to rr */
@@ -453,6 +455,8 @@ static ug_err begin(struct run *r, char *err)
                        "Provision_Enable is No: resyncs are switched off on this device");
     if ((rc = resync_state_load(session_path(r->s, STATE_RESYNC), &r->st, err)) != UG_OK)
         return rc;
+    if (r->st.recovered[0])
+        log_msg(r->s->log, LOG_LEVEL_WARNING, "%s", r->st.recovered);
     r->before = resync_state_prov(&r->st);
     r->prvst = resync_prvst(r);
     if ((rc = session_macro_context(r->s, &r->ctx, err)) != UG_OK)

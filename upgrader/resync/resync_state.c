@@ -12,7 +12,15 @@
 ug_err resync_state_load(const char *path, struct resync_state *st, char *err)
 {
     st->doc = NULL;
-    return jsonfile_load(path, &st->doc, err);
+    st->recovered[0] = '\0';
+    char aside[4096], why[UG_ERRBUF] = "";
+    ug_err rc = jsonfile_load_or_set_aside(path, &st->doc, aside, sizeof aside, why);
+    if (rc != UG_OK)
+        return ug_fail(err, rc, "%s", why);
+    if (aside[0]) /* ug_fail only formats the note here: the load goes on */
+        (void)ug_fail(st->recovered, UG_OK,
+                      "%s; set aside as %s, the provisioning state starts afresh", why, aside);
+    return UG_OK;
 }
 
 ug_err resync_state_save(const char *path, const struct resync_state *st, char *err)

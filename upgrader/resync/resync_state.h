@@ -16,6 +16,7 @@
 /* The document as read; `status` shows parts of it as they are. */
 struct resync_state {
     json_object *doc;
+    char recovered[UG_ERRBUF]; /* set by load when a damaged file was set aside, else "" */
 };
 
 #define RESYNC_NOTES_KEPT 5 /* notes of a resync's applies kept in resync.json for status */
@@ -41,7 +42,9 @@ struct resync_last {
 /* Adds what one apply of source did to a. */
 void resync_applied_add(struct resync_applied *a, const struct params_apply_result *res,
                         const char *source);
-/* Loads path (a missing file is the factory state: MFG-RESET, no resync yet). */
+/* Loads path (a missing file is the factory state: MFG-RESET, no resync yet). The caller
+ * holds resync.lock: a damaged file is set aside (PATH.damaged-TIME) and the state starts
+ * from the factory one, with st->recovered saying so. */
 ug_err resync_state_load(const char *path, struct resync_state *st, char *err) UG_MUST_CHECK;
 /* Writes path atomically. */
 ug_err resync_state_save(const char *path, const struct resync_state *st, char *err) UG_MUST_CHECK;

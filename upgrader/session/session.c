@@ -97,6 +97,8 @@ ug_err session_open(const char *root, const struct session_options *o, struct se
         session_close(s);
         return rc;
     }
+    if (s->params.recovered)
+        log_msg(s->log, LOG_LEVEL_WARNING, "%s", s->params.recovered);
     read_boot_state(s);
     find_files(s);
     return UG_OK;
@@ -118,6 +120,8 @@ ug_err session_reload(struct session *s, char *err)
     ug_err rc = params_open(&s->folder, &fresh, err);
     if (rc != UG_OK)
         return rc;
+    if (fresh.recovered)
+        log_msg(s->log, LOG_LEVEL_WARNING, "%s", fresh.recovered);
     params_close(&s->params);
     s->params = fresh;
     read_boot_state(s);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bootctl/bootstate.h"
 #include "bundle/sign.h"
 #include "common/buf.h"
 #include "common/fsutil.h"
@@ -180,6 +181,8 @@ static ug_err get_version(json_object *obj, const char *field, int required, con
         return rc;
     if (version_key_make(*text, key) != 0)
         return field_error(err, w, field, "is not a version");
+    if (!bootstate_version_valid(*text)) /* it could not be recorded, nor matched */
+        return field_error(err, w, field, "is longer than the boot state records (63 characters)");
     return UG_OK;
 }
 
@@ -379,6 +382,23 @@ int catalog_url_is_catalog(const char *url)
     return n >= 5 && strncasecmp(url + n - 5, ".json", 5) == 0;
 }
 
+/* A catalog from a server may only send the device to what its own rule could name: the URL
+ * policy (tftp, http or https, a host, Restricted_Access_Domains) holds for every bundle,
+ * so a signed remote catalog cannot name a local file or a domain the device must not use. */
+static ug_err check_bundle_urls(const struct catalog *c, const char *restricted_domains,
+                                const char *display, char *err)
+{
+    char checked[URL_MAX], why[UG_ERRBUF];
+    for (size_t i = 0; i < c->nreleases; i++) {
+        const struct catalog_release *r = &c->releases[i];
+        if (url_check(r->bundle_url, restricted_domains, checked, sizeof checked, NULL, why) !=
+            UG_OK)
+            return ug_fail(err, UG_ERR_VERIFY, "%s: release %s: bundle refused: %s", display,
+                           r->version, why);
+    }
+    return UG_OK;
+}
+
 ug_err catalog_fetch(const char *url, const struct fetch_options *transport, const char *keyring,
                      struct catalog *out, char *err)
 {
@@ -416,6 +436,10 @@ ug_err catalog_fetch(const char *url, const struct fetch_options *transport, con
     rc = sign_verify(keyring, body.data, body.len, sig.data, sig.len, display, err);
     if (rc == UG_OK)
         rc = catalog_parse(body.data, body.len, base.data, out, err);
+    if (rc == UG_OK)
+        rc = check_bundle_urls(out, transport->restricted_domains, display, err);
+    if (rc != UG_OK)
+        catalog_free(out);
 out:
     buf_free(&base);
     buf_free(&sig_url);

@@ -40,10 +40,11 @@ static int inactive_slot(const struct pass *p)
     return p->s->boot.booted == BOOTSTATE_SLOT_A ? BOOTSTATE_SLOT_B : BOOTSTATE_SLOT_A;
 }
 
-/* Power-loss ordering, step 1: before its first byte changes, the slot is made unbootable
- * and forgets its version, and that is flushed (bootstate_save fsyncs). A cut during the
- * write then leaves a slot the bootloader never picks, and a version that no longer matches
- * upgrade.json, so it is never trusted as written. */
+/* Power-loss ordering, step 1: right before its first byte changes (the install calls
+ * begin_writing), the slot is made unbootable and forgets its version, and that is flushed
+ * (bootstate_save fsyncs). A cut during the write then leaves a slot the bootloader never
+ * picks, and a version that no longer matches upgrade.json, so it is never trusted as
+ * written. A pass that fails before (unreachable, refused bundle) keeps the fallback slot. */
 static ug_err mark_unbootable(struct pass *p, int slot, char *err)
 {
     ug_err rc = pass_boot_begin(p, err);
@@ -54,15 +55,9 @@ static ug_err mark_unbootable(struct pass *p, int slot, char *err)
     return pass_boot_end(p, rc, err);
 }
 
-/* upgrade.json records the slot being written before its first byte: `boot` and the next
- * pass then know it holds nothing usable. */
-static ug_err record_writing(struct pass *p, const struct hop *h, char letter, char *err)
+/* The download starts: status says so (the slot is not touched yet). */
+static ug_err record_request(struct pass *p, const struct hop *h, char letter, char *err)
 {
-    struct upgrade_pending *pend = &p->st.pending;
-    pend->state = PENDING_WRITING;
-    pend->slot = letter;
-    snprintf(pend->version, sizeof pend->version, "%s", h->version);
-    snprintf(pend->url, sizeof pend->url, "%s", h->display);
     struct upgrade_status *s = &p->st.status;
     pass_set_state(p, UPGRADE_DOWNLOADING, NULL, NULL);
     s->slot = letter;
@@ -73,11 +68,35 @@ static ug_err record_writing(struct pass *p, const struct hop *h, char letter, c
     return rc;
 }
 
+/* What the install's first write needs: the slot unbootable (step 1), then upgrade.json
+ * records the slot being written, so `boot` and the next pass know it holds nothing usable. */
+struct writing {
+    struct pass *p;
+    const struct hop *h;
+    int slot;
+};
+
+static ug_err begin_writing(void *ctx, char *err)
+{
+    struct writing *w = ctx;
+    ug_err rc = mark_unbootable(w->p, w->slot, err);
+    if (rc != UG_OK)
+        return rc;
+    struct upgrade_pending *pend = &w->p->st.pending;
+    pend->state = PENDING_WRITING;
+    pend->slot = bootstate_slot_letter(w->slot);
+    snprintf(pend->version, sizeof pend->version, "%s", w->h->version);
+    snprintf(pend->url, sizeof pend->url, "%s", w->h->display);
+    return pass_save(w->p, err);
+}
+
 /* The streaming install of the hop's bundle into the slot (install.h). */
-static ug_err stream_bundle(struct pass *p, struct hop *h, const struct fetch_options *fo,
-                            char letter, struct install_result *res, char *err)
+static ug_err stream_bundle(struct pass *p, struct hop *h, const struct fetch_options *fo, int slot,
+                            struct install_result *res, char *err)
 {
     struct session *s = p->s;
+    char letter = bootstate_slot_letter(slot);
+    struct writing w = {p, h, slot};
     const char *limit = params_value(&s->params, "Downgrade_Rev_Limit");
     struct install_request req = {
         .url = h->bundle_url,
@@ -93,6 +112,8 @@ static ug_err stream_bundle(struct pass *p, struct hop *h, const struct fetch_op
         .resume_file = session_path(s, STATE_UPGRADE_RESUME),
         .progress = on_install_progress,
         .progress_ctx = p,
+        .before_write = begin_writing,
+        .before_write_ctx = &w,
         .cancel = s->cancel,
     };
     p->last_write = time(NULL);
@@ -127,11 +148,9 @@ ug_err hop_install(struct pass *p, struct hop *h, const struct fetch_options *fo
     int slot = inactive_slot(p);
     char letter = bootstate_slot_letter(slot);
     struct install_result res = {0};
-    ug_err rc = mark_unbootable(p, slot, err);
+    ug_err rc = record_request(p, h, letter, err);
     if (rc == UG_OK)
-        rc = record_writing(p, h, letter, err);
-    if (rc == UG_OK)
-        rc = stream_bundle(p, h, fo, letter, &res, err);
+        rc = stream_bundle(p, h, fo, slot, &res, err);
     if (rc != UG_OK)
         return rc;
     snprintf(h->version, sizeof h->version, "%s", res.version);

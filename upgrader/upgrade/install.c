@@ -46,6 +46,7 @@ struct install {
     struct slot slot;
     uint64_t total; /* plain bytes of the payload */
     uint64_t written;
+    int writing; /* req->before_write was called: the slot may now change */
 
     /* Resume bookkeeping (docs/install.md): what the resume file says and will say. */
     json_object *state; /* the resume file's content, or NULL without one */
@@ -235,7 +236,14 @@ static ug_err sink_write(void *ctx, const struct bundle_payload *p, uint64_t off
     if (offset != in->written)
         return ug_fail(err, UG_ERR_OTHER, "%s: write at %llu, expected %llu", in->slot.location,
                        (unsigned long long)offset, (unsigned long long)in->written);
-    ug_err rc = slot_write(&in->slot, data, len, err);
+    ug_err rc = UG_OK;
+    /* Power-loss ordering: the caller makes the slot unbootable (flushed) before its first
+     * byte changes; a pass refused or cut off before this point leaves the slot as it was. */
+    if (!in->writing && in->req->before_write)
+        rc = in->req->before_write(in->req->before_write_ctx, err);
+    in->writing = 1;
+    if (rc == UG_OK)
+        rc = slot_write(&in->slot, data, len, err);
     if (rc != UG_OK)
         return rc;
     in->written += len;

@@ -12,6 +12,9 @@
 
 /* Called as bytes of the image reach the slot (done of total plain bytes). */
 typedef void (*install_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+/* Called once, right before the first byte of a call reaches the slot; a failure stops the
+ * install with the slot untouched. */
+typedef ug_err (*install_before_write_fn)(void *ctx, char *err);
 
 struct install_request {
     const char *url;                   /* bundle: tftp://, http://, https:// or a local path */
@@ -31,6 +34,8 @@ struct install_request {
                                           chunk boundary; NULL: always start over */
     install_progress_fn progress;      /* may be NULL */
     void *progress_ctx;
+    install_before_write_fn before_write; /* makes the slot unbootable; may be NULL */
+    void *before_write_ctx;
     const volatile sig_atomic_t *cancel; /* once set (by a signal handler), the install stops
                                             at its next read: UG_ERR_OTHER "URL: cancelled";
                                             NULL: never */
@@ -51,8 +56,9 @@ struct install_result {
 };
 
 /* Streams the bundle into the slot and verifies every byte (docs/install.md).
- * Contract: the caller must have made the slot unbootable before the call, and may make it
- * bootable only when this returns UG_OK, at which point the whole image is verified and
+ * Contract: the caller must make the slot unbootable before its first byte changes (in
+ * before_write, so a bundle refused or unreachable leaves the slot as it was; or before the
+ * call), and may make it bootable only when this returns UG_OK, at which point the whole image is verified and
  * fsynced. On any failure the slot's content is garbage (part old, part new, possibly
  * unverified bytes) and must stay unbootable; only the resume file may reuse it.
  * A url starting with '/', '.' or file:// is a local file; anything else goes to fetch.h.

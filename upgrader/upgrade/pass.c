@@ -33,6 +33,8 @@ ug_err pass_open(struct pass *p, struct session *s, const struct upgrade_options
                     s->boot_store.location);
     if (rc == UG_OK)
         rc = upgrade_state_load(session_path(s, STATE_UPGRADE), &p->st, err);
+    if (rc == UG_OK && p->st.recovered[0])
+        log_msg(s->log, LOG_LEVEL_WARNING, "%s", p->st.recovered);
     return rc;
 }
 

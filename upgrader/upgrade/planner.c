@@ -87,7 +87,11 @@ static void relax(struct search *s, size_t from_state, size_t r)
     if (s->settled[t])
         return;
     size_t h = s->hops[from_state] + 1;
-    uint64_t b = s->bytes[from_state] + s->c->releases[r].size;
+    /* Saturating: sizes near 2^63 (a catalog may say anything) must not wrap round into a
+     * small sum that wins. */
+    uint64_t size = s->c->releases[r].size;
+    uint64_t b =
+        s->bytes[from_state] > UINT64_MAX - size ? UINT64_MAX : s->bytes[from_state] + size;
     if (s->via[t] == SIZE_MAX || h < s->hops[t] || (h == s->hops[t] && b < s->bytes[t])) {
         s->hops[t] = h;
         s->bytes[t] = b;

@@ -93,6 +93,21 @@ static ug_err evaluate_rule(struct pass *p, struct entry *e, int *finished, char
     return UG_OK;
 }
 
+/* A download of the pass: given up below Upgrade_Min_Rate for Upgrade_Min_Rate_Window, and
+ * after Upgrade_Download_Deadline, so a trickling server cannot hold the pass (and its lock)
+ * for ever. */
+static void bound_downloads(const struct session *s, struct fetch_options *fo)
+{
+    long rate = atol(params_value(&s->params, "Upgrade_Min_Rate"));
+    long window = atol(params_value(&s->params, "Upgrade_Min_Rate_Window"));
+    long deadline = atol(params_value(&s->params, "Upgrade_Download_Deadline"));
+    if (rate > 0) {
+        fo->low_speed_limit = rate;
+        fo->low_speed_time_s = window > 0 ? window : 1;
+    }
+    fo->timeout_ms = deadline > 0 ? deadline * 1000 : 0;
+}
+
 /* Whether the evaluated rule may be acted on now; *finished when not. */
 static ug_err check_entry(struct pass *p, struct entry *e, int *finished, char *err)
 {
@@ -113,6 +128,7 @@ static ug_err check_entry(struct pass *p, struct entry *e, int *finished, char *
         return pass_record_failure(p, rc, NULL, NULL, NULL, err);
     }
     session_fetch_options_for(p->s, &e->r, &e->fo);
+    bound_downloads(p->s, &e->fo);
     *finished = 0;
     return UG_OK;
 }

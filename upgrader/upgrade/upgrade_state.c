@@ -3,12 +3,16 @@
  * state, kept free of I/O so that the unit tests can walk every combination. */
 #include "upgrade/upgrade_state.h"
 
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "common/fsutil.h"
 #include "common/jsonfile.h"
+#include "lang/rule.h"
 
 static const char *pending_names[] = {"none", "writing", "verified", "switched"};
 
@@ -77,13 +81,19 @@ static void load_status(json_object *o, struct upgrade_status *s)
     s->slot = slot_from_text(jsonfile_get_string(o, "slot", ""));
 }
 
+static const char *whole_rule(const char *path, const char *shown, json_object **held);
+
 ug_err upgrade_state_load(const char *path, struct upgrade_state *st, char *err)
 {
     memset(st, 0, sizeof *st);
     json_object *doc = NULL;
-    ug_err rc = jsonfile_load(path, &doc, err);
+    char aside[4096], why[UG_ERRBUF] = "";
+    ug_err rc = jsonfile_load_or_set_aside(path, &doc, aside, sizeof aside, why);
     if (rc != UG_OK)
-        return rc;
+        return ug_fail(err, rc, "%s", why);
+    if (aside[0]) /* ug_fail only formats the note here: the load goes on */
+        (void)ug_fail(st->recovered, UG_OK, "%s; set aside as %s, the upgrade state starts afresh",
+                      why, aside);
     load_status(child(doc, "status"), &st->status);
 
     json_object *p = child(doc, "pending");
@@ -108,10 +118,13 @@ ug_err upgrade_state_load(const char *path, struct upgrade_state *st, char *err)
 
     json_object *acted = child(doc, "acted");
     st->failure_streak = (unsigned)jsonfile_get_int(doc, "failure_streak", 0);
-    if (upgrade_state_set_plan_rule(st, jsonfile_get_string(plan, "rule", NULL)) != 0 ||
+    json_object *secret = NULL;
+    const char *rule = whole_rule(path, jsonfile_get_string(plan, "rule", NULL), &secret);
+    if (upgrade_state_set_plan_rule(st, rule) != 0 ||
         upgrade_state_set_acted(st, jsonfile_get_string(acted, "rule", NULL),
                                 jsonfile_get_string(acted, "url", "")) != 0)
         rc = ug_oom(err);
+    json_object_put(secret);
 
     json_object *fails = NULL;
     if (json_object_object_get_ex(doc, "failures", &fails) &&
@@ -140,8 +153,68 @@ static void set_str(json_object *o, const char *key, const char *value)
     json_object_object_add(o, key, json_object_new_string(value));
 }
 
+/* upgrade.json is world-readable: a rule in it has its --pwd and --key arguments hidden. A
+ * RULE argument that holds them (the plan must be continued at boot with its credentials) is
+ * kept whole in PATH.secret, mode 0600 like the parameter store. */
+static void secret_path(const char *path, char *out, size_t outsz)
+{
+    snprintf(out, outsz, "%s.secret", path);
+}
+
+/* A malloc'd copy of rule as others may read it; NULL only when memory runs out. */
+static char *shown_rule(const char *rule)
+{
+    struct buf b = {0};
+    int hid = rule_hide_secrets(rule, &b);
+    if (hid == 0)
+        return strdup(rule);
+    if (hid < 0)
+        buf_free(&b);
+    return hid < 0 ? NULL : b.data;
+}
+
+/* Power-loss ordering: the whole rule is in PATH.secret before upgrade.json names its hidden
+ * form, and is removed only after upgrade.json stopped naming one. */
+static ug_err save_secret_rule(const char *path, const struct upgrade_state *st, int after,
+                               char *err)
+{
+    char sp[4096];
+    secret_path(path, sp, sizeof sp);
+    char *shown = st->plan.active && st->plan.rule ? shown_rule(st->plan.rule) : NULL;
+    int hidden = shown && strcmp(shown, st->plan.rule) != 0;
+    free(shown);
+    ug_err rc = UG_OK;
+    if (hidden && !after) {
+        json_object *doc = json_object_new_object();
+        set_str(doc, "rule", st->plan.rule);
+        rc = jsonfile_save_mode(sp, doc, 0600, err);
+        json_object_put(doc);
+    } else if (!hidden && after && fs_exists(sp) && unlink(sp) != 0) {
+        rc = ug_fail(err, UG_ERR_OTHER, "%s: cannot remove: %s", sp, strerror(errno));
+    }
+    return rc;
+}
+
+/* The plan's rule as loaded: the whole one from PATH.secret when that hides to the rule
+ * upgrade.json names. */
+static const char *whole_rule(const char *path, const char *shown, json_object **held)
+{
+    char sp[4096], ignored[UG_ERRBUF];
+    secret_path(path, sp, sizeof sp);
+    if (!shown || !fs_exists(sp) || jsonfile_load(sp, held, ignored) != UG_OK)
+        return shown;
+    const char *whole = jsonfile_get_string(*held, "rule", NULL);
+    char *again = whole ? shown_rule(whole) : NULL;
+    int same = again && strcmp(again, shown) == 0;
+    free(again);
+    return same ? whole : shown;
+}
+
 ug_err upgrade_state_save(const char *path, struct upgrade_state *st, char *err)
 {
+    ug_err rc = save_secret_rule(path, st, 0, err);
+    if (rc != UG_OK)
+        return rc;
     st->status.last_time = (long long)time(NULL);
     const struct upgrade_status *s = &st->status;
     json_object *doc = json_object_new_object(), *so = json_object_new_object();
@@ -175,8 +248,10 @@ ug_err upgrade_state_save(const char *path, struct upgrade_state *st, char *err)
         json_object *p = json_object_new_object();
         jsonfile_set_int(p, "catalog", st->plan.catalog);
         jsonfile_set_int(p, "stored_rule", st->plan.stored_rule);
-        if (st->plan.rule)
-            set_str(p, "rule", st->plan.rule);
+        char *shown = st->plan.rule ? shown_rule(st->plan.rule) : NULL;
+        if (shown)
+            set_str(p, "rule", shown);
+        free(shown);
         set_str(p, "url", st->plan.url);
         set_str(p, "target", st->plan.target);
         jsonfile_set_int(p, "hops_total", st->plan.hops_total);
@@ -203,9 +278,9 @@ ug_err upgrade_state_save(const char *path, struct upgrade_state *st, char *err)
         json_object_array_add(fails, f);
     }
     json_object_object_add(doc, "failures", fails);
-    ug_err rc = jsonfile_save(path, doc, err);
+    rc = jsonfile_save(path, doc, err);
     json_object_put(doc);
-    return rc;
+    return rc == UG_OK ? save_secret_rule(path, st, 1, err) : rc;
 }
 
 void upgrade_state_free(struct upgrade_state *st)
@@ -232,8 +307,12 @@ int upgrade_state_set_plan_rule(struct upgrade_state *st, const char *rule)
 
 int upgrade_state_set_acted(struct upgrade_state *st, const char *rule, const char *url)
 {
-    if (replace_string(&st->acted_rule, rule) != 0)
+    /* Only its hidden form is kept: it is compared, never run. */
+    char *shown = rule ? shown_rule(rule) : NULL;
+    if (rule && !shown)
         return -1;
+    free(st->acted_rule);
+    st->acted_rule = shown;
     copy(st->acted_url, sizeof st->acted_url, rule ? url : "");
     return 0;
 }
@@ -355,6 +434,9 @@ void upgrade_record_success(struct upgrade_state *st, const char *version, const
 int upgrade_rule_acted(const struct upgrade_state *st, int conditional, const char *rule,
                        const char *url)
 {
-    return !conditional && st->acted_rule && strcmp(st->acted_rule, rule) == 0 &&
-           strcmp(st->acted_url, url) == 0;
+    char *shown = shown_rule(rule);
+    int same = !conditional && st->acted_rule && shown && strcmp(st->acted_rule, shown) == 0 &&
+               strcmp(st->acted_url, url) == 0;
+    free(shown);
+    return same;
 }

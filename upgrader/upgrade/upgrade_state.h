@@ -89,6 +89,7 @@ struct upgrade_state {
     unsigned failure_streak;       /* failures since the last success: picks the retry delay */
     struct upgrade_failure failures[UPGRADE_MAX_FAILURES];
     int nfailures;
+    char recovered[UG_ERRBUF]; /* set by load when a damaged file was set aside, else "" */
 };
 
 /* The phase's name ("verified-pending-switch"). */
@@ -96,7 +97,9 @@ const char *upgrade_phase_name(enum upgrade_phase phase);
 /* The phase of a name; -1 for an unknown one. */
 int upgrade_phase_parse(const char *name);
 
-/* Loads upgrade.json from path (a missing file is the idle state). */
+/* Loads upgrade.json from path (a missing file is the idle state). The caller holds the
+ * pass lock: a damaged file is set aside (PATH.damaged-TIME) and the state starts idle,
+ * with st->recovered saying so. */
 ug_err upgrade_state_load(const char *path, struct upgrade_state *st, char *err) UG_MUST_CHECK;
 /* Writes upgrade.json to path atomically; status.last_time is set to now. */
 ug_err upgrade_state_save(const char *path, struct upgrade_state *st, char *err) UG_MUST_CHECK;
