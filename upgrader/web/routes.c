@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
+#include "lang/rule.h"
 #include "web/form.h"
 
 static const struct {
@@ -55,7 +57,18 @@ static ug_err check_rule(const struct param_table *t, enum job_kind kind, const 
         return ug_fail(err, UG_ERR_OTHER, "no rule definition");
     ug_err rc = paramdefs_validate(&t->defs[i], rule, &norm, err);
     free(norm);
-    return rc;
+    if (rc != UG_OK || kind != JOB_UPGRADE)
+        return rc;
+    /* A stored Upgrade_Rule may leave the server out (the profile's server fills it in); a
+     * URL command has no profile, so each of its URLs must name one. */
+    struct buf filled = {0};
+    int missing = rule_fill_host(rule, "-", &filled, err);
+    buf_free(&filled);
+    if (missing < 0)
+        return ug_oom(err);
+    if (missing)
+        return ug_fail(err, UG_ERR_USAGE, "every URL of an upgrade command must name its server");
+    return UG_OK;
 }
 
 static ug_err parse_query(const struct param_table *t, int which, const char *query,
