@@ -39,8 +39,7 @@ uint64_t block_index_size(uint64_t image_size, uint32_t block_size, uint32_t fra
            BLOCK_KEY_BYTES * div_up(image_size, block_size);
 }
 
-void block_index_header(uint8_t *out, uint64_t image_size, uint32_t block_size,
-                        uint32_t frame_size)
+void block_index_header(uint8_t *out, uint64_t image_size, uint32_t block_size, uint32_t frame_size)
 {
     memcpy(out, BLOCK_INDEX_MAGIC, 8);
     put32(out + 8, block_size);
