@@ -152,7 +152,9 @@ ok "no reboot loop"
 jq '.failures[0].retry_after = 0' "$D/upgrade.json" > "$WORK/u.json" && mv "$WORK/u.json" "$D/upgrade.json"
 sed -i 's/^health_check=.*/health_check=true/' "$D/device.conf"
 expect_exit 0 "retried after the delay" "$UPGRADER" --root "$D" upgrade
-assert_eq "downloaded again" "$(requests "GET /bundles/1.5.0.bundle ")" $((before + 1))
+# (A delta install: the head and the block index by range, and whatever slot B lacks.)
+[ "$(requests "GET /bundles/1.5.0.bundle ")" -gt "$before" ] || fail "not downloaded again"
+ok "downloaded again"
 expect_exit 0 "this time it boots" power_on "$D"
 assert_eq "running B" "$(booted "$D")/$(slot_json "$D" B successful)" B/true
 assert_eq "done" "$(status_of "$D" state)" done

@@ -29,6 +29,8 @@ static const char *const names[STATE_FILE_COUNT] = {
     [STATE_UPGRADE] = "upgrade.json",
     [STATE_UPGRADE_LOCK] = "upgrade.lock",
     [STATE_UPGRADE_RESUME] = "upgrade.resume",
+    [STATE_BLOCKS_A] = "blocks-a.idx",
+    [STATE_BLOCKS_B] = "blocks-b.idx",
 };
 
 const char *state_file_name(enum state_file which)

@@ -34,6 +34,8 @@ enum state_file {
     STATE_UPGRADE,        /* upgrade.json: plan, pending slot, failures, status */
     STATE_UPGRADE_LOCK,   /* held for a whole upgrade pass or boot */
     STATE_UPGRADE_RESUME, /* where a cut transfer resumes */
+    STATE_BLOCKS_A,       /* slot A's block table for delta installs (a cache) */
+    STATE_BLOCKS_B,
     STATE_FILE_COUNT
 };
 

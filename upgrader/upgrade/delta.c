@@ -93,13 +93,17 @@ static ug_err ranger_open(struct delta *d, struct ranger *r, uint64_t off, uint6
     res = *fetch_reader_result(r->reader);
     if (!res.resumed || res.start_offset != off) {
         d->no_range = 1; /* a 200: the server sends the whole file, whatever was asked */
+        if (off == 0 && !in->handoff) { /* unread: the whole-stream pass takes it as it is */
+            in->handoff = r->reader;
+            r->reader = NULL;
+        }
         return ug_fail(err, UG_ERR_UNUSABLE, "%s: the server ignores byte ranges", in->display);
     }
     if (!in->etag[0] && !in->last_modified[0])
         install_note_source(in, &res); /* the first answer names the bundle */
     else if (strcmp(res.etag, in->etag) != 0 || strcmp(res.last_modified, in->last_modified) != 0)
-        return ug_fail(err, UG_ERR_UNUSABLE, "%s: the bundle changed on the server during the install",
-                       in->display);
+        return ug_fail(err, UG_ERR_UNUSABLE,
+                       "%s: the bundle changed on the server during the install", in->display);
     return UG_OK;
 }
 
@@ -200,8 +204,8 @@ static ug_err read_head(struct delta *d, char *err)
         return ug_oom(err);
     h->d = d;
     h->window = HEAD_WINDOW;
-    ug_err rc = bundle_read(head_pull, h, d->in->display, d->in->req->keyring, &head_sink, d, &m,
-                            err);
+    ug_err rc =
+        bundle_read(head_pull, h, d->in->display, d->in->req->keyring, &head_sink, d, &m, err);
     ranger_close(&h->r);
     free(h);
     if (rc == UG_OK) {
@@ -352,15 +356,14 @@ static ug_err decode_frame(struct delta *d, uint64_t f, size_t stored, char *err
     ug_err rc = decompress_reset(d->dec, err);
     while (rc == UG_OK && !ended) {
         size_t used = 0, made = 0;
-        rc = decompress_step(d->dec, d->stored + in, stored - in, &used, d->plain + out,
-                             want - out, &made, &ended, err);
+        rc = decompress_step(d->dec, d->stored + in, stored - in, &used, d->plain + out, want - out,
+                             &made, &ended, err);
         in += used;
         out += made;
         if (rc == UG_OK && used == 0 && made == 0 && !ended) {
             if (d->p->compression == CODEC_NONE && in == stored)
                 break;
-            rc = ug_fail(err, UG_ERR_UNUSABLE, "frame %llu does not decode",
-                         (unsigned long long)f);
+            rc = ug_fail(err, UG_ERR_UNUSABLE, "frame %llu does not decode", (unsigned long long)f);
         }
     }
     if (rc == UG_OK && (in != stored || out != want))
@@ -547,8 +550,8 @@ static ug_err setup_buffers(struct delta *d, char *err)
     d->block = malloc(d->ix.block_size);
     d->md = EVP_MD_CTX_new();
     d->md_stored = EVP_MD_CTX_new();
-    if (!d->plan || !d->fetch || !d->plain || !d->stored || !d->block || !d->md ||
-        !d->md_stored || EVP_DigestInit_ex(d->md, EVP_sha256(), NULL) != 1 ||
+    if (!d->plan || !d->fetch || !d->plain || !d->stored || !d->block || !d->md || !d->md_stored ||
+        EVP_DigestInit_ex(d->md, EVP_sha256(), NULL) != 1 ||
         EVP_DigestInit_ex(d->md_stored, EVP_sha256(), NULL) != 1)
         return ug_oom(err);
     return decompress_open(p->compression, NULL, &d->dec, err);

@@ -20,6 +20,11 @@ static void on_install_progress(void *ctx, uint64_t done, uint64_t total)
     struct upgrade_status *s = &p->st.status;
     s->bytes_done = done;
     s->bytes_total = total;
+    if (p->installing) {
+        s->bytes_reused = p->installing->bytes_reused;
+        s->bytes_fetched = p->installing->bytes_fetched;
+        s->bytes_full = p->installing->bytes_full;
+    }
     /* A bundle rule names no version: the verified manifest, read before any byte, does. */
     if (!s->version[0] && p->installing && p->installing->version[0])
         snprintf(s->version, sizeof s->version, "%s", p->installing->version);
@@ -68,17 +73,36 @@ static ug_err record_writing(struct pass *p, const struct hop *h, char letter, c
     pass_set_state(p, UPGRADE_DOWNLOADING, NULL, NULL);
     s->slot = letter;
     s->bytes_done = s->bytes_total = 0;
+    s->bytes_reused = s->bytes_fetched = s->bytes_full = 0;
     ug_err rc = pass_save(p, err);
     if (rc == UG_OK)
         pass_log(p, "Log_Upgrade_Request_Msg", h->display, "", SYSLOG_SEVERITY_INFO);
     return rc;
 }
 
+/* The slots a delta install may copy blocks from: the running one and the one about to be
+ * written (an older release or a cut install may hold blocks), each with its block table. */
+static void reuse_slots(struct session *s, char letter, const char *old_version,
+                        struct install_reuse out[2])
+{
+    char running = letter == 'A' ? 'B' : 'A';
+    int ri = bootstate_slot_from_letter((char[]){running, 0});
+    out[0] =
+        (struct install_reuse){session_slot_location(s, running), s->boot.slot[ri].version,
+                               session_path(s, running == 'A' ? STATE_BLOCKS_A : STATE_BLOCKS_B)};
+    out[1] =
+        (struct install_reuse){session_slot_location(s, letter), old_version,
+                               session_path(s, letter == 'A' ? STATE_BLOCKS_A : STATE_BLOCKS_B)};
+}
+
 /* The streaming install of the hop's bundle into the slot (install.h). */
 static ug_err stream_bundle(struct pass *p, struct hop *h, const struct fetch_options *fo,
-                            char letter, struct install_result *res, char *err)
+                            char letter, const char *old_version, struct install_result *res,
+                            char *err)
 {
     struct session *s = p->s;
+    struct install_reuse reuse[2];
+    reuse_slots(s, letter, old_version, reuse);
     const char *limit = params_value(&s->params, "Downgrade_Rev_Limit");
     struct install_request req = {
         .url = h->bundle_url,
@@ -95,6 +119,8 @@ static ug_err stream_bundle(struct pass *p, struct hop *h, const struct fetch_op
         .progress = on_install_progress,
         .progress_ctx = p,
         .cancel = s->cancel,
+        .reuse = reuse,
+        .nreuse = 2,
     };
     p->last_write = time(NULL);
     p->last_written_bytes = 0;
@@ -128,11 +154,14 @@ ug_err hop_install(struct pass *p, struct hop *h, const struct fetch_options *fo
     int slot = inactive_slot(p);
     char letter = bootstate_slot_letter(slot);
     struct install_result res = {0};
+    /* The release the slot holds now names its block table; it is cleared just below. */
+    char old_version[sizeof p->s->boot.slot[slot].version];
+    snprintf(old_version, sizeof old_version, "%s", p->s->boot.slot[slot].version);
     ug_err rc = mark_unbootable(p, slot, err);
     if (rc == UG_OK)
         rc = record_writing(p, h, letter, err);
     if (rc == UG_OK)
-        rc = stream_bundle(p, h, fo, letter, &res, err);
+        rc = stream_bundle(p, h, fo, letter, old_version, &res, err);
     if (rc != UG_OK)
         return rc;
     snprintf(h->version, sizeof h->version, "%s", res.version);

@@ -62,6 +62,12 @@ static ug_err source_open(struct install *in, uint64_t offset, struct source *s,
     s->cancel = in->req->cancel;
     if (!(s->buffer = malloc(PULL_BUFFER)))
         return ug_oom(err);
+    if (in->handoff && offset == 0) {
+        s->reader = in->handoff;
+        in->handoff = NULL;
+        *res = *fetch_reader_result(s->reader);
+        return UG_OK;
+    }
     if (in->local) {
         const char *path = install_local_path(in->req->url);
         s->fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -553,6 +559,7 @@ out:
             rc = fs_sync_parent(req->resume_file, err);
     }
     json_object_put(in.state);
+    fetch_close(in.handoff);
     slot_close(&in.slot);
     pthread_cond_destroy(&in.flush_cv);
     pthread_mutex_destroy(&in.flush_mu);

@@ -57,6 +57,9 @@ struct install {
     uint64_t head_data_offset;
     int head_matched, restart;
     struct bundle_payload payload;
+    /* The delta pass's first request, answered 200 (no ranges): the whole bundle, unread,
+     * handed to the whole-stream pass so that it costs no second request. */
+    struct fetch_reader *handoff;
 };
 
 /* The sink's check of the verified manifest: product, hardware, version, downgrade, size. */

@@ -264,7 +264,8 @@ int local_index_find(struct local_index *x, uint64_t key, uint64_t *block)
     while (lo < hi) {
         uint64_t n = hi - lo < BUCKET_MAX ? hi - lo : BUCKET_MAX;
         uint64_t from = hi - lo <= BUCKET_MAX ? lo : lo + (hi - lo) / 2 - n / 2;
-        if (pread(x->fd, x->bucket, n * ENTRY, base + (off_t)(from * ENTRY)) != (ssize_t)(n * ENTRY))
+        if (pread(x->fd, x->bucket, n * ENTRY, base + (off_t)(from * ENTRY)) !=
+            (ssize_t)(n * ENTRY))
             return 0;
         uint64_t first = get(x->bucket, 8), last = get(x->bucket + (n - 1) * ENTRY, 8);
         for (uint64_t i = 0; i < n && key >= first && key <= last; i++)
