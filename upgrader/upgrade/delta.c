@@ -20,10 +20,11 @@
 #include "upgrade/localindex.h"
 #include "upgrade/slots/readback.h"
 
-#define MAX_REUSE   4
-#define HEAD_WINDOW (64u * 1024) /* the first range asked for the head; then four times more */
-#define SRC_ZERO    -1           /* a block of zeros: made, not read */
-#define SRC_NONE    -2           /* to be fetched */
+#define MAX_REUSE  4
+#define HEAD_FIRST 4096u /* the first range asked for: the manifest's header and more */
+#define SIG_GUESS  4096u /* room left for the signature's member in the second range */
+#define SRC_ZERO   -1    /* a block of zeros: made, not read */
+#define SRC_NONE   -2    /* to be fetched */
 
 /* A byte range of the bundle being read (HTTP range request, or the local file). */
 struct ranger {
@@ -160,23 +161,42 @@ struct head_pull {
     struct delta *d;
     struct ranger r;
     uint64_t window;
-    uint8_t buf[16384];
+    uint8_t tar[512]; /* the first member's header */
+    uint8_t buf[HEAD_FIRST];
 };
 
+/* The end of the second range: the manifest, whose size the first member's ustar header
+ * gives (octal at 124), the signature's header, a usual signature, the payload's header. */
+static uint64_t head_guess(const uint8_t *tar)
+{
+    uint64_t m = 0;
+    for (int i = 124; i < 136 && tar[i] >= '0' && tar[i] <= '7'; i++)
+        m = m * 8 + (uint64_t)(tar[i] - '0');
+    return 512 + div_up(m, 512) * 512 + 512 + SIG_GUESS + 512;
+}
+
+/* Pulls the head in as few ranges as it takes, with as little read past it as can be: 4 KiB,
+ * then up to where the payload's header should end, then four times more each time. */
 static ug_err head_pull(void *ctx, const void **data, size_t *len, char *err)
 {
     struct head_pull *h = ctx;
     *data = h->buf;
     *len = 0;
     if (h->r.pos == h->r.end) {
-        uint64_t from = h->r.end;
+        uint64_t from = h->r.end, want = h->window;
+        if (from == HEAD_FIRST && head_guess(h->tar) > from)
+            want = head_guess(h->tar) - from;
         ranger_close(&h->r);
-        ug_err rc = ranger_open(h->d, &h->r, from, h->window, err);
+        ug_err rc = ranger_open(h->d, &h->r, from, want, err);
         if (rc != UG_OK)
             return rc;
-        h->window = h->window < (1u << 20) ? h->window * 4 : h->window;
+        h->window = want * 4;
     }
-    return ranger_some(h->d, &h->r, h->buf, sizeof h->buf, len, err);
+    uint64_t at = h->r.pos;
+    ug_err rc = ranger_some(h->d, &h->r, h->buf, sizeof h->buf, len, err);
+    if (rc == UG_OK && at < sizeof h->tar)
+        memcpy(h->tar + at, h->buf, *len < sizeof h->tar - at ? *len : sizeof h->tar - at);
+    return rc;
 }
 
 static ug_err head_begin(void *ctx, const struct bundle_payload *p, uint64_t data_offset, char *err)
@@ -203,9 +223,16 @@ static ug_err read_head(struct delta *d, char *err)
     if (!h)
         return ug_oom(err);
     h->d = d;
-    h->window = HEAD_WINDOW;
+    h->window = HEAD_FIRST;
     ug_err rc =
         bundle_read(head_pull, h, d->in->display, d->in->req->keyring, &head_sink, d, &m, err);
+    /* The few bytes of the range past the head are read, not cut: an aborted transfer
+     * closes the connection, and the next range would need a new one (and TLS handshake). */
+    for (size_t got = 1; d->head_done && got > 0 && h->r.end - h->r.pos <= 65536;) {
+        char ignored[UG_ERRBUF];
+        if (ranger_some(d, &h->r, h->buf, sizeof h->buf, &got, ignored) != UG_OK)
+            break;
+    }
     ranger_close(&h->r);
     free(h);
     if (rc == UG_OK) {
@@ -602,7 +629,10 @@ static ug_err delta_run(struct delta *d, int *fallback, char *err)
     in->head_data_offset = d->data_offset;
     in->total = d->p->size;
     in->out->delta = 1;
-    in->out->bytes_full = d->data_offset + d->p->stored_size;
+    /* What a whole-stream install reads: every member, the end blocks, the 10240-byte record. */
+    uint64_t full = d->data_offset + div_up(d->p->stored_size, 512) * 512 + 512 +
+                    div_up(d->p->index_size, 512) * 512 + 1024;
+    in->out->bytes_full = div_up(full, 10240) * 10240;
     size_t k = resume_point(d);
     in->written = in->checkpointed = d->p->chunks[k].offset;
     if (k > 0) {
