@@ -65,6 +65,7 @@ static ug_err write_full(int fd, const char *path, const void *data, size_t len,
 struct index_build {
     uint32_t block_size, frame_size; /* frame_size 0: no index, a stream per chunk */
     struct buf frames, keys;
+    struct compressor *c;
 };
 
 /* Compresses one chunk into packed (as frames when indexing, noting each frame's stored size
@@ -78,8 +79,7 @@ static ug_err compress_chunk(const struct bundle_pack_options *o, struct index_b
     *made = 0;
     for (size_t at = 0; at < got; at += x->frame_size) {
         size_t len = got - at < x->frame_size ? got - at : x->frame_size, n;
-        ug_err rc = compress_buffer(o->compression, o->level, plain + at, len, packed + *made,
-                                    cap - *made, &n, err);
+        ug_err rc = compressor_run(x->c, plain + at, len, packed + *made, cap - *made, &n, err);
         if (rc != UG_OK)
             return rc;
         uint8_t le[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24)};
@@ -218,7 +218,7 @@ static ug_err index_setup(const struct bundle_pack_options *o, uint64_t chunk_si
                        "pack: block size %u (a power of two, 512-65536) must divide frame size "
                        "%u (at most 16 MiB), which must divide chunk size %llu",
                        x->block_size, x->frame_size, (unsigned long long)chunk_size);
-    return UG_OK;
+    return compressor_open(o->compression, o->level, &x->c, err);
 }
 
 /* The index member's bytes and its entry in the manifest's payload. */
@@ -424,5 +424,6 @@ out:
     buf_free(&index);
     buf_free(&x.frames);
     buf_free(&x.keys);
+    compressor_close(x.c);
     return rc;
 }
