@@ -156,4 +156,52 @@ cp "$B" "$WORK/b.before"
 expect_exit 5 "a tampered block index" install "$H/bundles/index.bundle"
 assert_contains "says so" "$ERR" "block index"
 assert_same_file "refused before any byte of slot B was written" "$B" "$WORK/b.before"
+
+# ---- Three hops of `upgrader upgrade`, each a delta from what the device holds then.
+entry() { # VERSION MIN_FROM [BUNDLE]
+    local b=${3:-$1.bundle}
+    printf '{"version": "%s", "bundle": "bundles/%s", "size": %s, "sha256": "%s", "min_from": "%s"}' \
+        "$1" "$b" "$(stat -c %s "$WORK/www/bundles/$b")" "$(sha256sum <"$WORK/www/bundles/$b" | cut -d' ' -f1)" "$2"
+}
+catalog() { # NAME ENTRIES...
+    local name=$1; shift
+    printf '{"product": "UG-PHONE-1", "releases": [%s]}\n' "$(IFS=,; echo "$*")" >"$WORK/www/$name"
+    "$UPGRADER" sign --key "$K/signer.key" --cert "$K/signer.pem" "$WORK/www/$name" >/dev/null || fail "sign $name"
+}
+catalog three.json "$(entry 2.0.0 1.0.0)" "$(entry 3.0.0 2.0.0)" "$(entry 4.0.0 3.0.0)"
+catalog tampered.json "$(entry 2.0.0 1.0.0 frame.bundle)"
+new_device() { # DIR CATALOG
+    "$UPGRADER" --root "$1" init --version 1.0.0 --slot-size 16M --keyring "$K/ca.pem" >/dev/null || fail "init $1"
+    dd if="$WORK/img/1.0.0.img" of="$1/slot-a.img" conv=notrunc status=none
+    cp "$1/slot-a.img" "$1/slot-a.orig"
+    "$UPGRADER" --root "$1" param set Upgrade_Rule "$H/$2" >/dev/null || fail "Upgrade_Rule"
+}
+power_on() {
+    "$BOOTCTL" --env "$1/bootenv" boot >/dev/null || fail "bootctl boot of $1"
+    "$UPGRADER" --root "$1" boot
+}
+slot_json() { "$BOOTCTL" --env "$1/bootenv" status --json | jqr ".slots.$2.$3"; }
+D=$WORK/device
+new_device "$D" three.json
+: >"$NGINX_ACCESS_LOG"
+expect_exit 0 "hop 1" "$UPGRADER" --root "$D" upgrade
+assert_contains "status shows the saving" "$("$UPGRADER" --root "$D" status)" "reused from the slots"
+for hop in 1 2 3; do expect_exit 0 "power-on $hop" power_on "$D"; done
+assert_eq "running 4.0.0 on B" "$("$BOOTCTL" --env "$D/bootenv" status --json | jqr .booted)/$(slot_json "$D" B version)" B/4.0.0
+cmp -s -n "$SIZE" "$D/slot-b.img" "$WORK/img/4.0.0.img" || fail "slot B is not the 4.0.0 image"
+ok "slot B byte-identical to 4.0.0"
+cmp -s -n "$SIZE" "$D/slot-a.img" "$WORK/img/3.0.0.img" || fail "slot A is not the 3.0.0 image"
+ok "slot A byte-identical to 3.0.0"
+sent=$(wire /bundles/)
+whole=$(( $(stat -c %s "$WORK/www/bundles/2.0.0.bundle") + $(stat -c %s "$WORK/www/bundles/3.0.0.bundle") + $(stat -c %s "$WORK/www/bundles/4.0.0.bundle") ))
+[ "$sent" -lt $((whole / 3)) ] || fail "three hops took $sent of $whole bytes"
+ok "three hops took $sent bytes on the wire, $((sent * 100 / whole)) % of three whole bundles ($whole)"
+
+# ---- A tampered frame in a pass: exit 5, the written slot unbootable, the running untouched.
+D=$WORK/device2
+new_device "$D" tampered.json
+expect_exit 5 "a pass with a tampered bundle" "$UPGRADER" --root "$D" upgrade
+assert_eq "slot B unbootable" "$(slot_json "$D" B bootable)" false
+assert_same_file "running slot A untouched" "$D/slot-a.img" "$D/slot-a.orig"
+assert_eq "still booting A" "$("$BOOTCTL" --env "$D/bootenv" boot)" A
 finish
