@@ -212,7 +212,7 @@ events { worker_connections 64; }
 http {
     default_type application/octet-stream;
     log_format t '\$remote_addr "\$request" \$status \$body_bytes_sent "\$http_user_agent" '
-                 '"\$ssl_client_s_dn" "\$http_range" "\$http_if_none_match" c=\$connection';
+                 '"\$ssl_client_s_dn" "\$http_range" "\$http_if_none_match" c=\$connection w=\$bytes_sent';
     log_format post escape=none '\$request_method \$uri \$content_type \$request_body';
     access_log $NGINX_ACCESS_LOG t;
     limit_req_zone \$binary_remote_addr zone=paced:1m rate=40r/s;

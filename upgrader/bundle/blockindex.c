@@ -4,7 +4,10 @@
 #include "bundle/blockindex.h"
 
 #include <openssl/evp.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "bundle/decompress.h"
 
 static uint32_t get32(const uint8_t *p)
 {
@@ -96,6 +99,33 @@ ug_err block_index_parse(const void *data, size_t len, const struct bundle_paylo
     return check_frames(out, p, err);
 }
 
+ug_err block_index_inflate(const void *stored, size_t len, const struct bundle_payload *p,
+                           uint8_t **raw, size_t *raw_len, char *err)
+{
+    uint64_t want = block_index_size(p->size, p->block_size, p->frame_size);
+    struct decompressor *dec = NULL;
+    size_t used = 0, made = 0;
+    int ended = 0;
+    *raw = NULL;
+    *raw_len = 0;
+    if (want > SIZE_MAX / 2 || !(*raw = malloc((size_t)want)))
+        return ug_oom(err);
+    ug_err rc = decompress_open(CODEC_GZIP, NULL, &dec, err);
+    if (rc == UG_OK)
+        rc = decompress_step(dec, stored, len, &used, *raw, (size_t)want, &made, &ended, err);
+    decompress_close(dec);
+    if (rc == UG_OK && (!ended || used != len || made != want))
+        rc = ug_fail(err, UG_ERR_UNUSABLE, "block index: inflates to %zu bytes, not %llu", made,
+                     (unsigned long long)want);
+    if (rc != UG_OK) {
+        free(*raw);
+        *raw = NULL;
+        return rc;
+    }
+    *raw_len = made;
+    return UG_OK;
+}
+
 uint32_t block_index_frame(const struct block_index *x, uint64_t f)
 {
     return get32(x->frame_sizes + 4 * f);
@@ -124,6 +154,17 @@ uint64_t block_key(const void *data, size_t len)
     if (EVP_Digest(data, len, d, NULL, EVP_sha256(), NULL) != 1)
         return 0; /* never matches a real key in practice; the chunk digest decides anyway */
     return block_key_of_digest(d);
+}
+
+uint64_t fs_size_of_image(const uint8_t *head, size_t len)
+{
+    uint32_t bs = block_size_of_image(head, len);
+    if (!bs || len < 1024 + 0x154)
+        return 0;
+    uint64_t blocks = get32(head + 1024 + 4);
+    if (get32(head + 1024 + 0x60) & 0x80) /* INCOMPAT_64BIT: the high half counts too */
+        blocks |= (uint64_t)get32(head + 1024 + 0x150) << 32;
+    return blocks * bs;
 }
 
 uint32_t block_size_of_image(const uint8_t *head, size_t len)

@@ -34,6 +34,10 @@ void block_index_header(uint8_t *out, uint64_t image_size, uint32_t block_size,
  * (sizes, counts, frames that do not tile every chunk's stored bytes). */
 ug_err block_index_parse(const void *data, size_t len, const struct bundle_payload *p,
                          struct block_index *out, char *err) UG_MUST_CHECK;
+/* Inflates the index member (one gzip stream, its digest already checked) into *raw
+ * (malloc'd, *raw_len bytes: exactly block_index_size() for p, else UG_ERR_UNUSABLE). */
+ug_err block_index_inflate(const void *stored, size_t len, const struct bundle_payload *p,
+                           uint8_t **raw, size_t *raw_len, char *err) UG_MUST_CHECK;
 /* The stored size of frame f. */
 uint32_t block_index_frame(const struct block_index *x, uint64_t f);
 /* The key of block b (the first BLOCK_KEY_BYTES of its SHA-256, big-endian). */
@@ -44,5 +48,7 @@ uint64_t block_key(const void *data, size_t len);
 uint64_t block_key_of_digest(const unsigned char digest[32]);
 /* The block size an image declares (ext2/3/4 superblock), or 0 when it cannot tell. */
 uint32_t block_size_of_image(const uint8_t *head, size_t len);
+/* The bytes of the file system an image holds (ext2/3/4: blocks x block size), or 0. */
+uint64_t fs_size_of_image(const uint8_t *head, size_t len);
 
 #endif

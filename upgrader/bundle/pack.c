@@ -230,10 +230,25 @@ static ug_err index_finish(struct index_build *x, const char *name, json_object 
     uint64_t size = (uint64_t)json_object_get_int64(sz);
     uint8_t head[BLOCK_INDEX_HEADER];
     block_index_header(head, size, x->block_size, x->frame_size);
-    if (buf_append(out, head, sizeof head) != 0 ||
-        buf_append(out, x->frames.data, x->frames.len) != 0 ||
-        buf_append(out, x->keys.data, x->keys.len) != 0)
+    struct buf raw = {0};
+    uint8_t *gz = NULL;
+    size_t cap = 0, n = 0;
+    if (buf_append(&raw, head, sizeof head) != 0 ||
+        buf_append(&raw, x->frames.data, x->frames.len) != 0 ||
+        buf_append(&raw, x->keys.data, x->keys.len) != 0 ||
+        !(gz = malloc(cap = compress_bound(CODEC_GZIP, raw.len)))) {
+        buf_free(&raw);
         return ug_oom(err);
+    }
+    /* gzip -9: the keys of blocks that repeat (zeros above all) and the frame sizes shrink,
+     * and the index is on the wire of every delta install. */
+    ug_err rc = compress_buffer(CODEC_GZIP, 9, raw.data, raw.len, gz, cap, &n, err);
+    if (rc == UG_OK && buf_append(out, gz, n) != 0)
+        rc = ug_oom(err);
+    buf_free(&raw);
+    free(gz);
+    if (rc != UG_OK)
+        return rc;
     unsigned char d[32];
     if (EVP_Digest(out->data, out->len, d, NULL, EVP_sha256(), NULL) != 1)
         return ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");

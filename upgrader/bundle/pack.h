@@ -12,7 +12,7 @@
 
 #define BUNDLE_DEFAULT_CHUNK (4u * 1024 * 1024)
 #define BUNDLE_MAX_CHUNK     (256u * 1024 * 1024)
-#define BUNDLE_DEFAULT_FRAME (32u * 1024) /* measured in docs/bundle.md */
+#define BUNDLE_DEFAULT_FRAME (16u * 1024) /* measured in docs/bundle.md */
 #define BUNDLE_DEFAULT_BLOCK 4096u
 
 struct bundle_pack_options {

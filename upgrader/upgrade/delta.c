@@ -55,7 +55,7 @@ struct delta {
     /* Per chunk: where each block comes from; frames to fetch. */
     struct block_src *plan;
     uint8_t *fetch;
-    uint8_t *plain, *stored, *block;
+    uint8_t *plain, *stored;
     struct decompressor *dec;
     struct ranger run;
     uint64_t run_frame; /* the next frame the open run delivers */
@@ -262,7 +262,14 @@ static ug_err read_index(struct delta *d, char *err)
         return ug_fail(err, UG_ERR_VERIFY,
                        "%s: block index %s does not match its signed digest (tampered or corrupt)",
                        d->in->display, p->index_name);
-    rc = block_index_parse(d->index_bytes, p->index_size, p, &d->ix, err);
+    uint8_t *raw;
+    size_t raw_len;
+    rc = block_index_inflate(d->index_bytes, p->index_size, p, &raw, &raw_len, err);
+    if (rc == UG_OK) {
+        free(d->index_bytes); /* the stored bytes are done with; the parse views the raw */
+        d->index_bytes = raw;
+        rc = block_index_parse(raw, raw_len, p, &d->ix, err);
+    }
     if (rc != UG_OK)
         ug_prefix(err, "%s: ", d->in->display);
     return rc;
@@ -336,20 +343,18 @@ static struct block_src locate(struct delta *d, uint64_t b)
 
 /* Reads block src into buf and checks it still has the key the index wants: a stale table,
  * a block overwritten since, or a bad sector never gets in. */
-static int read_block(struct delta *d, struct block_src src, uint64_t key, uint8_t *buf)
+static int read_blocks(struct delta *d, struct block_src src, uint64_t n, uint8_t *buf)
 {
     uint32_t bs = d->ix.block_size;
     if (src.slot == SRC_ZERO) {
-        memset(buf, 0, bs);
+        memset(buf, 0, n * bs);
         return 1;
     }
     char ignored[UG_ERRBUF];
     size_t got = 0;
     struct slot *s = &d->rd[src.slot];
-    if (slot_seek(s, src.block * bs, ignored) != UG_OK ||
-        slot_read(s, buf, bs, &got, ignored) != UG_OK || got != bs)
-        return 0;
-    return block_key(buf, bs) == key;
+    return (s->position == src.block * bs || slot_seek(s, src.block * bs, ignored) == UG_OK) &&
+           slot_read(s, buf, n * bs, &got, ignored) == UG_OK && got == n * bs;
 }
 
 /* ---- frames */
@@ -361,17 +366,30 @@ static size_t frame_len(const struct delta *d, uint64_t f)
     return left < d->ix.frame_size ? (size_t)left : d->ix.frame_size;
 }
 
-/* Assembles frame f from local blocks (plan indexed from block first_block); 0 if any fails. */
+/* Whether blocks b and b + 1 of the new image come from one read (the same slot, adjacent). */
+static int adjacent(const struct block_src *a, const struct block_src *b)
+{
+    return a->slot == b->slot && (a->slot == SRC_ZERO || b->block == a->block + 1);
+}
+
+/* Assembles frame f from local blocks (plan indexed from block first_block), reading runs of
+ * adjacent blocks at once, then re-hashing each: 0 if any block fails. */
 static int local_frame(struct delta *d, uint64_t f, uint64_t first_block)
 {
     uint32_t bs = d->ix.block_size;
     uint64_t b0 = f * d->ix.frame_size / bs, n = div_up(frame_len(d, f), bs);
-    for (uint64_t b = b0; b < b0 + n; b++) {
-        struct block_src s = d->plan[b - first_block];
-        if (s.slot == SRC_NONE || !read_block(d, s, block_index_key(&d->ix, b), d->block))
+    for (uint64_t b = b0, run; b < b0 + n; b += run) {
+        const struct block_src *s = &d->plan[b - first_block];
+        for (run = 1; b + run < b0 + n && adjacent(&s[run - 1], &s[run]); run++)
+            ;
+        if (s->slot == SRC_NONE || !read_blocks(d, *s, run, d->plain + (b - b0) * bs))
             return 0;
-        memcpy(d->plain + (b - b0) * bs, d->block, bs);
     }
+    /* Zero blocks are made, not read: no sector can be wrong. The others are checked. */
+    for (uint64_t b = b0; b < b0 + n; b++)
+        if (d->plan[b - first_block].slot != SRC_ZERO &&
+            block_key(d->plain + (b - b0) * bs, bs) != block_index_key(&d->ix, b))
+            return 0;
     return 1;
 }
 
@@ -574,10 +592,9 @@ static ug_err setup_buffers(struct delta *d, char *err)
     d->fetch = malloc(frames);
     d->plain = malloc(d->ix.frame_size);
     d->stored = malloc(max_stored);
-    d->block = malloc(d->ix.block_size);
     d->md = EVP_MD_CTX_new();
     d->md_stored = EVP_MD_CTX_new();
-    if (!d->plan || !d->fetch || !d->plain || !d->stored || !d->block || !d->md || !d->md_stored ||
+    if (!d->plan || !d->fetch || !d->plain || !d->stored || !d->md || !d->md_stored ||
         EVP_DigestInit_ex(d->md, EVP_sha256(), NULL) != 1 ||
         EVP_DigestInit_ex(d->md_stored, EVP_sha256(), NULL) != 1)
         return ug_oom(err);
@@ -666,7 +683,6 @@ static void delta_free(struct delta *d)
     free(d->fetch);
     free(d->plain);
     free(d->stored);
-    free(d->block);
     decompress_close(d->dec);
     EVP_MD_CTX_free(d->md);
     EVP_MD_CTX_free(d->md_stored);

@@ -107,17 +107,23 @@ static ug_err hash_slot(const struct local_slot *s, uint32_t bs, struct entry **
     ug_err rc = slot_open_read(&slot, s->backend, s->location, err);
     if (rc != UG_OK)
         return rc;
-    uint64_t cap = slot.size / bs + 1;
+    uint64_t cap = slot.size / bs + 1, end = slot.size;
     uint8_t *buf = malloc(READ_BUFFER), *zero = calloc(1, bs);
     struct entry *e = malloc(cap * sizeof *e);
     *n = 0;
     if (!buf || !e || !zero)
         rc = ug_oom(err);
-    for (uint64_t block = 0; rc == UG_OK;) {
+    for (uint64_t block = 0; rc == UG_OK && block * bs < end;) {
         size_t got = 0;
         rc = slot_read(&slot, buf, READ_BUFFER, &got, err);
         if (rc != UG_OK || got == 0)
             break;
+        /* A slot holding a file system is read as far as the file system goes: the rest of
+         * the partition is leftovers, and reading it would cost as much as the rest. */
+        if (block == 0 && fs_size_of_image(buf, got) && fs_size_of_image(buf, got) < end)
+            end = fs_size_of_image(buf, got);
+        if (got > end - block * bs)
+            got = (size_t)(end - block * bs);
         for (size_t at = 0; at + bs <= got; at += bs, block++)
             if (memcmp(buf + at, zero, bs) != 0)
                 e[(*n)++] = (struct entry){block_key(buf + at, bs), (uint32_t)block};
