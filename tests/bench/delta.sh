@@ -54,7 +54,7 @@ build() { # NAME MB IMAGE_SIZE: base, point, big, other trees, images and bundle
 }
 build small 160 256M
 [ "${BENCH_DELTA_LARGE:-0}" = 1 ] && build large 700 1G
-for f in 16 64; do pack "$C/small-point.img" "$C/www/small-point-f$f.bundle" 2.0.0 --frame-size ${f}K; done
+for f in 32 64; do pack "$C/small-point.img" "$C/www/small-point-f$f.bundle" 2.0.0 --frame-size ${f}K; done
 sync
 echo "images and bundles ready in $(awk -v a="$started" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }') s (cache $C)"
 
@@ -69,40 +69,47 @@ pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", 100 * a / b }'; }
 # Sets WIRE (bytes nginx sent), SECS (install_bundle's time), RSS (peak, KiB).
 run() {
     local n=$1 old=$2 bundle=$3 mode=${4:-}
-    cp "$old" "$WORK/slot-a"; truncate -s 1100M "$WORK/slot-a"
-    rm -f "$WORK/slot-b" "$WORK"/*.idx; truncate -s 1100M "$WORK/slot-b"
+    local cap=$(( $(stat -c %s "$old") + (16 << 20) )) # slots a little larger than the images
+    cp "$old" "$WORK/slot-a"; truncate -s "$cap" "$WORK/slot-a"
+    rm -f "$WORK/slot-b" "$WORK/b.idx"; truncate -s "$cap" "$WORK/slot-b"
+    [ "$mode" = --reuse-warm ] || rm -f "$WORK/a.idx" # warm: the running slot's table kept
     sync
     : >"$NGINX_ACCESS_LOG"
     local reuse=()
-    [ "$mode" = --reuse ] && reuse=(--reuse "$WORK/slot-a,1.0.0,$WORK/a.idx" --reuse "$WORK/slot-b,,$WORK/b.idx")
-    OUT=$(/usr/bin/time -f "time_maxrss=%M" "$INSTALL" --keyring "$C/keys/ca.pem" --product BENCH --hw 1.0 \
+    [ -n "$mode" ] && reuse=(--reuse "$WORK/slot-a,1.0.0,$WORK/a.idx" --reuse "$WORK/slot-b,,$WORK/b.idx")
+    OUT=$(/usr/bin/time -f "time_maxrss=%M
+time_cpu=%U %S" "$INSTALL" --keyring "$C/keys/ca.pem" --product BENCH --hw 1.0 \
         --resume-file "$WORK/resume.json" "${reuse[@]}" "$H/$bundle" "$WORK/slot-b" 2>&1) ||
         { echo "bench: $n: install failed: $OUT" >&2; exit 1; }
     WIRE=$(wire) SECS=$(val seconds) RSS=$(val time_maxrss)
+    CPU=$(val time_cpu | awk '{ printf "%.2f", $1 + $2 }')
 }
-printf '%-22s %9s %9s %9s %8s %8s  %14s  %14s\n' "case" "full MB" "delta MB" "floor MB" "delta/fl" "delta/fu" \
-    "time full/dlt" "RSS MiB f/d"
+printf '%-22s %8s %8s %8s %8s %8s  %-22s  %-16s  %s\n' "case" "full MB" "delta MB" "floor MB" "dlt/flr" "dlt/full" \
+    "wall s full/dlt/warm" "CPU s full/dlt" "RSS MiB full/dlt"
 for n in small ${BENCH_DELTA_LARGE:+large}; do
     [ "$n" = large ] && [ "${BENCH_DELTA_LARGE:-0}" != 1 ] && continue
     for t in point big other; do
         img=$C/$n-$t.img
         run "$n-$t full" "$C/$n-base.img" "$n-$t.bundle"
-        full=$WIRE fsecs=$SECS frss=$RSS
+        full=$WIRE fsecs=$SECS frss=$RSS fcpu=$CPU
         run "$n-$t delta" "$C/$n-base.img" "$n-$t.bundle" --reuse
         cmp -s -n "$(stat -c %s "$img")" "$img" "$WORK/slot-b" || { echo "bench: $n-$t: slot differs" >&2; exit 1; }
+        dwire=$WIRE dsecs=$SECS drss=$RSS dcpu=$CPU dout=$OUT
+        run "$n-$t warm" "$C/$n-base.img" "$n-$t.bundle" --reuse-warm
         floor=$($MUTATE floor "$C/$n-base.img" "$img")
-        printf '%-22s %9s %9s %9s %7sx %7s%%  %6ss/%5ss  %6s/%6s\n' "$n-$t ($(($(stat -c %s "$img") >> 20)) MiB)" \
-            "$(mb "$full")" "$(mb "$WIRE")" "$(mb "$floor")" "$(awk -v a="$WIRE" -v b="$floor" 'BEGIN { printf "%.2f", a / b }')" \
-            "$(pct "$WIRE" "$full")" "$fsecs" "$SECS" "$(awk -v k="$frss" 'BEGIN { printf "%.1f", k / 1024 }')" \
-            "$(awk -v k="$RSS" 'BEGIN { printf "%.1f", k / 1024 }')"
+        printf '%-22s %8s %8s %8s %7sx %7s%%  %-22s  %-16s  %s\n' "$n-$t ($(($(stat -c %s "$img") >> 20)) MiB)" \
+            "$(mb "$full")" "$(mb "$dwire")" "$(mb "$floor")" "$(awk -v a="$dwire" -v b="$floor" 'BEGIN { printf "%.2f", a / b }')" \
+            "$(pct "$dwire" "$full")" "$fsecs/$dsecs/$SECS" "$fcpu/$dcpu" \
+            "$(awk -v a="$frss" -v b="$drss" 'BEGIN { printf "%.1f/%.1f", a / 1024, b / 1024 }')"
+        OUT=$dout
         [ "$t" = point ] && echo "    reused $(mb "$(val bytes_reused)") MB of image; $(grep -c ' 206 ' "$NGINX_ACCESS_LOG") range requests; index builds: $(val index_builds)"
     done
 done
 echo "frame size, small point release: delta bytes on the wire and whole-bundle size"
-for f in f16 "" f64; do
+for f in "" f32 f64; do
     b=small-point${f:+-$f}.bundle
     run "frames $f" "$C/small-base.img" "$b" --reuse
-    printf '  %-7s delta %7s MB  bundle %7s MB  (%s range requests)\n' "${f:-f32}" "$(mb "$WIRE")" \
+    printf '  %-7s delta %7s MB  bundle %7s MB  (%s range requests)\n' "${f:-f16}" "$(mb "$WIRE")" \
         "$(mb "$(stat -c %s "$C/www/$b")")" "$(grep -c ' 206 ' "$NGINX_ACCESS_LOG")"
 done
 echo "(full: a whole-stream install; delta: from slot A holding the base image, slot B empty, block"

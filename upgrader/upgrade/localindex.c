@@ -21,7 +21,7 @@
 #define FANOUT       (1u << FANOUT_BITS)
 #define ENTRY        12 /* u64 key, u32 block, little-endian */
 #define BUCKET_MAX   512
-#define READ_BUFFER  (1u << 20)
+#define READ_BUFFER  (256u << 10)
 #define VERSION_MAX  64
 #define HEADER_BYTES (8 + 4 + 4 + 5 * 8 + VERSION_MAX + 8)
 
