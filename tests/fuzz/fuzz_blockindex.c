@@ -42,8 +42,10 @@ static int shape(const uint8_t *d, size_t n, struct bundle_payload *p)
         c->offset = k * chunk;
         c->size = p->size - c->offset < chunk ? p->size - c->offset : chunk;
         c->stored_offset = stored;
-        for (uint64_t f = c->offset / p->frame_size; f < nframes && f < (c->offset + c->size + p->frame_size - 1) / p->frame_size; f++)
-            c->stored_size += BLOCK_INDEX_HEADER + 4 * (f + 1) <= n ? get(d + BLOCK_INDEX_HEADER + 4 * f, 4) : 1;
+        for (uint64_t f = c->offset / p->frame_size;
+             f < nframes && f < (c->offset + c->size + p->frame_size - 1) / p->frame_size; f++)
+            c->stored_size +=
+                BLOCK_INDEX_HEADER + 4 * (f + 1) <= n ? get(d + BLOCK_INDEX_HEADER + 4 * f, 4) : 1;
         stored += c->stored_size;
     }
     p->stored_size = stored;

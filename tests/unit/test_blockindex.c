@@ -37,16 +37,22 @@ static void setup_index(void)
         chunks[k].size = k < 2 ? CHUNK : IMAGE - 2 * CHUNK;
         chunks[k].stored_offset = stored;
         chunks[k].stored_size = 0;
-        for (uint64_t f = chunks[k].offset / FRAME; f * FRAME < chunks[k].offset + chunks[k].size; f++)
+        for (uint64_t f = chunks[k].offset / FRAME; f * FRAME < chunks[k].offset + chunks[k].size;
+             f++)
             chunks[k].stored_size += 100 + f;
         stored += chunks[k].stored_size;
     }
-    payload = (struct bundle_payload){.size = IMAGE, .stored_size = stored, .chunks = chunks,
-                                      .nchunks = 3, .block_size = BLOCK, .frame_size = FRAME};
+    payload = (struct bundle_payload){.size = IMAGE,
+                                      .stored_size = stored,
+                                      .chunks = chunks,
+                                      .nchunks = 3,
+                                      .block_size = BLOCK,
+                                      .frame_size = FRAME};
     block_index_header(raw, IMAGE, BLOCK, FRAME);
     for (uint32_t f = 0; f < FRAMES; f++) {
         uint32_t n = 100 + f;
-        memcpy(raw + BLOCK_INDEX_HEADER + 4 * f, (uint8_t[]){(uint8_t)n, (uint8_t)(n >> 8), 0, 0}, 4);
+        memcpy(raw + BLOCK_INDEX_HEADER + 4 * f, (uint8_t[]){(uint8_t)n, (uint8_t)(n >> 8), 0, 0},
+               4);
     }
     for (uint32_t b = 0; b < BLOCKS; b++) {
         uint8_t *k = raw + BLOCK_INDEX_HEADER + 4 * FRAMES + 8 * b;
@@ -125,7 +131,8 @@ static void test_inflate(void **state)
     assert_memory_equal(out, raw, sizeof raw);
     free(out);
     /* Cut short, or for an image of another size: refused, nothing left allocated. */
-    assert_int_equal(block_index_inflate(gz, n - 5, &payload, &out, &out_len, err), UG_ERR_UNUSABLE);
+    assert_int_equal(block_index_inflate(gz, n - 5, &payload, &out, &out_len, err),
+                     UG_ERR_UNUSABLE);
     assert_null(out);
     payload.size = IMAGE - BLOCK;
     assert_int_equal(block_index_inflate(gz, n, &payload, &out, &out_len, err), UG_ERR_UNUSABLE);

@@ -8,18 +8,18 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include "bundle/blockindex.h"
 #include "upgrade/localindex.h"
 
-#define BS     4096
-#define BLOCKS 3000 /* more than a bucket's worth in some buckets, several per bucket */
+#define BS     512
+#define BLOCKS 70000 /* more than two runs of the external sort, several keys a bucket */
 
 static char dir[64], slot_path[128], cache[128];
 

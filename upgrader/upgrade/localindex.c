@@ -99,51 +99,21 @@ static int cmp_entry(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Hashes every block of the slot into *out (zero blocks left out), sorted, one per key. */
-static ug_err hash_slot(const struct local_slot *s, uint32_t bs, struct entry **out, uint64_t *n,
-                        char *err)
-{
-    struct slot slot;
-    ug_err rc = slot_open_read(&slot, s->backend, s->location, err);
-    if (rc != UG_OK)
-        return rc;
-    uint64_t cap = slot.size / bs + 1, end = slot.size;
-    uint8_t *buf = malloc(READ_BUFFER), *zero = calloc(1, bs);
-    struct entry *e = malloc(cap * sizeof *e);
-    *n = 0;
-    if (!buf || !e || !zero)
-        rc = ug_oom(err);
-    for (uint64_t block = 0; rc == UG_OK && block * bs < end;) {
-        size_t got = 0;
-        rc = slot_read(&slot, buf, READ_BUFFER, &got, err);
-        if (rc != UG_OK || got == 0)
-            break;
-        /* A slot holding a file system is read as far as the file system goes: the rest of
-         * the partition is leftovers, and reading it would cost as much as the rest. */
-        if (block == 0 && fs_size_of_image(buf, got) && fs_size_of_image(buf, got) < end)
-            end = fs_size_of_image(buf, got);
-        if (got > end - block * bs)
-            got = (size_t)(end - block * bs);
-        for (size_t at = 0; at + bs <= got; at += bs, block++)
-            if (memcmp(buf + at, zero, bs) != 0)
-                e[(*n)++] = (struct entry){block_key(buf + at, bs), (uint32_t)block};
-    }
-    slot_close(&slot);
-    free(buf);
-    free(zero);
-    if (rc != UG_OK) {
-        free(e);
-        return rc;
-    }
-    qsort(e, *n, sizeof *e, cmp_entry);
-    uint64_t w = 0; /* one block per key: the first of equal ones */
-    for (uint64_t i = 0; i < *n; i++)
-        if (w == 0 || e[i].key != e[w - 1].key)
-            e[w++] = e[i];
-    *n = w;
-    *out = e;
-    return UG_OK;
-}
+/* The table is built in bounded memory whatever the slot's size: keys are collected a
+ * segment at a time, each segment sorted and written as a run to a scratch file, and the
+ * runs merged into the cache file (an external merge sort). */
+#define SEGMENT   32768u /* entries per run: 384 KiB */
+#define MAX_RUNS  512u
+#define RUN_READ  128u /* entries read ahead per run while merging */
+#define OUT_BATCH 1024u
+
+struct builder {
+    int runs;         /* scratch file of the sorted runs */
+    const char *path; /* for messages */
+    struct entry *seg;
+    uint64_t nseg;
+    uint64_t nruns, run_start[MAX_RUNS + 1];
+};
 
 static ug_err write_all(int fd, const char *path, const void *data, size_t len, char *err)
 {
@@ -160,43 +130,171 @@ static ug_err write_all(int fd, const char *path, const void *data, size_t len, 
     return UG_OK;
 }
 
-/* Header, fan-out and entries, written to a temporary file, fsynced and renamed: a cut
- * leaves the old cache or the new one, and a cache is checked before use anyway. */
-static ug_err save(const char *path, const struct identity *id, struct entry *e, uint64_t n,
-                   char *err)
+/* Sorts the segment, keeps one block per key, appends it to the runs as a run. */
+static ug_err flush_segment(struct builder *b, char *err)
 {
-    char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return ug_fail(err, UG_ERR_OTHER, "%s: path too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return ug_fail(err, UG_ERR_OTHER, "%s: cannot create: %s", tmp, strerror(errno));
-    uint8_t head[HEADER_BYTES], fan[4 * (FANOUT + 1)];
+    if (b->nseg == 0)
+        return UG_OK;
+    if (b->nruns == MAX_RUNS)
+        return ug_fail(err, UG_ERR_OTHER, "%s: slot too large to index", b->path);
+    qsort(b->seg, b->nseg, sizeof *b->seg, cmp_entry);
+    uint64_t w = 0;
+    for (uint64_t i = 0; i < b->nseg; i++)
+        if (w == 0 || b->seg[i].key != b->seg[w - 1].key)
+            b->seg[w++] = b->seg[i];
+    b->run_start[b->nruns + 1] = b->run_start[b->nruns] + w;
+    b->nruns++;
+    b->nseg = 0;
+    return write_all(b->runs, b->path, b->seg, (size_t)w * sizeof *b->seg, err);
+}
+
+/* Hashes the slot's blocks (zero blocks left out) into sorted runs. */
+static ug_err hash_slot(const struct local_slot *s, uint32_t bs, struct builder *b, char *err)
+{
+    struct slot slot;
+    ug_err rc = slot_open_read(&slot, s->backend, s->location, err);
+    if (rc != UG_OK)
+        return rc;
+    uint64_t end = slot.size;
+    uint8_t *buf = malloc(READ_BUFFER), *zero = calloc(1, bs);
+    if (!buf || !zero)
+        rc = ug_oom(err);
+    for (uint64_t block = 0; rc == UG_OK && block * bs < end;) {
+        size_t got = 0;
+        rc = slot_read(&slot, buf, READ_BUFFER, &got, err);
+        if (rc != UG_OK || got == 0)
+            break;
+        /* A slot holding a file system is read as far as the file system goes: the rest of
+         * the partition is leftovers, and reading it would cost as much as the rest. */
+        if (block == 0 && fs_size_of_image(buf, got) && fs_size_of_image(buf, got) < end)
+            end = fs_size_of_image(buf, got);
+        if (got > end - block * bs)
+            got = (size_t)(end - block * bs);
+        for (size_t at = 0; rc == UG_OK && at + bs <= got; at += bs, block++) {
+            if (memcmp(buf + at, zero, bs) == 0)
+                continue;
+            b->seg[b->nseg++] = (struct entry){block_key(buf + at, bs), (uint32_t)block};
+            if (b->nseg == SEGMENT)
+                rc = flush_segment(b, err);
+        }
+    }
+    slot_close(&slot);
+    free(buf);
+    free(zero);
+    return rc == UG_OK ? flush_segment(b, err) : rc;
+}
+
+/* One run being merged: a window of its entries. */
+struct run {
+    uint64_t next, end; /* entries of the run not yet taken */
+    struct entry buf[RUN_READ];
+    uint32_t at, len;
+};
+
+static int run_peek(struct builder *b, struct run *r, struct entry *e)
+{
+    if (r->at == r->len) {
+        uint64_t n = r->end - r->next < RUN_READ ? r->end - r->next : RUN_READ;
+        if (n == 0 || pread(b->runs, r->buf, n * sizeof *r->buf,
+                            (off_t)(r->next * sizeof *r->buf)) != (ssize_t)(n * sizeof *r->buf))
+            return 0;
+        r->next += n;
+        r->at = 0;
+        r->len = (uint32_t)n;
+    }
+    *e = r->buf[r->at];
+    return 1;
+}
+
+/* The smallest key at the head of the runs (the first run's block on a tie), taken; 0 at
+ * the end. */
+static int merge_next(struct builder *b, struct run *runs, struct entry *out)
+{
+    int best = -1;
+    struct entry e, m = {0, 0};
+    for (uint64_t i = 0; i < b->nruns; i++)
+        if (run_peek(b, &runs[i], &e) && (best < 0 || e.key < m.key)) {
+            best = (int)i;
+            m = e;
+        }
+    if (best < 0)
+        return 0;
+    for (uint64_t i = 0; i < b->nruns; i++) /* the same key in later runs: dropped */
+        while (run_peek(b, &runs[i], &e) && e.key == m.key)
+            runs[i].at++;
+    *out = m;
+    return 1;
+}
+
+/* Merges the runs into fd after the header and fan-out (written last, once known). */
+static ug_err merge(struct builder *b, int fd, const char *path, const struct identity *id,
+                    char *err)
+{
+    struct run *runs = calloc(b->nruns ? b->nruns : 1, sizeof *runs);
+    uint8_t *out = malloc(OUT_BATCH * ENTRY), head[HEADER_BYTES], fan[4 * (FANOUT + 1)];
+    uint32_t *count = calloc(FANOUT + 1, sizeof *count);
+    uint64_t n = 0, batched = 0;
+    ug_err rc = runs && out && count ? UG_OK : ug_oom(err);
+    for (uint64_t i = 0; i < b->nruns && rc == UG_OK; i++)
+        runs[i] = (struct run){.next = b->run_start[i], .end = b->run_start[i + 1]};
+    if (rc == UG_OK && lseek(fd, HEADER_BYTES + sizeof fan, SEEK_SET) < 0)
+        rc = ug_fail(err, UG_ERR_OTHER, "%s: cannot seek: %s", path, strerror(errno));
+    for (struct entry e; rc == UG_OK && merge_next(b, runs, &e); n++) {
+        put(out + batched * ENTRY, e.key, 8);
+        put(out + batched * ENTRY + 8, e.block, 4);
+        count[(e.key >> (64 - FANOUT_BITS)) + 1]++;
+        if (++batched == OUT_BATCH) {
+            rc = write_all(fd, path, out, batched * ENTRY, err);
+            batched = 0;
+        }
+    }
+    if (rc == UG_OK)
+        rc = write_all(fd, path, out, batched * ENTRY, err);
+    for (uint32_t i = 0; rc == UG_OK && i <= FANOUT; i++) /* bucket starts: running sums */
+        put(fan + 4 * i, i ? (count[i] += count[i - 1]) : 0, 4);
     encode_header(head, id, n);
-    uint64_t at = 0;
-    for (uint32_t b = 0; b <= FANOUT; b++) {
-        while (at < n && (e[at].key >> (64 - FANOUT_BITS)) < b)
-            at++;
-        put(fan + 4 * b, b == FANOUT ? n : at, 4);
-    }
-    for (uint64_t i = 0; i < n; i++) { /* in place: 12 packed bytes become 12 LE bytes */
-        struct entry x = e[i];
-        put((uint8_t *)&e[i], x.key, 8);
-        put((uint8_t *)&e[i] + 8, x.block, 4);
-    }
-    ug_err rc = write_all(fd, tmp, head, sizeof head, err);
+    if (rc == UG_OK && (pwrite(fd, head, sizeof head, 0) != (ssize_t)sizeof head ||
+                        pwrite(fd, fan, sizeof fan, sizeof head) != (ssize_t)sizeof fan))
+        rc = ug_fail(err, UG_ERR_OTHER, "%s: write failed: %s", path, strerror(errno));
+    free(runs);
+    free(out);
+    free(count);
+    return rc;
+}
+
+/* Builds the table of slot s into path: to a temporary file, fsynced, then renamed, so a cut
+ * leaves the old cache or the new one (and a cache is checked before use anyway). */
+static ug_err build(const struct local_slot *s, const struct identity *id, char *err)
+{
+    char tmp[4200], runs[4200];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", s->cache) >= (int)sizeof tmp ||
+        snprintf(runs, sizeof runs, "%s.runs", s->cache) >= (int)sizeof runs)
+        return ug_fail(err, UG_ERR_OTHER, "%s: path too long", s->cache);
+    struct builder b = {.path = runs, .seg = malloc(SEGMENT * sizeof(struct entry))};
+    b.runs = open(runs, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    unlink(runs); /* scratch: gone whatever happens */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ug_err rc = UG_OK;
+    if (!b.seg)
+        rc = ug_oom(err);
+    else if (b.runs < 0 || fd < 0)
+        rc = ug_fail(err, UG_ERR_OTHER, "%s: cannot create: %s", s->cache, strerror(errno));
     if (rc == UG_OK)
-        rc = write_all(fd, tmp, fan, sizeof fan, err);
+        rc = hash_slot(s, id->block_size, &b, err);
+    free(b.seg);
     if (rc == UG_OK)
-        rc = write_all(fd, tmp, e, (size_t)n * ENTRY, err);
+        rc = merge(&b, fd, tmp, id, err);
     if (rc == UG_OK && fsync(fd) != 0)
         rc = ug_fail(err, UG_ERR_OTHER, "%s: fsync failed: %s", tmp, strerror(errno));
-    close(fd);
-    if (rc == UG_OK && rename(tmp, path) != 0)
+    if (b.runs >= 0)
+        close(b.runs);
+    if (fd >= 0)
+        close(fd);
+    if (rc == UG_OK && rename(tmp, s->cache) != 0)
         rc = ug_fail(err, UG_ERR_OTHER, "%s: cannot rename: %s", tmp, strerror(errno));
     if (rc != UG_OK)
         unlink(tmp);
-    return rc == UG_OK ? fs_sync_parent(path, err) : rc;
+    return rc == UG_OK ? fs_sync_parent(s->cache, err) : rc;
 }
 
 /* Opens the cache if it was made from this very slot; 0 when it was not (or is damaged). */
@@ -240,13 +338,8 @@ ug_err local_index_open(const struct local_slot *s, uint32_t block_size, struct 
         if (x->fd >= 0)
             close(x->fd);
         x->fd = -1;
-        struct entry *e = NULL;
-        uint64_t n = 0;
-        rc = hash_slot(s, block_size, &e, &n, err);
-        if (rc == UG_OK)
-            rc = save(s->cache, &id, e, n, err);
-        free(e);
-        malloc_trim(0); /* the table was the largest thing this process held */
+        rc = build(s, &id, err);
+        malloc_trim(0); /* the segment and the read buffer go back to the system */
         *built = 1;
         if (rc == UG_OK && !load(s->cache, &id, x))
             rc = ug_fail(err, UG_ERR_OTHER, "%s: the index just written does not read back",
