@@ -52,40 +52,35 @@ void block_index_header(uint8_t *out, uint64_t image_size, uint32_t block_size, 
     put64(out + 32, div_up(image_size, block_size));
 }
 
-/* Every chunk's frames must add up to its stored size exactly. */
-static ug_err check_frames(const struct block_index *x, const struct bundle_payload *p, char *err)
+ug_err block_index_check_chunk(const uint8_t *frames, const struct bundle_chunk *c, size_t k,
+                               uint32_t frame_size, char *err)
 {
-    for (size_t k = 0; k < p->nchunks; k++) {
-        const struct bundle_chunk *c = &p->chunks[k];
-        uint64_t sum = 0;
-        for (uint64_t f = c->offset / x->frame_size; f < div_up(c->offset + c->size, x->frame_size);
-             f++) {
-            uint32_t n = block_index_frame(x, f);
-            if (n == 0)
-                return ug_fail(err, UG_ERR_VERIFY, "block index: frame %llu is empty",
-                               (unsigned long long)f);
-            sum += n;
-        }
-        if (sum != c->stored_size)
-            return ug_fail(err, UG_ERR_VERIFY,
-                           "block index: the frames of chunk %zu hold %llu bytes, not %llu", k,
-                           (unsigned long long)sum, (unsigned long long)c->stored_size);
+    uint64_t sum = 0, n = div_up(c->offset + c->size, frame_size) - c->offset / frame_size;
+    for (uint64_t f = 0; f < n; f++) {
+        uint32_t len = get32(frames + 4 * f);
+        if (len == 0)
+            return ug_fail(err, UG_ERR_VERIFY, "block index: frame %llu of chunk %zu is empty",
+                           (unsigned long long)f, k);
+        sum += len;
     }
+    if (sum != c->stored_size)
+        return ug_fail(err, UG_ERR_VERIFY,
+                       "block index: the frames of chunk %zu hold %llu bytes, not %llu", k,
+                       (unsigned long long)sum, (unsigned long long)c->stored_size);
     return UG_OK;
 }
 
-ug_err block_index_parse(const void *data, size_t len, const struct bundle_payload *p,
-                         struct block_index *out, char *err)
+ug_err block_index_check_header(const uint8_t *head, uint64_t len, const struct bundle_payload *p,
+                                struct block_index *out, char *err)
 {
-    const uint8_t *b = data;
     memset(out, 0, sizeof *out);
-    if (len < BLOCK_INDEX_HEADER || memcmp(b, BLOCK_INDEX_MAGIC, 8) != 0)
+    if (len < BLOCK_INDEX_HEADER || memcmp(head, BLOCK_INDEX_MAGIC, 8) != 0)
         return ug_fail(err, UG_ERR_VERIFY, "block index: not a block index");
-    out->block_size = get32(b + 8);
-    out->frame_size = get32(b + 12);
-    out->image_size = get64(b + 16);
-    out->nframes = get64(b + 24);
-    out->nblocks = get64(b + 32);
+    out->block_size = get32(head + 8);
+    out->frame_size = get32(head + 12);
+    out->image_size = get64(head + 16);
+    out->nframes = get64(head + 24);
+    out->nblocks = get64(head + 32);
     if (out->block_size != p->block_size || out->frame_size != p->frame_size ||
         out->image_size != p->size)
         return ug_fail(err, UG_ERR_VERIFY, "block index: sizes differ from the signed manifest");
@@ -94,9 +89,22 @@ ug_err block_index_parse(const void *data, size_t len, const struct bundle_paylo
         out->nblocks != div_up(p->size, p->block_size) ||
         len != block_index_size(p->size, p->block_size, p->frame_size))
         return ug_fail(err, UG_ERR_VERIFY, "block index: counts or length do not fit the image");
+    return UG_OK;
+}
+
+ug_err block_index_parse(const void *data, size_t len, const struct bundle_payload *p,
+                         struct block_index *out, char *err)
+{
+    const uint8_t *b = data;
+    ug_err rc = block_index_check_header(b, len, p, out, err);
+    if (rc != UG_OK)
+        return rc;
     out->frame_sizes = b + BLOCK_INDEX_HEADER;
     out->keys = out->frame_sizes + 4 * out->nframes;
-    return check_frames(out, p, err);
+    for (size_t k = 0; k < p->nchunks && rc == UG_OK; k++)
+        rc = block_index_check_chunk(out->frame_sizes + 4 * (p->chunks[k].offset / p->frame_size),
+                                     &p->chunks[k], k, p->frame_size, err);
+    return rc;
 }
 
 ug_err block_index_inflate(const void *stored, size_t len, const struct bundle_payload *p,

@@ -34,6 +34,14 @@ void block_index_header(uint8_t *out, uint64_t image_size, uint32_t block_size,
  * (sizes, counts, frames that do not tile every chunk's stored bytes). */
 ug_err block_index_parse(const void *data, size_t len, const struct bundle_payload *p,
                          struct block_index *out, char *err) UG_MUST_CHECK;
+/* Checks an index's header (len: the whole index's bytes) against payload p, filling the
+ * counts of out (not its pointers): UG_ERR_VERIFY when they disagree. */
+ug_err block_index_check_header(const uint8_t *head, uint64_t len, const struct bundle_payload *p,
+                                struct block_index *out, char *err) UG_MUST_CHECK;
+/* Checks that the stored sizes of chunk k's frames (little-endian u32, from its first
+ * frame on) are not empty and add up to its stored size: UG_ERR_VERIFY if not. */
+ug_err block_index_check_chunk(const uint8_t *frames, const struct bundle_chunk *c, size_t k,
+                               uint32_t frame_size, char *err) UG_MUST_CHECK;
 /* Inflates the index member (one gzip stream, its digest already checked) into *raw
  * (malloc'd, *raw_len bytes: exactly block_index_size() for p, else UG_ERR_UNUSABLE). */
 ug_err block_index_inflate(const void *stored, size_t len, const struct bundle_payload *p,

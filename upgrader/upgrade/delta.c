@@ -46,8 +46,10 @@ struct delta {
     uint64_t data_offset;
     int head_done;
     /* The index and what the device holds. */
-    uint8_t *index_bytes;
-    struct block_index ix;
+    int ixfd;                 /* the inflated index (a scratch file) */
+    struct block_index ix;    /* its counts; the bytes stay in the file */
+    uint8_t *wframes, *wkeys; /* the current chunk's frame sizes and keys */
+    uint64_t wframe0, wblock0;
     uint64_t zero_key;
     struct local_index *local[MAX_REUSE];
     struct slot rd[MAX_REUSE];
@@ -65,6 +67,14 @@ struct delta {
 static uint64_t div_up(uint64_t a, uint64_t b)
 {
     return a / b + (a % b != 0);
+}
+
+/* Whether the digest so far is want; the context is ready for the next one either way. */
+static int md_matches(EVP_MD_CTX *md, const unsigned char want[32])
+{
+    unsigned char got[32];
+    int ok = EVP_DigestFinal_ex(md, got, NULL) == 1 && memcmp(got, want, 32) == 0;
+    return EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 && ok;
 }
 
 /* ---- byte ranges */
@@ -242,37 +252,118 @@ static ug_err read_head(struct delta *d, char *err)
     return d->head_done ? UG_OK : rc;
 }
 
-/* The index member follows the payload's data, padded to 512, and its own header. */
+/* A scratch file for the inflated index beside the resume file (else in /tmp), unlinked at
+ * once: the keys of a 1 GiB image are 2 MiB the process need not hold. */
+static int scratch_file(const struct install_request *req)
+{
+    char dir[4096] = "/tmp";
+    const char *slash = req->resume_file ? strrchr(req->resume_file, '/') : NULL;
+    if (slash && (size_t)(slash - req->resume_file) < sizeof dir)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - req->resume_file), req->resume_file);
+    else if (req->resume_file)
+        snprintf(dir, sizeof dir, ".");
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) { /* a file system without O_TMPFILE */
+        char path[4200];
+        snprintf(path, sizeof path, "%s/.index.XXXXXX", dir);
+        if ((fd = mkstemp(path)) >= 0)
+            unlink(path);
+    }
+    return fd;
+}
+
+/* Inflates what came so far into the scratch file. */
+static ug_err inflate_to(struct delta *d, const uint8_t *in, size_t n, uint64_t *raw, int *ended,
+                         char *err)
+{
+    uint8_t out[16384];
+    while (n > 0 || !*ended) {
+        size_t used = 0, made = 0;
+        ug_err rc = decompress_step(d->dec, in, n, &used, out, sizeof out, &made, ended, err);
+        if (rc == UG_OK && made && pwrite(d->ixfd, out, made, (off_t)*raw) != (ssize_t)made)
+            rc = ug_fail(err, UG_ERR_OTHER, "block index scratch file: %s", strerror(errno));
+        if (rc != UG_OK)
+            return rc;
+        *raw += made;
+        in += used;
+        n -= used;
+        if (used == 0 && made == 0)
+            break;
+    }
+    return UG_OK;
+}
+
+/* The index member follows the payload's data, padded to 512, and its own header: fetched by
+ * range, hashed and inflated as it comes, never whole in memory. */
 static ug_err read_index(struct delta *d, char *err)
 {
     const struct bundle_payload *p = d->p;
-    uint64_t at = d->data_offset + div_up(p->stored_size, 512) * 512 + 512;
-    struct ranger r;
-    unsigned char got[32];
-    if (!(d->index_bytes = malloc(p->index_size)))
-        return ug_oom(err);
-    ug_err rc = ranger_open(d, &r, at, p->index_size, err);
+    uint64_t at = d->data_offset + div_up(p->stored_size, 512) * 512 + 512, raw = 0;
+    uint8_t buf[16384], head[BLOCK_INDEX_HEADER];
+    struct ranger r = {0};
+    int ended = 0, decoded = 1;
+    char derr[UG_ERRBUF] = "";
+    if ((d->ixfd = scratch_file(d->in->req)) < 0)
+        return ug_fail(err, UG_ERR_OTHER, "cannot create a scratch file for the block index: %s",
+                       strerror(errno));
+    ug_err rc = decompress_open(CODEC_GZIP, NULL, &d->dec, err);
     if (rc == UG_OK)
-        rc = ranger_read(d, &r, d->index_bytes, p->index_size, err);
+        rc = ranger_open(d, &r, at, p->index_size, err);
+    for (size_t got = 1; rc == UG_OK && got > 0;) {
+        rc = ranger_some(d, &r, buf, sizeof buf, &got, err);
+        if (rc == UG_OK && EVP_DigestUpdate(d->md_stored, buf, got) != 1)
+            rc = ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
+        /* A decode failure is held until the digest is known: tampering is told first. */
+        if (rc == UG_OK && decoded && inflate_to(d, buf, got, &raw, &ended, derr) != UG_OK)
+            decoded = 0;
+    }
     ranger_close(&r);
+    decompress_close(d->dec);
+    d->dec = NULL;
+    if (rc == UG_OK && r.pos != r.end)
+        rc = ug_fail(err, UG_ERR_UNUSABLE, "%s: the bundle ends early (truncated)", d->in->display);
     if (rc != UG_OK)
         return rc;
-    if (EVP_Digest(d->index_bytes, p->index_size, got, NULL, EVP_sha256(), NULL) != 1 ||
-        memcmp(got, p->index_sha256, 32) != 0)
+    if (!md_matches(d->md_stored, p->index_sha256))
         return ug_fail(err, UG_ERR_VERIFY,
                        "%s: block index %s does not match its signed digest (tampered or corrupt)",
                        d->in->display, p->index_name);
-    uint8_t *raw;
-    size_t raw_len;
-    rc = block_index_inflate(d->index_bytes, p->index_size, p, &raw, &raw_len, err);
-    if (rc == UG_OK) {
-        free(d->index_bytes); /* the stored bytes are done with; the parse views the raw */
-        d->index_bytes = raw;
-        rc = block_index_parse(raw, raw_len, p, &d->ix, err);
-    }
+    if (!decoded || !ended)
+        return ug_fail(err, UG_ERR_UNUSABLE, "%s: block index does not inflate: %s", d->in->display,
+                       derr[0] ? derr : "truncated");
+    if (pread(d->ixfd, head, sizeof head, 0) != (ssize_t)sizeof head)
+        memset(head, 0, sizeof head);
+    rc = block_index_check_header(head, raw, p, &d->ix, err);
     if (rc != UG_OK)
         ug_prefix(err, "%s: ", d->in->display);
     return rc;
+}
+
+/* Chunk k's frame sizes and block keys, read from the scratch file into the windows. */
+static ug_err load_window(struct delta *d, size_t k, char *err)
+{
+    const struct bundle_chunk *c = &d->p->chunks[k];
+    uint64_t f0 = c->offset / d->ix.frame_size, f1 = div_up(c->offset + c->size, d->ix.frame_size);
+    uint64_t b0 = c->offset / d->ix.block_size, b1 = div_up(c->offset + c->size, d->ix.block_size);
+    off_t keys = BLOCK_INDEX_HEADER + 4 * (off_t)d->ix.nframes;
+    size_t nf = (size_t)(f1 - f0) * 4, nb = (size_t)(b1 - b0) * BLOCK_KEY_BYTES;
+    if (pread(d->ixfd, d->wframes, nf, BLOCK_INDEX_HEADER + 4 * (off_t)f0) != (ssize_t)nf ||
+        pread(d->ixfd, d->wkeys, nb, keys + BLOCK_KEY_BYTES * (off_t)b0) != (ssize_t)nb)
+        return ug_fail(err, UG_ERR_OTHER, "block index scratch file: cannot read");
+    d->wframe0 = f0;
+    d->wblock0 = b0;
+    return UG_OK;
+}
+
+static uint32_t frame_stored(const struct delta *d, uint64_t f)
+{
+    const uint8_t *p = d->wframes + 4 * (f - d->wframe0);
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t key_of(const struct delta *d, uint64_t b)
+{
+    return block_key_of_digest(d->wkeys + BLOCK_KEY_BYTES * (b - d->wblock0));
 }
 
 /* ---- what the device holds */
@@ -328,7 +419,7 @@ static struct block_src locate(struct delta *d, uint64_t b)
     uint64_t len = d->ix.image_size - b * d->ix.block_size;
     if (len < d->ix.block_size)
         return s; /* a short last block is never in a slot's table */
-    uint64_t key = block_index_key(&d->ix, b);
+    uint64_t key = key_of(d, b);
     if (key == d->zero_key) {
         s.slot = SRC_ZERO;
         return s;
@@ -388,7 +479,7 @@ static int local_frame(struct delta *d, uint64_t f, uint64_t first_block)
     /* Zero blocks are made, not read: no sector can be wrong. The others are checked. */
     for (uint64_t b = b0; b < b0 + n; b++)
         if (d->plan[b - first_block].slot != SRC_ZERO &&
-            block_key(d->plain + (b - b0) * bs, bs) != block_index_key(&d->ix, b))
+            block_key(d->plain + (b - b0) * bs, bs) != key_of(d, b))
             return 0;
     return 1;
 }
@@ -422,12 +513,12 @@ static ug_err decode_frame(struct delta *d, uint64_t f, size_t stored, char *err
 static ug_err fetch_frame(struct delta *d, uint64_t f, uint64_t at, uint64_t last_frame,
                           uint64_t first_frame, char *err)
 {
-    uint32_t n = block_index_frame(&d->ix, f);
+    uint32_t n = frame_stored(d, f);
     if (!(d->run.end > d->run.pos && d->run_frame == f)) {
         ranger_close(&d->run);
         uint64_t len = n, g = f + 1;
         for (; g < last_frame && d->fetch[g - first_frame]; g++)
-            len += block_index_frame(&d->ix, g);
+            len += frame_stored(d, g);
         ug_err rc = ranger_open(d, &d->run, d->data_offset + at, len, err);
         if (rc != UG_OK)
             return rc;
@@ -471,13 +562,6 @@ static void plan_chunk(struct delta *d, const struct bundle_chunk *c, uint64_t f
     }
 }
 
-static int md_matches(EVP_MD_CTX *md, const unsigned char want[32])
-{
-    unsigned char got[32];
-    int ok = EVP_DigestFinal_ex(md, got, NULL) == 1 && memcmp(got, want, 32) == 0;
-    return EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 && ok;
-}
-
 /* The chunk as the bundle has it, every frame fetched, stored and plain bytes checked: after
  * an assembled chunk did not match (a frame corrupted on the way, or tampered with). */
 static ug_err refetch_chunk(struct delta *d, size_t k, uint64_t f0, uint64_t f1, char *err)
@@ -490,7 +574,7 @@ static ug_err refetch_chunk(struct delta *d, size_t k, uint64_t f0, uint64_t f1,
         rc = ranger_open(d, &r, d->data_offset + c->stored_offset, c->stored_size, err);
     int decoded = 1;
     for (uint64_t f = f0; rc == UG_OK && f < f1; f++) {
-        uint32_t n = block_index_frame(&d->ix, f);
+        uint32_t n = frame_stored(d, f);
         char derr[UG_ERRBUF];
         rc = ranger_read(d, &r, d->stored, n, err);
         if (rc == UG_OK && EVP_DigestUpdate(d->md_stored, d->stored, n) != 1)
@@ -526,8 +610,11 @@ static ug_err delta_chunk(struct delta *d, size_t k, char *err)
     uint64_t f0 = c->offset / d->ix.frame_size, f1 = div_up(c->offset + c->size, d->ix.frame_size);
     uint64_t at = c->stored_offset;
     int bad = 0;
+    ug_err rc = load_window(d, k, err);
+    if (rc != UG_OK)
+        return rc;
     plan_chunk(d, c, f0, f1);
-    ug_err rc = slot_seek(&d->in->slot, c->offset, err);
+    rc = slot_seek(&d->in->slot, c->offset, err);
     for (uint64_t f = f0; rc == UG_OK && f < f1; f++) {
         int reused = !d->fetch[f - f0] && local_frame(d, f, c->offset / d->ix.block_size);
         if (!reused) {
@@ -542,7 +629,7 @@ static ug_err delta_chunk(struct delta *d, size_t k, char *err)
                 memset(d->plain, 0, frame_len(d, f));
             }
         }
-        at += block_index_frame(&d->ix, f);
+        at += frame_stored(d, f);
         rc = write_frame(d, frame_len(d, f), reused, err);
     }
     if (rc == UG_OK && (bad || !md_matches(d->md, c->sha256))) {
@@ -577,26 +664,35 @@ static size_t resume_point(struct delta *d)
     return done;
 }
 
+/* The buffers a chunk needs; every chunk's frames checked against the signed payload. */
 static ug_err setup_buffers(struct delta *d, char *err)
 {
     const struct bundle_payload *p = d->p;
-    uint64_t max_chunk = 0;
+    uint64_t max_chunk = 0, max_stored = 0;
     for (size_t k = 0; k < p->nchunks; k++)
         max_chunk = p->chunks[k].size > max_chunk ? p->chunks[k].size : max_chunk;
     uint64_t blocks = div_up(max_chunk, d->ix.block_size) + 1;
-    uint64_t frames = div_up(max_chunk, d->ix.frame_size) + 1, max_stored = 0;
-    for (uint64_t f = 0; f < d->ix.nframes; f++)
-        if (block_index_frame(&d->ix, f) > max_stored)
-            max_stored = block_index_frame(&d->ix, f);
+    uint64_t frames = div_up(max_chunk, d->ix.frame_size) + 1;
     d->plan = malloc(blocks * sizeof *d->plan);
     d->fetch = malloc(frames);
+    d->wframes = malloc(frames * 4);
+    d->wkeys = malloc(blocks * BLOCK_KEY_BYTES);
     d->plain = malloc(d->ix.frame_size);
-    d->stored = malloc(max_stored);
-    d->md = EVP_MD_CTX_new();
-    d->md_stored = EVP_MD_CTX_new();
-    if (!d->plan || !d->fetch || !d->plain || !d->stored || !d->md || !d->md_stored ||
-        EVP_DigestInit_ex(d->md, EVP_sha256(), NULL) != 1 ||
-        EVP_DigestInit_ex(d->md_stored, EVP_sha256(), NULL) != 1)
+    if (!d->plan || !d->fetch || !d->wframes || !d->wkeys || !d->plain)
+        return ug_oom(err);
+    for (size_t k = 0; k < p->nchunks; k++) {
+        ug_err rc = load_window(d, k, err);
+        if (rc == UG_OK)
+            rc = block_index_check_chunk(d->wframes, &p->chunks[k], k, d->ix.frame_size, err);
+        if (rc != UG_OK) {
+            ug_prefix(err, "%s: ", d->in->display);
+            return rc;
+        }
+        for (uint64_t f = d->wframe0;
+             f * d->ix.frame_size < p->chunks[k].offset + p->chunks[k].size; f++)
+            max_stored = frame_stored(d, f) > max_stored ? frame_stored(d, f) : max_stored;
+    }
+    if (!(d->stored = malloc(max_stored)))
         return ug_oom(err);
     return decompress_open(p->compression, NULL, &d->dec, err);
 }
@@ -633,6 +729,11 @@ static ug_err delta_run(struct delta *d, int *fallback, char *err)
         *fallback = d->no_range || (rc == UG_OK && !d->p->index_name);
         return rc;
     }
+    d->md = EVP_MD_CTX_new();
+    d->md_stored = EVP_MD_CTX_new();
+    if (!d->md || !d->md_stored || EVP_DigestInit_ex(d->md, EVP_sha256(), NULL) != 1 ||
+        EVP_DigestInit_ex(d->md_stored, EVP_sha256(), NULL) != 1)
+        return ug_oom(err);
     rc = read_index(d, err);
     if (rc == UG_OK)
         rc = setup_buffers(d, err);
@@ -678,7 +779,10 @@ static void delta_free(struct delta *d)
     if (d->p)
         install_free_payload(d->p);
     free(d->p);
-    free(d->index_bytes);
+    free(d->wframes);
+    free(d->wkeys);
+    if (d->ixfd >= 0)
+        close(d->ixfd);
     free(d->plan);
     free(d->fetch);
     free(d->plain);
@@ -690,7 +794,7 @@ static void delta_free(struct delta *d)
 
 ug_err install_delta(struct install *in, int *fallback, char *err)
 {
-    struct delta d = {.in = in, .fd = -1};
+    struct delta d = {.in = in, .fd = -1, .ixfd = -1};
     *fallback = 0;
     in->etag[0] = in->last_modified[0] = '\0';
     in->can_resume = 1;
