@@ -698,22 +698,22 @@ static ug_err setup_buffers(struct delta *d, char *err)
 }
 
 /* Chunks [k, n): each written, checked, and every checkpoint_every bytes made durable and
- * recorded (power-loss ordering: fsync first, then the resume file claims the chunks). */
+ * recorded by the flusher thread, as for a whole stream (fsync first, then the resume file
+ * claims the chunks), while the next chunks are assembled. */
 static ug_err delta_chunks(struct delta *d, size_t k, char *err)
 {
     struct install *in = d->in;
     ug_err rc = UG_OK;
     for (; rc == UG_OK && k < d->p->nchunks; k++) {
         rc = delta_chunk(d, k, err);
-        if (rc != UG_OK || k + 1 == d->p->nchunks ||
-            in->written - in->checkpointed < in->checkpoint_every)
-            continue;
-        rc = slot_flush(&in->slot, err);
-        if (rc == UG_OK && in->req->resume_file && in->can_resume)
-            rc = install_save_state(in, d->data_offset, k + 1, in->written, err);
-        in->checkpointed = in->written;
+        if (rc == UG_OK)
+            rc = install_chunk_verified(in, d->p, k, err);
     }
     ranger_close(&d->run);
+    char flush_err[UG_ERRBUF];
+    ug_err frc = install_flusher_stop(in, flush_err);
+    if (rc == UG_OK && frc != UG_OK)
+        rc = ug_fail(err, frc, "%s", flush_err);
     if (rc == UG_OK)
         rc = slot_flush(&in->slot, err);
     if (rc == UG_OK && in->slot.backend->readback)

@@ -275,7 +275,7 @@ static void *flusher_main(void *arg)
 }
 
 /* Waits for the flusher's last request and ends it; its first failure, if any. */
-static ug_err flusher_stop(struct install *in, char *err)
+ug_err install_flusher_stop(struct install *in, char *err)
 {
     if (!in->flusher_running)
         return UG_OK;
@@ -295,8 +295,7 @@ static ug_err flusher_stop(struct install *in, char *err)
 /* A chunk is verified (called on the decoder's writer thread): every checkpoint_every bytes
  * the flusher is asked to make the chunks so far durable and record them; if it is still
  * busy, it takes the latest request when it is done. */
-static ug_err sink_chunk_verified(void *ctx, const struct bundle_payload *p, size_t chunk,
-                                  char *err)
+ug_err install_chunk_verified(void *ctx, const struct bundle_payload *p, size_t chunk, char *err)
 {
     struct install *in = ctx;
     if (chunk + 1 >= p->nchunks || in->written - in->checkpointed < in->checkpoint_every)
@@ -323,7 +322,7 @@ static ug_err sink_chunk_verified(void *ctx, const struct bundle_payload *p, siz
 static ug_err sink_payload_end(void *ctx, const struct bundle_payload *p, char *err)
 {
     struct install *in = ctx;
-    ug_err rc = flusher_stop(in, err);
+    ug_err rc = install_flusher_stop(in, err);
     if (rc != UG_OK)
         return rc;
     /* Every byte is verified; it counts only once it is on the medium. */
@@ -340,7 +339,7 @@ static const struct bundle_sink install_sink = {
     .check = install_check_manifest,
     .payload_begin = sink_payload_begin,
     .write = sink_write,
-    .chunk_verified = sink_chunk_verified,
+    .chunk_verified = install_chunk_verified,
     .payload_end = sink_payload_end,
 };
 
@@ -428,7 +427,7 @@ static ug_err install_full(struct install *in, char *err)
     if (rc == UG_OK)
         bundle_manifest_free(&m);
     char flush_err[UG_ERRBUF];
-    if (flusher_stop(in, flush_err) != UG_OK && rc == UG_OK)
+    if (install_flusher_stop(in, flush_err) != UG_OK && rc == UG_OK)
         rc = ug_fail(err, UG_ERR_OTHER, "%s", flush_err);
     source_close(&src);
     return rc;
@@ -496,7 +495,7 @@ static ug_err install_resume(struct install *in, char *err)
 out:
     payload_decoder_close(d);
     char flush_err[UG_ERRBUF];
-    if (flusher_stop(in, flush_err) != UG_OK && rc == UG_OK)
+    if (install_flusher_stop(in, flush_err) != UG_OK && rc == UG_OK)
         rc = ug_fail(err, UG_ERR_OTHER, "%s", flush_err);
     source_close(&src);
     install_free_payload(&in->payload);

@@ -73,6 +73,11 @@ ug_err install_copy_payload(struct bundle_payload *to, const struct bundle_paylo
 void install_free_payload(struct bundle_payload *p);
 /* Notes the server's identity of the bundle and whether a range can be asked for. */
 void install_note_source(struct install *in, const struct fetch_result *res);
+/* Chunk `chunk` of p is written and verified: every checkpoint_bytes of image the flusher
+ * thread is asked to fsync the slot and then record the chunks so far (docs/install.md). */
+ug_err install_chunk_verified(void *ctx, const struct bundle_payload *p, size_t chunk, char *err);
+/* Waits for the flusher's last request and ends it; its first failure, if any. */
+ug_err install_flusher_stop(struct install *in, char *err);
 /* The path of a local bundle URL (file:// removed). */
 const char *install_local_path(const char *url);
 /* The delta pass (delta.c): UG_OK when installed; *fallback = 1 when the bundle has no
