@@ -23,6 +23,7 @@
 #define MAX_REUSE  4
 #define HEAD_FIRST 4096u /* the first range asked for: the manifest's header and more */
 #define SIG_GUESS  4096u /* room left for the signature's member in the second range */
+#define GAP_FRAME  256u  /* a frame the device has, fetched anyway inside a run below this */
 #define SRC_ZERO   -1    /* a block of zeros: made, not read */
 #define SRC_NONE   -2    /* to be fetched */
 
@@ -516,10 +517,18 @@ static ug_err fetch_frame(struct delta *d, uint64_t f, uint64_t at, uint64_t las
     uint32_t n = frame_stored(d, f);
     if (!(d->run.end > d->run.pos && d->run_frame == f)) {
         ranger_close(&d->run);
-        uint64_t len = n, g = f + 1;
-        for (; g < last_frame && d->fetch[g - first_frame]; g++)
+        /* The run goes on over frames to fetch, and over frames the device has whose stored
+         * bytes cost less than a request (zeros, mostly) when more to fetch follow. */
+        uint64_t len = n, run_len = n;
+        for (uint64_t g = f + 1; g < last_frame; g++) {
+            int want = d->fetch[g - first_frame];
+            if (!want && frame_stored(d, g) > GAP_FRAME)
+                break;
             len += frame_stored(d, g);
-        ug_err rc = ranger_open(d, &d->run, d->data_offset + at, len, err);
+            if (want)
+                run_len = len;
+        }
+        ug_err rc = ranger_open(d, &d->run, d->data_offset + at, run_len, err);
         if (rc != UG_OK)
             return rc;
     }
@@ -616,7 +625,10 @@ static ug_err delta_chunk(struct delta *d, size_t k, char *err)
     plan_chunk(d, c, f0, f1);
     rc = slot_seek(&d->in->slot, c->offset, err);
     for (uint64_t f = f0; rc == UG_OK && f < f1; f++) {
-        int reused = !d->fetch[f - f0] && local_frame(d, f, c->offset / d->ix.block_size);
+        /* A frame the open run passes over comes from it: its bytes are on the way anyway. */
+        int in_run = d->run.end > d->run.pos && d->run_frame == f;
+        int reused =
+            !in_run && !d->fetch[f - f0] && local_frame(d, f, c->offset / d->ix.block_size);
         if (!reused) {
             char ferr[UG_ERRBUF];
             ug_err frc = fetch_frame(d, f, at, f1, f0, ferr);
