@@ -617,7 +617,7 @@ static ug_err delta_chunk(struct delta *d, size_t k, char *err)
 {
     const struct bundle_chunk *c = &d->p->chunks[k];
     uint64_t f0 = c->offset / d->ix.frame_size, f1 = div_up(c->offset + c->size, d->ix.frame_size);
-    uint64_t at = c->stored_offset;
+    uint64_t at = c->stored_offset, reused_here = 0;
     int bad = 0;
     ug_err rc = load_window(d, k, err);
     if (rc != UG_OK)
@@ -642,10 +642,12 @@ static ug_err delta_chunk(struct delta *d, size_t k, char *err)
             }
         }
         at += frame_stored(d, f);
+        reused_here += reused ? frame_len(d, f) : 0;
         rc = write_frame(d, frame_len(d, f), reused, err);
     }
     if (rc == UG_OK && (bad || !md_matches(d->md, c->sha256))) {
         ranger_close(&d->run);
+        d->in->out->bytes_reused -= reused_here; /* all of it is fetched again */
         rc = refetch_chunk(d, k, f0, f1, err);
     }
     return rc;
@@ -717,7 +719,12 @@ static ug_err delta_chunks(struct delta *d, size_t k, char *err)
     struct install *in = d->in;
     ug_err rc = UG_OK;
     for (; rc == UG_OK && k < d->p->nchunks; k++) {
-        rc = delta_chunk(d, k, err);
+        /* A chunk copied from the slots reads nothing from the network: the cancel flag is
+         * looked at here too, not only before each read of a range. */
+        if (in->req->cancel && *in->req->cancel)
+            rc = ug_fail(err, UG_ERR_OTHER, "%s: cancelled", in->display);
+        if (rc == UG_OK)
+            rc = delta_chunk(d, k, err);
         if (rc == UG_OK)
             rc = install_chunk_verified(in, d->p, k, err);
     }
