@@ -167,6 +167,15 @@ location /slow/ {
     alias $docroot/;
     limit_rate 4m;
 }
+location /paced/ {
+    alias $docroot/;
+    limit_rate 4m;
+    limit_req zone=paced burst=10000;
+}
+location /norange/ {
+    alias $docroot/;
+    max_ranges 0;
+}
 location /crawl/ {
     alias $docroot/;
     limit_rate 256k;
@@ -210,9 +219,10 @@ events { worker_connections 64; }
 http {
     default_type application/octet-stream;
     log_format t '\$remote_addr "\$request" \$status \$body_bytes_sent "\$http_user_agent" '
-                 '"\$ssl_client_s_dn" "\$http_range" "\$http_if_none_match" c=\$connection t=\$msec';
+                 '"\$ssl_client_s_dn" "\$http_range" "\$http_if_none_match" c=\$connection w=\$bytes_sent t=\$msec';
     log_format post escape=none '\$request_method \$uri \$content_type \$request_body';
     access_log $NGINX_ACCESS_LOG t;
+    limit_req_zone \$binary_remote_addr zone=paced:1m rate=40r/s;
     client_body_temp_path $NGINX_DIR/tmp/body;
     proxy_temp_path $NGINX_DIR/tmp/proxy;
     fastcgi_temp_path $NGINX_DIR/tmp/fastcgi;

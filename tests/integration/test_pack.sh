@@ -14,8 +14,25 @@ ok "made an ext4 image"
 
 expect_exit 0 "pack gzip" "$UPGRADER" pack --product UG-PHONE-1 --version 2.0.0 --hw 1.0,2.0 \
     --image "$WORK/image.ext4" --key "$K/signer.key" --cert "$K/signer.pem" --chunk-size 1M -o "$WORK/b.bundle"
-assert_eq "members in order" "$(tar tf "$WORK/b.bundle" | paste -sd,)" "manifest.json,manifest.json.sig,rootfs.img.gz"
+assert_eq "members in order" "$(tar tf "$WORK/b.bundle" | paste -sd,)" \
+    "manifest.json,manifest.json.sig,rootfs.img.gz,rootfs.img.gz.index"
 mkdir "$WORK/x" && tar xf "$WORK/b.bundle" -C "$WORK/x"
+# The block index: signed size and digest, the image's own block size (mke2fs picks 1 KiB
+# for a 4 MiB file system), 16 KiB frames; gzip of 40 + 4 * 256 frames + 8 * 4096 blocks.
+assert_eq "index block size is the file system's" "$(jqr '.payloads[0].index.block_size' "$WORK/x/manifest.json")" 1024
+assert_eq "index frame size" "$(jqr '.payloads[0].index.frame_size' "$WORK/x/manifest.json")" 16384
+assert_eq "index size" "$(stat -c %s "$WORK/x/rootfs.img.gz.index")" "$(jqr '.payloads[0].index.size' "$WORK/x/manifest.json")"
+gzip -dc <"$WORK/x/rootfs.img.gz.index" >"$WORK/x/index.raw" || fail "the index is not gzip"
+assert_eq "index inflated size" "$(stat -c %s "$WORK/x/index.raw")" $((40 + 4 * 256 + 8 * 4096))
+assert_eq "index digest" "$(sha256sum < "$WORK/x/rootfs.img.gz.index" | cut -d' ' -f1)" \
+    "$(jqr '.payloads[0].index.sha256' "$WORK/x/manifest.json")"
+assert_eq "block 0 key is its SHA-256 prefix" "$(od -An -tx1 -j $((40 + 4 * 256)) -N 8 "$WORK/x/index.raw" | tr -d ' \n')" \
+    "$(head -c 1024 "$WORK/image.ext4" | sha256sum | cut -c1-16)"
+expect_exit 0 "pack --no-index" "$UPGRADER" pack --product UG-PHONE-1 --version 2.0.0 --hw 1.0 --no-index \
+    --image "$WORK/image.ext4" --key "$K/signer.key" --cert "$K/signer.pem" --chunk-size 1M -o "$WORK/n.bundle"
+assert_eq "--no-index: the old layout" "$(tar tf "$WORK/n.bundle" | paste -sd,)" "manifest.json,manifest.json.sig,rootfs.img.gz"
+expect_exit 2 "frames must divide chunks" "$UPGRADER" pack --product P --version 1.0 --hw 1 --frame-size 48K \
+    --image "$WORK/image.ext4" --key "$K/signer.key" --cert "$K/signer.pem" -o "$WORK/bad.bundle"
 openssl cms -verify -binary -inform DER -in "$WORK/x/manifest.json.sig" -content "$WORK/x/manifest.json" \
     -CAfile "$K/ca.pem" -purpose any -out /dev/null 2>/dev/null || fail "openssl does not verify the manifest"
 ok "openssl verifies the manifest signature"

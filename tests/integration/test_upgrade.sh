@@ -152,7 +152,9 @@ ok "no reboot loop"
 jq '.failures[0].retry_after = 0' "$D/upgrade.json" > "$WORK/u.json" && mv "$WORK/u.json" "$D/upgrade.json"
 sed -i 's/^health_check=.*/health_check=true/' "$D/device.conf"
 expect_exit 0 "retried after the delay" "$UPGRADER" --root "$D" upgrade
-assert_eq "downloaded again" "$(requests "GET /bundles/1.5.0.bundle ")" $((before + 1))
+# (A delta install: the head and the block index by range, and whatever slot B lacks.)
+[ "$(requests "GET /bundles/1.5.0.bundle ")" -gt "$before" ] || fail "not downloaded again"
+ok "downloaded again"
 expect_exit 0 "this time it boots" power_on "$D"
 assert_eq "running B" "$(booted "$D")/$(slot_json "$D" B successful)" B/true
 assert_eq "done" "$(status_of "$D" state)" done
@@ -286,7 +288,9 @@ D=$WORK/tls
 : >"$NGINX_ACCESS_LOG"
 expect_exit 0 "a catalog pass over HTTPS" "$UPGRADER" --root "$D" upgrade \
     "https://127.0.0.1:$NGINX_HTTPS_PORT/catalog.json" --no-reboot
-assert_eq "three requests: catalog, signature, bundle" "$(grep -c '" 200 ' "$NGINX_ACCESS_LOG")" 3
+assert_eq "catalog and signature whole" "$(grep -c '" 200 ' "$NGINX_ACCESS_LOG")" 2
+[ "$(grep -c '" 206 ' "$NGINX_ACCESS_LOG")" -ge 2 ] || fail "the bundle was not read by ranges (delta)"
+ok "the bundle by ranges: head, block index, missing frames"
 assert_eq "over one connection (one TLS handshake)" \
     "$(grep -o 'c=[0-9]*' "$NGINX_ACCESS_LOG" | sort -u | wc -l)" 1
 finish

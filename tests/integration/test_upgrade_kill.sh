@@ -25,9 +25,10 @@ nginx_start "$FW" || fail "nginx did not start"
 TEMPLATE=$WORK/template
 "$UPGRADER" --root "$TEMPLATE" init --version 1.0.0 --slot-size 8M --keyring "$K/ca.pem" >/dev/null || fail "init"
 yes "factory image" | head -c 3000000 | dd of="$TEMPLATE/slot-a.img" conv=notrunc status=none
-# From /slow/ (4 MB/s): the download then lasts most of a second and the moments below land
-# inside the pass, rather than after it, whatever the machine's speed.
-"$UPGRADER" --root "$TEMPLATE" param set Upgrade_Rule "http://127.0.0.1:$NGINX_HTTP_PORT/slow/catalog.json" >/dev/null
+# From /paced/ (4 MB/s, 40 requests a second: a delta install asks for many ranges, and
+# nginx sends each range's first second of bytes at once): the download then lasts most of
+# a second and the moments below land inside the pass, whatever the machine's speed.
+"$UPGRADER" --root "$TEMPLATE" param set Upgrade_Rule "http://127.0.0.1:$NGINX_HTTP_PORT/paced/catalog.json" >/dev/null
 "$UPGRADER" --root "$TEMPLATE" param set Upgrade_Error_Retry_Delay 0 >/dev/null
 cp "$TEMPLATE/slot-a.img" "$WORK/slot-a.orig"
 

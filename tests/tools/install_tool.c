@@ -16,14 +16,16 @@
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: install_tool [options] URL SLOT\n"
-            "  --keyring F --product P --hw H --running V --downgrade-limit V --expect V\n"
-            "  --resume-file F --ca F --blksize N --max-size N (cut the transfer after N bytes)\n"
-            "  --slot-backend NAME (file, the default, or block)\n"
-            "  --checkpoint N (resume granularity in image bytes)\n"
-            "  --die-after N (SIGKILL itself once N image bytes are written)\n"
-            "  --progress (print progress lines to stderr)\n");
+    fprintf(
+        stderr,
+        "usage: install_tool [options] URL SLOT\n"
+        "  --keyring F --product P --hw H --running V --downgrade-limit V --expect V\n"
+        "  --resume-file F --ca F --blksize N --max-size N (cut the transfer after N bytes)\n"
+        "  --slot-backend NAME (file, the default, or block)\n"
+        "  --checkpoint N (resume granularity in image bytes)\n"
+        "  --die-after N (SIGKILL itself once N image bytes are written)\n"
+        "  --progress (print progress lines to stderr)\n"
+        "  --reuse SLOT,VERSION,CACHE (a slot to copy blocks from, its block table; repeatable)\n");
 }
 
 static uint64_t die_after; /* --die-after: image bytes, then SIGKILL (a power cut mid-transfer) */
@@ -68,6 +70,7 @@ static void progress(void *ctx, uint64_t done, uint64_t total)
 int main(int argc, char **argv)
 {
     struct install_request req = {0};
+    struct install_reuse reuse[4];
     struct fetch_options fo;
     uint64_t last = 0;
     fetch_options_init(&fo);
@@ -86,6 +89,7 @@ int main(int argc, char **argv)
         {"checkpoint", required_argument, NULL, 'C'},
         {"die-after", required_argument, NULL, 'D'},
         {"slot-backend", required_argument, NULL, 'S'},
+        {"reuse", required_argument, NULL, 'U'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -133,6 +137,17 @@ int main(int argc, char **argv)
         case 'S':
             req.slot_backend = optarg;
             break;
+        case 'U': {
+            char *v = strchr(optarg, ','), *cache = v ? strchr(v + 1, ',') : NULL;
+            if (!cache || req.nreuse == 4) {
+                usage();
+                return 2;
+            }
+            *v = *cache = '\0';
+            reuse[req.nreuse++] = (struct install_reuse){optarg, v + 1, cache + 1};
+            req.reuse = reuse;
+            break;
+        }
         default:
             usage();
             return 2;
@@ -164,11 +179,13 @@ int main(int argc, char **argv)
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     printf(
         "rc=%d\nversion=%s\nimage_size=%llu\nbytes_fetched=%llu\nresumed=%d\nresume_offset=%llu\nseconds=%.3f\nmaxrss_kb=%ld\n"
-        "transfer_cpu=%d\ncpus_before=%d\ncpus_after=%d\ncpus_same=%d\n",
+        "transfer_cpu=%d\ncpus_before=%d\ncpus_after=%d\ncpus_same=%d\n"
+        "delta=%d\nbytes_reused=%llu\nbytes_full=%llu\nindex_builds=%llu\n",
         (int)rc, res.version, (unsigned long long)res.image_size,
         (unsigned long long)res.bytes_fetched, res.resumed, (unsigned long long)res.resume_offset,
         secs, ru.ru_maxrss, res.transfer_cpu, CPU_COUNT(&before), CPU_COUNT(&after),
-        CPU_EQUAL(&before, &after));
+        CPU_EQUAL(&before, &after), res.delta, (unsigned long long)res.bytes_reused,
+        (unsigned long long)res.bytes_full, (unsigned long long)res.index_builds);
     if (rc != 0)
         fprintf(stderr, "install_tool: %s\n", err);
     return (int)rc;

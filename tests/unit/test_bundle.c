@@ -62,6 +62,7 @@ static ug_err pack(enum codec codec, const char *out_name, const char *k, const 
         .image = image,
         .compression = codec,
         .chunk_size = 64 * 1024,
+        .no_index = 1, /* the member tests below are about the layout without an index */
         .key = k,
         .cert = c,
         .out = out,

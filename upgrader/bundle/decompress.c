@@ -349,3 +349,74 @@ ug_err compress_buffer(enum codec codec, int level, const void *in, size_t len, 
     }
     return ug_fail(err, UG_ERR_USAGE, "unknown codec");
 }
+
+struct compressor {
+    enum codec codec;
+    int level;
+    int z_ready;
+    z_stream z;
+    ZSTD_CCtx *zstd;
+};
+
+ug_err compressor_open(enum codec codec, int level, struct compressor **out, char *err)
+{
+    struct compressor *c = calloc(1, sizeof *c);
+    if (!c)
+        return ug_oom(err);
+    c->codec = codec;
+    c->level = level;
+    *out = c;
+    if (codec == CODEC_GZIP) {
+        if (deflateInit2(&c->z, level ? level : 6, Z_DEFLATED, 16 + MAX_WBITS, 8,
+                         Z_DEFAULT_STRATEGY) != Z_OK)
+            return ug_fail(err, UG_ERR_OTHER, "zlib: cannot initialise deflate");
+        c->z_ready = 1;
+    } else if (codec == CODEC_ZSTD) {
+        if (!(c->zstd = ZSTD_createCCtx()))
+            return ug_oom(err);
+        ZSTD_CCtx_setParameter(c->zstd, ZSTD_c_compressionLevel, level ? level : 3);
+        ZSTD_CCtx_setParameter(c->zstd, ZSTD_c_checksumFlag, 1);
+        ZSTD_CCtx_setParameter(c->zstd, ZSTD_c_windowLog, ZSTD_WINDOWLOG_PACK);
+    }
+    return UG_OK;
+}
+
+ug_err compressor_run(struct compressor *c, const void *in, size_t len, uint8_t *out, size_t cap,
+                      size_t *out_len, char *err)
+{
+    *out_len = 0;
+    if (cap < compress_bound(c->codec, len) || len > UINT32_MAX || cap > UINT32_MAX)
+        return ug_fail(err, UG_ERR_OTHER, "compress: output buffer too small or input too large");
+    if (c->codec == CODEC_GZIP) {
+        if (deflateReset(&c->z) != Z_OK)
+            return ug_fail(err, UG_ERR_OTHER, "zlib: cannot reset deflate");
+        c->z.next_in = (Bytef *)in;
+        c->z.avail_in = (uInt)len;
+        c->z.next_out = out;
+        c->z.avail_out = (uInt)cap;
+        if (deflate(&c->z, Z_FINISH) != Z_STREAM_END)
+            return ug_fail(err, UG_ERR_OTHER, "zlib: deflate failed");
+        *out_len = cap - c->z.avail_out;
+        return UG_OK;
+    }
+    if (c->codec == CODEC_ZSTD) {
+        size_t n = ZSTD_compress2(c->zstd, out, cap, in, len);
+        if (ZSTD_isError(n))
+            return ug_fail(err, UG_ERR_OTHER, "zstd: %s", ZSTD_getErrorName(n));
+        *out_len = n;
+        return UG_OK;
+    }
+    memcpy(out, in, len);
+    *out_len = len;
+    return UG_OK;
+}
+
+void compressor_close(struct compressor *c)
+{
+    if (!c)
+        return;
+    if (c->z_ready)
+        deflateEnd(&c->z);
+    ZSTD_freeCCtx(c->zstd);
+    free(c);
+}

@@ -48,5 +48,16 @@ size_t compress_bound(enum codec codec, size_t len);
  * compress_bound()); level 0 = the codec's default. Used by pack, a chunk at a time. */
 ug_err compress_buffer(enum codec codec, int level, const void *in, size_t len, uint8_t *out,
                        size_t cap, size_t *out_len, char *err) UG_MUST_CHECK;
+/* A compressor kept for many streams (pack's frames): its state is set up once, not per
+ * frame (a deflate state is ~270 KiB, fresh pages each time). */
+struct compressor;
+/* Opens one for codec at level (0 = default). */
+ug_err compressor_open(enum codec codec, int level, struct compressor **out,
+                       char *err) UG_MUST_CHECK;
+/* As compress_buffer, with the kept state. */
+ug_err compressor_run(struct compressor *c, const void *in, size_t len, uint8_t *out, size_t cap,
+                      size_t *out_len, char *err) UG_MUST_CHECK;
+/* Frees it (NULL is fine). */
+void compressor_close(struct compressor *c);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bootctl/bootstate.h"
+#include "bundle/blockindex.h"
 #include "common/hex.h"
 #include "common/version.h"
 
@@ -114,6 +115,58 @@ static ug_err parse_chunks(json_object *arr, struct bundle_payload *p, const cha
     return UG_OK;
 }
 
+static int power_of_two(uint64_t v)
+{
+    return v && (v & (v - 1)) == 0;
+}
+
+/* The shape of an index: blocks of 512 B-64 KiB, frames of whole blocks up to 16 MiB that
+ * every chunk but the last holds a whole number of (frames never cross a chunk). */
+static ug_err check_index_shape(const struct bundle_payload *p, const char *where, char *err)
+{
+    if (!power_of_two(p->block_size) || p->block_size < 512 || p->block_size > 65536 ||
+        p->frame_size % p->block_size != 0 || p->frame_size > (16u << 20))
+        return ug_fail(err, UG_ERR_USAGE,
+                       "bundle manifest: %sindex block_size %u or frame_size %u not allowed", where,
+                       p->block_size, p->frame_size);
+    for (size_t k = 0; k + 1 < p->nchunks; k++)
+        if (p->chunks[k].size % p->frame_size != 0)
+            return ug_fail(err, UG_ERR_USAGE,
+                           "bundle manifest: %schunk %zu is not a whole number of frames", where,
+                           k);
+    /* The member is the index gzip-compressed: never empty, never more than gzip can make. */
+    uint64_t raw = block_index_size(p->size, p->block_size, p->frame_size);
+    if (p->index_size == 0 || raw > SIZE_MAX / 2 ||
+        p->index_size > compress_bound(CODEC_GZIP, (size_t)raw))
+        return ug_fail(err, UG_ERR_USAGE, "bundle manifest: %sindex size %llu does not fit %llu",
+                       where, (unsigned long long)p->index_size, (unsigned long long)raw);
+    return UG_OK;
+}
+
+static ug_err parse_index(json_object *obj, struct bundle_payload *p, const char *where, char *err)
+{
+    uint64_t bs = 0, fs = 0;
+    ug_err rc = need_string(obj, "name", where, &p->index_name, err);
+    if (rc == UG_OK &&
+        (!safe_member_name(p->index_name) || strcmp(p->index_name, BUNDLE_MANIFEST_NAME) == 0 ||
+         strcmp(p->index_name, BUNDLE_SIGNATURE_NAME) == 0 || strcmp(p->index_name, p->name) == 0))
+        rc = ug_fail(err, UG_ERR_VERIFY, "bundle manifest: %sindex name '%s' is not allowed", where,
+                     p->index_name);
+    if (rc == UG_OK)
+        rc = need_u64(obj, "size", where, &p->index_size, err);
+    if (rc == UG_OK)
+        rc = need_digest(obj, "sha256", where, p->index_sha256, err);
+    if (rc == UG_OK)
+        rc = need_u64(obj, "block_size", where, &bs, err);
+    if (rc == UG_OK)
+        rc = need_u64(obj, "frame_size", where, &fs, err);
+    if (rc != UG_OK)
+        return rc;
+    p->block_size = bs > 65536 ? 0 : (uint32_t)bs;
+    p->frame_size = fs > (16u << 20) ? 0 : (uint32_t)fs;
+    return check_index_shape(p, where, err);
+}
+
 static ug_err parse_payload(json_object *obj, size_t i, struct bundle_payload *p, char *err)
 {
     char where[64];
@@ -144,7 +197,23 @@ static ug_err parse_payload(json_object *obj, size_t i, struct bundle_payload *p
         rc = need(obj, "chunks", json_type_array, where, &v, err);
     if (rc == UG_OK)
         rc = parse_chunks(v, p, where, err);
+    if (rc == UG_OK && json_object_object_get_ex(obj, "index", &v)) {
+        if (!json_object_is_type(v, json_type_object))
+            return ug_fail(err, UG_ERR_USAGE, "bundle manifest: %s'index' is not an object", where);
+        rc = parse_index(v, p, where, err);
+    }
     return rc;
+}
+
+/* Two payloads whose members (payload or index) share a name. */
+static int member_clash(const struct bundle_payload *a, const struct bundle_payload *b)
+{
+    const char *an[2] = {a->name, a->index_name}, *bn[2] = {b->name, b->index_name};
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++)
+            if (an[i] && bn[j] && strcmp(an[i], bn[j]) == 0)
+                return 1;
+    return 0;
 }
 
 ug_err bundle_manifest_parse(const char *json, size_t len, struct bundle_manifest *out, char *err)
@@ -212,9 +281,10 @@ ug_err bundle_manifest_parse(const char *json, size_t len, struct bundle_manifes
             rc = parse_payload(json_object_array_get_idx(v, i), i, &out->payloads[out->npayloads++],
                                err);
             for (size_t k = 0; k < i && rc == UG_OK; k++)
-                if (strcmp(out->payloads[k].name, out->payloads[i].name) == 0)
+                if (strcmp(out->payloads[k].name, out->payloads[i].name) == 0 ||
+                    member_clash(&out->payloads[k], &out->payloads[i]))
                     rc = ug_fail(err, UG_ERR_VERIFY,
-                                 "bundle manifest: payload name '%s' is listed twice",
+                                 "bundle manifest: member name '%s' is listed twice",
                                  out->payloads[i].name);
         }
     }
@@ -237,6 +307,7 @@ void bundle_manifest_free(struct bundle_manifest *m)
         free(m->payloads[i].name);
         free(m->payloads[i].slot);
         free(m->payloads[i].chunks);
+        free(m->payloads[i].index_name);
     }
     free(m->payloads);
     memset(m, 0, sizeof *m);

@@ -33,6 +33,13 @@ struct bundle_payload {
     uint64_t stored_size;        /* bytes of the member */
     struct bundle_chunk *chunks; /* tile [0, size) and [0, stored_size) in order */
     size_t nchunks;
+    /* The optional block index (blockindex.h), a member after the payloads: NULL name =
+     * none, and the payload installs only as a whole stream. */
+    char *index_name;
+    uint64_t index_size;
+    unsigned char index_sha256[32];
+    uint32_t block_size; /* bytes per indexed block */
+    uint32_t frame_size; /* plain bytes per independently compressed frame */
 };
 
 struct bundle_manifest {

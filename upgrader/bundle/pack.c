@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bundle/blockindex.h"
 #include "bundle/bundle.h"
 #include "bundle/sign.h"
 #include "common/buf.h"
@@ -60,14 +61,67 @@ static ug_err write_full(int fd, const char *path, const void *data, size_t len,
     return UG_OK;
 }
 
+/* The block index being built beside the payload (no_index: unused). */
+struct index_build {
+    uint32_t block_size, frame_size; /* frame_size 0: no index, a stream per chunk */
+    struct buf frames, keys;
+    struct compressor *c;
+};
+
+/* Compresses one chunk into packed (as frames when indexing, noting each frame's stored size
+ * and each block's key), *made its stored bytes. */
+static ug_err compress_chunk(const struct bundle_pack_options *o, struct index_build *x,
+                             const uint8_t *plain, size_t got, uint8_t *packed, size_t cap,
+                             size_t *made, char *err)
+{
+    if (!x->frame_size)
+        return compress_buffer(o->compression, o->level, plain, got, packed, cap, made, err);
+    *made = 0;
+    for (size_t at = 0; at < got; at += x->frame_size) {
+        size_t len = got - at < x->frame_size ? got - at : x->frame_size, n;
+        ug_err rc = compressor_run(x->c, plain + at, len, packed + *made, cap - *made, &n, err);
+        if (rc != UG_OK)
+            return rc;
+        uint8_t le[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24)};
+        if (buf_append(&x->frames, le, 4) != 0)
+            return ug_oom(err);
+        *made += n;
+    }
+    for (size_t at = 0; at < got; at += x->block_size) {
+        uint64_t key = block_key(plain + at, got - at < x->block_size ? got - at : x->block_size);
+        uint8_t be[BLOCK_KEY_BYTES];
+        for (int i = 0; i < BLOCK_KEY_BYTES; i++)
+            be[i] = (uint8_t)(key >> (8 * (BLOCK_KEY_BYTES - 1 - i)));
+        if (buf_append(&x->keys, be, sizeof be) != 0)
+            return ug_oom(err);
+    }
+    return UG_OK;
+}
+
+static json_object *chunk_json(uint64_t offset, size_t got, uint64_t stored, size_t made,
+                               const unsigned char dplain[32], const unsigned char dstored[32])
+{
+    json_object *c = json_object_new_object();
+    json_object_object_add(c, "offset", json_object_new_int64((int64_t)offset));
+    json_object_object_add(c, "size", json_object_new_int64((int64_t)got));
+    json_object_object_add(c, "stored_offset", json_object_new_int64((int64_t)stored));
+    json_object_object_add(c, "stored_size", json_object_new_int64((int64_t)made));
+    json_add_hex(c, "sha256", dplain);
+    json_add_hex(c, "stored_sha256", dstored);
+    return c;
+}
+
 /* Compresses the image into scratch, listing each chunk in chunks (a JSON array). */
 static ug_err compress_image(const struct bundle_pack_options *o, uint64_t chunk_size, int scratch,
-                             json_object *payload, char *err)
+                             struct index_build *x, json_object *payload, char *err)
 {
     ug_err rc = UG_OK;
     int fd = open(o->image, O_RDONLY | O_CLOEXEC);
     uint8_t *plain = malloc(chunk_size);
-    size_t cap = compress_bound(o->compression, chunk_size);
+    /* Frames each carry their own header and trailer: bound them one by one. */
+    size_t cap = x->frame_size ? (size_t)(chunk_size / x->frame_size + 1) *
+                                     compress_bound(o->compression, x->frame_size)
+                               : compress_bound(o->compression, chunk_size);
     uint8_t *packed = malloc(cap);
     EVP_MD_CTX *whole = EVP_MD_CTX_new();
     json_object *chunks = json_object_new_array();
@@ -88,7 +142,7 @@ static ug_err compress_image(const struct bundle_pack_options *o, uint64_t chunk
         if (rc != UG_OK || got == 0)
             break;
         unsigned char dplain[32], dstored[32];
-        rc = compress_buffer(o->compression, o->level, plain, got, packed, cap, &made, err);
+        rc = compress_chunk(o, x, plain, got, packed, cap, &made, err);
         if (rc != UG_OK)
             break;
         if (EVP_DigestUpdate(whole, plain, got) != 1 ||
@@ -100,14 +154,7 @@ static ug_err compress_image(const struct bundle_pack_options *o, uint64_t chunk
         rc = write_full(scratch, "scratch file", packed, made, err);
         if (rc != UG_OK)
             break;
-        json_object *c = json_object_new_object();
-        json_object_object_add(c, "offset", json_object_new_int64((int64_t)offset));
-        json_object_object_add(c, "size", json_object_new_int64((int64_t)got));
-        json_object_object_add(c, "stored_offset", json_object_new_int64((int64_t)stored));
-        json_object_object_add(c, "stored_size", json_object_new_int64((int64_t)made));
-        json_add_hex(c, "sha256", dplain);
-        json_add_hex(c, "stored_sha256", dstored);
-        json_object_array_add(chunks, c);
+        json_object_array_add(chunks, chunk_json(offset, got, stored, made, dplain, dstored));
         offset += got;
         stored += made;
         if (got < chunk_size)
@@ -138,6 +185,81 @@ out:
     if (fd >= 0)
         close(fd);
     return rc;
+}
+
+/* The block size of the index: asked for, else the image's own, else 4 KiB. */
+static uint32_t pick_block_size(const struct bundle_pack_options *o)
+{
+    if (o->block_size)
+        return o->block_size;
+    uint8_t head[2048];
+    size_t got = 0;
+    int fd = open(o->image, O_RDONLY | O_CLOEXEC);
+    char ignored[UG_ERRBUF];
+    if (fd >= 0 && read_full(fd, o->image, head, sizeof head, &got, ignored) != UG_OK)
+        got = 0;
+    if (fd >= 0)
+        close(fd);
+    uint32_t bs = block_size_of_image(head, got);
+    return bs ? bs : BUNDLE_DEFAULT_BLOCK;
+}
+
+static ug_err index_setup(const struct bundle_pack_options *o, uint64_t chunk_size,
+                          struct index_build *x, char *err)
+{
+    memset(x, 0, sizeof *x);
+    if (o->no_index)
+        return UG_OK;
+    x->block_size = pick_block_size(o);
+    x->frame_size = o->frame_size ? o->frame_size : BUNDLE_DEFAULT_FRAME;
+    if (x->block_size < 512 || x->block_size > 65536 || (x->block_size & (x->block_size - 1)) ||
+        x->frame_size % x->block_size || x->frame_size > (16u << 20) || chunk_size % x->frame_size)
+        return ug_fail(err, UG_ERR_USAGE,
+                       "pack: block size %u (a power of two, 512-65536) must divide frame size "
+                       "%u (at most 16 MiB), which must divide chunk size %llu",
+                       x->block_size, x->frame_size, (unsigned long long)chunk_size);
+    return compressor_open(o->compression, o->level, &x->c, err);
+}
+
+/* The index member's bytes and its entry in the manifest's payload. */
+static ug_err index_finish(struct index_build *x, const char *name, json_object *payload,
+                           struct buf *out, char *err)
+{
+    json_object *sz;
+    json_object_object_get_ex(payload, "size", &sz);
+    uint64_t size = (uint64_t)json_object_get_int64(sz);
+    uint8_t head[BLOCK_INDEX_HEADER];
+    block_index_header(head, size, x->block_size, x->frame_size);
+    struct buf raw = {0};
+    uint8_t *gz = NULL;
+    size_t cap = 0, n = 0;
+    if (buf_append(&raw, head, sizeof head) != 0 ||
+        buf_append(&raw, x->frames.data, x->frames.len) != 0 ||
+        buf_append(&raw, x->keys.data, x->keys.len) != 0 ||
+        !(gz = malloc(cap = compress_bound(CODEC_GZIP, raw.len)))) {
+        buf_free(&raw);
+        return ug_oom(err);
+    }
+    /* gzip -9: the keys of blocks that repeat (zeros above all) and the frame sizes shrink,
+     * and the index is on the wire of every delta install. */
+    ug_err rc = compress_buffer(CODEC_GZIP, 9, raw.data, raw.len, gz, cap, &n, err);
+    if (rc == UG_OK && buf_append(out, gz, n) != 0)
+        rc = ug_oom(err);
+    buf_free(&raw);
+    free(gz);
+    if (rc != UG_OK)
+        return rc;
+    unsigned char d[32];
+    if (EVP_Digest(out->data, out->len, d, NULL, EVP_sha256(), NULL) != 1)
+        return ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
+    json_object *ix = json_object_new_object();
+    json_object_object_add(ix, "name", json_object_new_string(name));
+    json_object_object_add(ix, "size", json_object_new_int64((int64_t)out->len));
+    json_add_hex(ix, "sha256", d);
+    json_object_object_add(ix, "block_size", json_object_new_int64(x->block_size));
+    json_object_object_add(ix, "frame_size", json_object_new_int64(x->frame_size));
+    json_object_object_add(payload, "index", ix);
+    return UG_OK;
 }
 
 static ug_err add_member(struct archive *a, const char *name, int64_t size, const void *data,
@@ -190,7 +312,8 @@ ug_err bundle_pack(const struct bundle_pack_options *o, char *err)
     char scratch_path[4200], tmp_path[4200];
     int scratch = -1, tmp = -1;
     json_object *root = NULL, *payload = NULL;
-    struct buf sig = {0};
+    struct buf sig = {0}, index = {0};
+    struct index_build x = {0};
     struct archive *a = NULL;
     uint64_t chunk_size = o->chunk_size ? o->chunk_size : BUNDLE_DEFAULT_CHUNK;
     const char *slot = o->slot ? o->slot : "rootfs";
@@ -236,7 +359,13 @@ ug_err bundle_pack(const struct bundle_pack_options *o, char *err)
     json_object_object_add(payload, "slot", json_object_new_string(slot));
     json_object_object_add(payload, "compression",
                            json_object_new_string(codec_name(o->compression)));
-    rc = compress_image(o, chunk_size, scratch, payload, err);
+    char index_name[160];
+    snprintf(index_name, sizeof index_name, "%s.index", name);
+    rc = index_setup(o, chunk_size, &x, err);
+    if (rc == UG_OK)
+        rc = compress_image(o, chunk_size, scratch, &x, payload, err);
+    if (rc == UG_OK && x.frame_size)
+        rc = index_finish(&x, index_name, payload, &index, err);
     if (rc != UG_OK)
         goto out;
     json_object_array_add(payloads, payload);
@@ -279,6 +408,10 @@ ug_err bundle_pack(const struct bundle_pack_options *o, char *err)
         rc = add_member(a, BUNDLE_SIGNATURE_NAME, (int64_t)sig.len, sig.data, -1, o->out, err);
     if (rc == UG_OK)
         rc = add_member(a, name, (int64_t)stored, NULL, scratch, o->out, err);
+    /* The index comes after the payload: a whole-stream install reads it last and a delta
+     * install asks for its byte range (docs/bundle.md). */
+    if (rc == UG_OK && x.frame_size)
+        rc = add_member(a, index_name, (int64_t)index.len, index.data, -1, o->out, err);
     if (rc == UG_OK && archive_write_close(a) != ARCHIVE_OK)
         rc = ug_fail(err, UG_ERR_OTHER, "%s: cannot finish the archive: %s", o->out,
                      archive_error_string(a));
@@ -303,5 +436,9 @@ out:
     json_object_put(payload);
     json_object_put(root);
     buf_free(&sig);
+    buf_free(&index);
+    buf_free(&x.frames);
+    buf_free(&x.keys);
+    compressor_close(x.c);
     return rc;
 }

@@ -319,6 +319,12 @@ static void deliver(struct payload_decoder *d)
 static ug_err pump(struct payload_decoder *d, const uint8_t *in, size_t n, int final, char *err)
 {
     const struct bundle_chunk *k = &d->p->chunks[d->chunk];
+    /* The next frame of an indexed chunk arrives after the previous one ended. */
+    if (d->ended && n > 0 && d->p->frame_size) {
+        d->ended = 0;
+        if (decompress_reset(d->dec, d->decode_err) != UG_OK)
+            d->decode_failed = 1;
+    }
     while (!d->decode_failed) {
         size_t used = 0, made = 0;
         int ended = 0;
@@ -346,6 +352,14 @@ static ug_err pump(struct payload_decoder *d, const uint8_t *in, size_t n, int f
         d->filled += made;
         if (d->filled == RING_BUFFER)
             deliver(d);
+        if (ended && n > 0 && d->p->frame_size) {
+            /* An indexed payload's chunk is several frames, each a stream of its own. */
+            if (decompress_reset(d->dec, d->decode_err) != UG_OK) {
+                d->decode_failed = 1;
+                break;
+            }
+            continue;
+        }
         if (ended) {
             d->ended = 1;
             if (n > 0) {

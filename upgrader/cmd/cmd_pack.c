@@ -19,14 +19,24 @@
 ug_err cmd_pack(const char *root, int argc, char **argv, char *err)
 {
     static const struct option options[] = {
-        {"product", required_argument, NULL, 'p'},  {"version", required_argument, NULL, 'v'},
-        {"hw", required_argument, NULL, 'H'},       {"image", required_argument, NULL, 'i'},
-        {"key", required_argument, NULL, 'k'},      {"cert", required_argument, NULL, 'c'},
-        {"compress", required_argument, NULL, 'z'}, {"chunk-size", required_argument, NULL, 's'},
-        {"slot", required_argument, NULL, 'S'},     {"level", required_argument, NULL, 'l'},
-        {"output", required_argument, NULL, 'o'},   {NULL, 0, NULL, 0},
+        {"product", required_argument, NULL, 'p'},
+        {"version", required_argument, NULL, 'v'},
+        {"hw", required_argument, NULL, 'H'},
+        {"image", required_argument, NULL, 'i'},
+        {"key", required_argument, NULL, 'k'},
+        {"cert", required_argument, NULL, 'c'},
+        {"compress", required_argument, NULL, 'z'},
+        {"chunk-size", required_argument, NULL, 's'},
+        {"slot", required_argument, NULL, 'S'},
+        {"level", required_argument, NULL, 'l'},
+        {"output", required_argument, NULL, 'o'},
+        {"frame-size", required_argument, NULL, 'F'},
+        {"block-size", required_argument, NULL, 'B'},
+        {"no-index", no_argument, NULL, 'N'},
+        {NULL, 0, NULL, 0},
     };
     (void)root;
+    uint64_t size;
     struct bundle_pack_options o = {.compression = CODEC_GZIP};
     const char *hardware[MAX_HARDWARE];
     char hwlist[1024] = "";
@@ -66,6 +76,16 @@ ug_err cmd_pack(const char *root, int argc, char **argv, char *err)
             break;
         case 'S':
             o.slot = optarg;
+            break;
+        case 'F':
+        case 'B':
+            if (units_parse_size(optarg, &size) != 0 || size == 0 || size > (16u << 20))
+                return ug_fail(err, UG_ERR_USAGE, "--%s '%s' is not a size up to 16M",
+                               opt == 'F' ? "frame-size" : "block-size", optarg);
+            *(opt == 'F' ? &o.frame_size : &o.block_size) = (uint32_t)size;
+            break;
+        case 'N':
+            o.no_index = 1;
             break;
         case 'l':
             o.level = atoi(optarg);

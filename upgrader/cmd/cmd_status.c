@@ -167,6 +167,15 @@ static void print_text(FILE *f, json_object *o)
                 any(upgrade, "last_result"), any(upgrade, "last_error"), any(upgrade, "last_url"));
     else
         fprintf(f, "upgrade:       none\n");
+    if (upgrade && jsonfile_get_int(upgrade, "bytes_full", 0) > 0) {
+        long long full = jsonfile_get_int(upgrade, "bytes_full", 0);
+        long long got = jsonfile_get_int(upgrade, "bytes_fetched", 0);
+        fprintf(f,
+                "download:      %lld bytes reused from the slots, %lld fetched of %lld (%.0f%% "
+                "saved)\n",
+                jsonfile_get_int(upgrade, "bytes_reused", 0), got, full,
+                got < full ? 100.0 * (double)(full - got) / (double)full : 0.0);
+    }
     json_object *d = NULL, *warnings = NULL;
     json_object_object_get_ex(o, "daemon", &d);
     print_daemon(f, d);

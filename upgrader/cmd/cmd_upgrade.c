@@ -40,6 +40,13 @@ static void draw_progress(void *ctx, const struct upgrade_status *s)
     fprintf(stderr, "\r\033[Kupgrade: hop %d/%d %s  %s  %.1f/%.1f MiB  %u%%", s->hop, s->hops,
             s->version[0] ? s->version : "?", upgrade_phase_name(s->state),
             (double)s->bytes_done / 1048576.0, (double)s->bytes_total / 1048576.0, pct);
+    /* A delta install: what came from the device itself, what over the network, the saving. */
+    if (s->bytes_reused && s->bytes_full)
+        fprintf(stderr, "  reused %.1f MiB, fetched %.1f MiB (%.0f%% saved)",
+                (double)s->bytes_reused / 1048576.0, (double)s->bytes_fetched / 1048576.0,
+                s->bytes_fetched < s->bytes_full
+                    ? 100.0 * (double)(s->bytes_full - s->bytes_fetched) / (double)s->bytes_full
+                    : 0.0);
     fflush(stderr);
     line->drawn = 1;
 }

@@ -33,6 +33,8 @@ static const char *const names[STATE_FILE_COUNT] = {
     [STATE_CONTROL] = "control.sock",
     [STATE_DAEMON_LOCK] = "daemon.lock",
     [STATE_EVENTS] = "events.json",
+    [STATE_BLOCKS_A] = "blocks-a.idx",
+    [STATE_BLOCKS_B] = "blocks-b.idx",
 };
 
 const char *state_file_name(enum state_file which)

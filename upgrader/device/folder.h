@@ -38,6 +38,8 @@ enum state_file {
     STATE_CONTROL,        /* control.sock: the running daemon's control socket */
     STATE_DAEMON_LOCK,    /* held by the one daemon of the folder for its whole life */
     STATE_EVENTS,         /* events.json: the recent job outcomes the web log page shows */
+    STATE_BLOCKS_A,       /* slot A's block table for delta installs (a cache) */
+    STATE_BLOCKS_B,
     STATE_FILE_COUNT
 };
 

@@ -63,6 +63,7 @@ struct fetch_options {
     int max_redirects;              /* HTTP(S) redirects followed, only to http/https */
     int tftp_blksize;               /* RFC 2348 block size asked for; 0: 512, no option */
     uint64_t resume_from;           /* HTTP Range start; TFTP always starts at 0 */
+    uint64_t range_length;          /* HTTP: only this many bytes from resume_from; 0: to the end */
     const char *if_none_match;      /* ETag of the copy we hold, or NULL */
     const char *if_modified_since;  /* Last-Modified of the copy we hold, or NULL */
     int pin_transfer;               /* 1: fetch_open's transfer thread runs on transfer_cpu only */
@@ -78,7 +79,7 @@ struct fetch_result {
     long status;           /* HTTP status of the final answer; 0 for TFTP */
     uint64_t start_offset; /* file offset of the first body byte delivered */
     uint64_t bytes;        /* body bytes delivered */
-    int resumed;           /* 1: the server honoured resume_from (206) */
+    int resumed;           /* 1: the server honoured the range asked for (206) */
     int not_modified;      /* 1: 304, the held copy is current; no body */
     int not_found;         /* on failure: HTTP 404/410 or TFTP error 1 */
     char etag[128];        /* response headers, "" when absent */

@@ -113,7 +113,7 @@ struct fetch_transfer {
     char display_url[FETCH_URL_MAX]; /* the same without credentials, for messages */
     char *restricted;                /* own copy: redirects are checked against it */
     int is_http;
-    uint64_t resume_from, max_size;
+    uint64_t resume_from, range_length, max_size;
 
     fetch_sink_fn sink; /* push mode; NULL in pull mode */
     void *ctx;          /* of the sink and the done callback */

@@ -183,7 +183,7 @@ static int body_start(struct fetch_transfer *t)
             t->abort = ABORT_STATUS;
             return -1;
         }
-        if (code == 206 && t->resume_from) {
+        if (code == 206 && (t->resume_from || t->range_length)) {
             t->res.resumed = 1;
             t->next_offset = t->resume_from;
         }
@@ -555,9 +555,14 @@ static ug_err set_request_options(struct fetch_transfer *t, const struct fetch_o
         /* No credentials until the server challenges; then Digest if it offers it. */
         SETOPT(CURLOPT_HTTPAUTH, (long)(CURLAUTH_BASIC | CURLAUTH_DIGEST));
     }
-    if (t->resume_from) {
-        char range[32];
-        snprintf(range, sizeof range, "%llu-", (unsigned long long)t->resume_from);
+    if (t->resume_from || t->range_length) {
+        char range[48];
+        int n = snprintf(range, sizeof range, "%llu-", (unsigned long long)t->resume_from);
+        /* A bounded range: the server sends only these bytes, so nothing is in flight to be
+         * thrown away when the reader has what it wanted (delta installs, docs/install.md). */
+        if (t->range_length)
+            snprintf(range + n, sizeof range - (size_t)n, "%llu",
+                     (unsigned long long)(t->resume_from + t->range_length - 1));
         SETOPT(CURLOPT_RANGE, range);
     }
     if (o->if_none_match && *o->if_none_match &&
@@ -614,6 +619,7 @@ ug_err transfer_setup(struct fetch_transfer *t, const struct fetch_options *o, c
         return ug_oom(err);
     t->max_size = o->max_size;
     t->resume_from = t->is_http ? o->resume_from : 0;
+    t->range_length = t->is_http ? o->range_length : 0;
     t->rate = o->max_recv_speed;
     t->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 0;
     t->cancel = o->cancel;

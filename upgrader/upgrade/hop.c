@@ -19,6 +19,11 @@ static void on_install_progress(void *ctx, uint64_t done, uint64_t total)
     struct upgrade_status *s = &p->st.status;
     s->bytes_done = done;
     s->bytes_total = total;
+    if (p->installing) {
+        s->bytes_reused = p->installing->bytes_reused;
+        s->bytes_fetched = p->installing->bytes_fetched;
+        s->bytes_full = p->installing->bytes_full;
+    }
     /* A bundle rule names no version: the verified manifest, read before any byte, does. */
     if (!s->version[0] && p->installing && p->installing->version[0])
         snprintf(s->version, sizeof s->version, "%s", p->installing->version);
@@ -62,6 +67,7 @@ static ug_err record_request(struct pass *p, const struct hop *h, char letter, c
     pass_set_state(p, UPGRADE_DOWNLOADING, NULL, NULL);
     s->slot = letter;
     s->bytes_done = s->bytes_total = 0;
+    s->bytes_reused = s->bytes_fetched = s->bytes_full = 0;
     ug_err rc = pass_save(p, err);
     if (rc == UG_OK)
         pass_log(p, "Log_Upgrade_Request_Msg", h->display, "", SYSLOG_SEVERITY_INFO);
@@ -90,13 +96,30 @@ static ug_err begin_writing(void *ctx, char *err)
     return pass_save(w->p, err);
 }
 
+/* The slots a delta install may copy blocks from: the running one and the one about to be
+ * written (an older release or a cut install may hold blocks), each with its block table. */
+static void reuse_slots(struct session *s, char letter, const char *old_version,
+                        struct install_reuse out[2])
+{
+    char running = letter == 'A' ? 'B' : 'A';
+    int ri = bootstate_slot_from_letter((char[]){running, 0});
+    out[0] =
+        (struct install_reuse){session_slot_location(s, running), s->boot.slot[ri].version,
+                               session_path(s, running == 'A' ? STATE_BLOCKS_A : STATE_BLOCKS_B)};
+    out[1] =
+        (struct install_reuse){session_slot_location(s, letter), old_version,
+                               session_path(s, letter == 'A' ? STATE_BLOCKS_A : STATE_BLOCKS_B)};
+}
+
 /* The streaming install of the hop's bundle into the slot (install.h). */
 static ug_err stream_bundle(struct pass *p, struct hop *h, const struct fetch_options *fo, int slot,
-                            struct install_result *res, char *err)
+                            const char *old_version, struct install_result *res, char *err)
 {
     struct session *s = p->s;
     char letter = bootstate_slot_letter(slot);
     struct writing w = {p, h, slot};
+    struct install_reuse reuse[2];
+    reuse_slots(s, letter, old_version, reuse);
     const char *limit = params_value(&s->params, "Downgrade_Rev_Limit");
     struct install_request req = {
         .url = h->bundle_url,
@@ -115,6 +138,8 @@ static ug_err stream_bundle(struct pass *p, struct hop *h, const struct fetch_op
         .before_write = begin_writing,
         .before_write_ctx = &w,
         .cancel = s->cancel,
+        .reuse = reuse,
+        .nreuse = 2,
     };
     p->last_write = time(NULL);
     p->last_written_bytes = 0;
@@ -148,9 +173,13 @@ ug_err hop_install(struct pass *p, struct hop *h, const struct fetch_options *fo
     int slot = inactive_slot(p);
     char letter = bootstate_slot_letter(slot);
     struct install_result res = {0};
+    /* The release the slot holds now names its block table; begin_writing clears it at the
+     * install's first write. */
+    char old_version[sizeof p->s->boot.slot[slot].version];
+    snprintf(old_version, sizeof old_version, "%s", p->s->boot.slot[slot].version);
     ug_err rc = record_request(p, h, letter, err);
     if (rc == UG_OK)
-        rc = stream_bundle(p, h, fo, slot, &res, err);
+        rc = stream_bundle(p, h, fo, slot, old_version, &res, err);
     if (rc != UG_OK)
         return rc;
     snprintf(h->version, sizeof h->version, "%s", res.version);

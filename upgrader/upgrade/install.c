@@ -20,63 +20,16 @@
 #include "common/version.h"
 #include "net/cpusplit.h"
 #include "net/url.h"
+#include "upgrade/install_int.h"
 #include "upgrade/slots/readback.h"
 #include "upgrade/slots/slot.h"
-
-#define PULL_BUFFER (64 * 1024) /* the transport hands over at most 64 KiB at a time */
-
-/* Where the bundle's bytes come from: a local file or a transfer, from some offset on. */
-struct source {
-    int fd;                      /* local file, or -1 */
-    struct fetch_reader *reader; /* network transfer, or NULL */
-    uint64_t limit;              /* bytes to deliver at most (UINT64_MAX: to the end) */
-    uint64_t delivered;
-    uint64_t *fetched;                   /* the call's running total */
-    const char *name;                    /* URL or path, for messages */
-    const volatile sig_atomic_t *cancel; /* the request's: checked before each read */
-    uint8_t *buffer;
-    struct cpu_split split; /* TFTP: the transfer thread's CPU, kept from the decoder */
-};
-
-struct install {
-    const struct install_request *req;
-    struct install_result *out;
-    char display[FETCH_URL_MAX]; /* the URL without credentials */
-    int local;                   /* req->url is a local path */
-    struct slot slot;
-    uint64_t total; /* plain bytes of the payload */
-    uint64_t written;
-    int writing; /* req->before_write was called: the slot may now change */
-
-    /* Resume bookkeeping (docs/install.md): what the resume file says and will say. */
-    json_object *state; /* the resume file's content, or NULL without one */
-    int can_resume;     /* the source can be asked for a range and identified */
-    char etag[128], last_modified[64];
-    uint64_t checkpoint_every, checkpointed; /* image bytes between checkpoints, last one */
-    /* The flusher thread fsyncs the slot (then saves the resume file) while the pipeline
-     * goes on, so the disk writes back during decoding instead of all at the end. */
-    pthread_t flusher;
-    pthread_mutex_t flush_mu;
-    pthread_cond_t flush_cv;
-    int flusher_running, flush_stop;
-    size_t flush_wanted;         /* chunks [0, flush_wanted) are written: make them durable */
-    size_t flush_done;           /* chunks [0, flush_done) are durable and recorded */
-    uint64_t flush_wanted_bytes; /* image bytes in those chunks */
-    char payload_sha256[65];     /* hex, of the payload being written (for the resume file) */
-    ug_err flush_rc;
-    char flush_err[UG_ERRBUF];
-    /* Resume pass: the head re-read stops at the payload, whose signed description is kept. */
-    uint64_t head_data_offset;
-    int head_matched, restart;
-    struct bundle_payload payload;
-};
 
 static int is_local_path(const char *url)
 {
     return url[0] == '/' || url[0] == '.' || strncmp(url, "file://", 7) == 0;
 }
 
-static const char *local_path(const char *url)
+const char *install_local_path(const char *url)
 {
     return strncmp(url, "file://", 7) == 0 ? url + 7 : url;
 }
@@ -109,8 +62,14 @@ static ug_err source_open(struct install *in, uint64_t offset, struct source *s,
     s->cancel = in->req->cancel;
     if (!(s->buffer = malloc(PULL_BUFFER)))
         return ug_oom(err);
+    if (in->handoff && offset == 0) {
+        s->reader = in->handoff;
+        in->handoff = NULL;
+        *res = *fetch_reader_result(s->reader);
+        return UG_OK;
+    }
     if (in->local) {
-        const char *path = local_path(in->req->url);
+        const char *path = install_local_path(in->req->url);
         s->fd = open(path, O_RDONLY | O_CLOEXEC);
         if (s->fd < 0)
             return ug_fail(err, UG_ERR_UNUSABLE, "%s: cannot open: %s", path, strerror(errno));
@@ -187,7 +146,7 @@ static ug_err source_pull(void *ctx, const void **data, size_t *len, char *err)
 
 /* ---- the sink: checks on the verified manifest, then the slot */
 
-static ug_err check_manifest(void *ctx, const struct bundle_manifest *m, char *err)
+ug_err install_check_manifest(void *ctx, const struct bundle_manifest *m, char *err)
 {
     struct install *in = ctx;
     const struct install_request *r = in->req;
@@ -228,6 +187,17 @@ static ug_err check_manifest(void *ctx, const struct bundle_manifest *m, char *e
     return UG_OK;
 }
 
+ug_err install_slot_write(struct install *in, const void *data, size_t len, char *err)
+{
+    ug_err rc = UG_OK;
+    /* Power-loss ordering: the caller makes the slot unbootable (flushed) before its first
+     * byte changes; a pass refused or cut off before this point leaves the slot as it was. */
+    if (!in->writing && in->req->before_write)
+        rc = in->req->before_write(in->req->before_write_ctx, err);
+    in->writing = 1;
+    return rc == UG_OK ? slot_write(&in->slot, data, len, err) : rc;
+}
+
 static ug_err sink_write(void *ctx, const struct bundle_payload *p, uint64_t offset,
                          const void *data, size_t len, char *err)
 {
@@ -236,14 +206,7 @@ static ug_err sink_write(void *ctx, const struct bundle_payload *p, uint64_t off
     if (offset != in->written)
         return ug_fail(err, UG_ERR_OTHER, "%s: write at %llu, expected %llu", in->slot.location,
                        (unsigned long long)offset, (unsigned long long)in->written);
-    ug_err rc = UG_OK;
-    /* Power-loss ordering: the caller makes the slot unbootable (flushed) before its first
-     * byte changes; a pass refused or cut off before this point leaves the slot as it was. */
-    if (!in->writing && in->req->before_write)
-        rc = in->req->before_write(in->req->before_write_ctx, err);
-    in->writing = 1;
-    if (rc == UG_OK)
-        rc = slot_write(&in->slot, data, len, err);
+    ug_err rc = install_slot_write(in, data, len, err);
     if (rc != UG_OK)
         return rc;
     in->written += len;
@@ -254,8 +217,8 @@ static ug_err sink_write(void *ctx, const struct bundle_payload *p, uint64_t off
 
 /* Records the transfer in the resume file as holding chunks [0, chunks_done), which are
  * bytes_done image bytes. */
-static ug_err save_state(struct install *in, uint64_t data_offset, size_t chunks_done,
-                         uint64_t bytes_done, char *err)
+ug_err install_save_state(struct install *in, uint64_t data_offset, size_t chunks_done,
+                          uint64_t bytes_done, char *err)
 {
     json_object *st = json_object_new_object();
     if (!st)
@@ -287,7 +250,7 @@ static ug_err sink_payload_begin(void *ctx, const struct bundle_payload *p, uint
     /* Power-loss ordering: the resume file is reset to "no chunk done" durably before the
      * first byte of this pass reaches the slot, so an old record can never vouch for bytes
      * that are now being overwritten. */
-    return save_state(in, data_offset, 0, 0, err);
+    return install_save_state(in, data_offset, 0, 0, err);
 }
 
 static void *flusher_main(void *arg)
@@ -310,7 +273,7 @@ static void *flusher_main(void *arg)
          * A cut between the two loses the claim, never claims bytes the medium may not hold. */
         ug_err rc = slot_flush(&in->slot, err);
         if (rc == UG_OK && in->req->resume_file && in->can_resume)
-            rc = save_state(in, in->head_data_offset, chunks, bytes, err);
+            rc = install_save_state(in, in->head_data_offset, chunks, bytes, err);
         pthread_mutex_lock(&in->flush_mu);
         if (rc != UG_OK && in->flush_rc == UG_OK) {
             in->flush_rc = rc;
@@ -323,7 +286,7 @@ static void *flusher_main(void *arg)
 }
 
 /* Waits for the flusher's last request and ends it; its first failure, if any. */
-static ug_err flusher_stop(struct install *in, char *err)
+ug_err install_flusher_stop(struct install *in, char *err)
 {
     if (!in->flusher_running)
         return UG_OK;
@@ -343,8 +306,7 @@ static ug_err flusher_stop(struct install *in, char *err)
 /* A chunk is verified (called on the decoder's writer thread): every checkpoint_every bytes
  * the flusher is asked to make the chunks so far durable and record them; if it is still
  * busy, it takes the latest request when it is done. */
-static ug_err sink_chunk_verified(void *ctx, const struct bundle_payload *p, size_t chunk,
-                                  char *err)
+ug_err install_chunk_verified(void *ctx, const struct bundle_payload *p, size_t chunk, char *err)
 {
     struct install *in = ctx;
     if (chunk + 1 >= p->nchunks || in->written - in->checkpointed < in->checkpoint_every)
@@ -371,7 +333,7 @@ static ug_err sink_chunk_verified(void *ctx, const struct bundle_payload *p, siz
 static ug_err sink_payload_end(void *ctx, const struct bundle_payload *p, char *err)
 {
     struct install *in = ctx;
-    ug_err rc = flusher_stop(in, err);
+    ug_err rc = install_flusher_stop(in, err);
     if (rc != UG_OK)
         return rc;
     /* Every byte is verified; it counts only once it is on the medium. */
@@ -385,32 +347,34 @@ static ug_err sink_payload_end(void *ctx, const struct bundle_payload *p, char *
 }
 
 static const struct bundle_sink install_sink = {
-    .check = check_manifest,
+    .check = install_check_manifest,
     .payload_begin = sink_payload_begin,
     .write = sink_write,
-    .chunk_verified = sink_chunk_verified,
+    .chunk_verified = install_chunk_verified,
     .payload_end = sink_payload_end,
 };
 
 /* The head of a resumed bundle: the same checks, then a stop at the payload, whose signed
  * description is kept if it is the one the resume file names. */
-static ug_err copy_payload(struct bundle_payload *to, const struct bundle_payload *from)
+ug_err install_copy_payload(struct bundle_payload *to, const struct bundle_payload *from)
 {
     *to = *from;
     to->name = strdup(from->name);
     to->slot = strdup(from->slot);
     to->chunks = malloc(from->nchunks * sizeof *from->chunks);
-    if (!to->name || !to->slot || !to->chunks)
+    to->index_name = from->index_name ? strdup(from->index_name) : NULL;
+    if (!to->name || !to->slot || !to->chunks || (from->index_name && !to->index_name))
         return UG_ERR_OTHER;
     memcpy(to->chunks, from->chunks, from->nchunks * sizeof *from->chunks);
     return UG_OK;
 }
 
-static void free_payload(struct bundle_payload *p)
+void install_free_payload(struct bundle_payload *p)
 {
     free(p->name);
     free(p->slot);
     free(p->chunks);
+    free(p->index_name);
     memset(p, 0, sizeof *p);
 }
 
@@ -432,7 +396,7 @@ static ug_err head_payload_begin(void *ctx, const struct bundle_payload *p, uint
                        in->display);
     }
     hex_encode(p->sha256, sizeof p->sha256, in->payload_sha256);
-    if (copy_payload(&in->payload, p) != UG_OK)
+    if (install_copy_payload(&in->payload, p) != UG_OK)
         return ug_oom(err);
     in->head_data_offset = data_offset;
     in->head_matched = 1;
@@ -441,14 +405,14 @@ static ug_err head_payload_begin(void *ctx, const struct bundle_payload *p, uint
 }
 
 static const struct bundle_sink head_sink = {
-    .check = check_manifest,
+    .check = install_check_manifest,
     .payload_begin = head_payload_begin,
     .write = sink_write,
 };
 
 /* What the answer says about resuming: the server's identity of the file, and whether a
  * range can be asked for (HTTP with an ETag or Last-Modified, or a local file). */
-static void note_source(struct install *in, const struct fetch_result *res)
+void install_note_source(struct install *in, const struct fetch_result *res)
 {
     snprintf(in->etag, sizeof in->etag, "%s", res->etag);
     snprintf(in->last_modified, sizeof in->last_modified, "%s", res->last_modified);
@@ -464,7 +428,7 @@ static ug_err install_full(struct install *in, char *err)
     struct fetch_result res;
     struct bundle_manifest m;
     ug_err rc = source_open(in, 0, &src, &res, err);
-    note_source(in, &res);
+    install_note_source(in, &res);
     in->written = in->checkpointed = 0;
     if (rc == UG_OK)
         rc = slot_seek(&in->slot, 0, err);
@@ -474,7 +438,7 @@ static ug_err install_full(struct install *in, char *err)
     if (rc == UG_OK)
         bundle_manifest_free(&m);
     char flush_err[UG_ERRBUF];
-    if (flusher_stop(in, flush_err) != UG_OK && rc == UG_OK)
+    if (install_flusher_stop(in, flush_err) != UG_OK && rc == UG_OK)
         rc = ug_fail(err, UG_ERR_OTHER, "%s", flush_err);
     source_close(&src);
     return rc;
@@ -494,7 +458,7 @@ static ug_err install_resume(struct install *in, char *err)
     ug_err rc = source_open(in, 0, &src, &res, err);
     if (rc != UG_OK)
         goto out;
-    note_source(in, &res);
+    install_note_source(in, &res);
     if (!in->can_resume || strcmp(in->etag, jsonfile_get_string(in->state, "etag", "")) != 0 ||
         strcmp(in->last_modified, jsonfile_get_string(in->state, "last_modified", "")) != 0) {
         in->restart = 1;
@@ -542,10 +506,10 @@ static ug_err install_resume(struct install *in, char *err)
 out:
     payload_decoder_close(d);
     char flush_err[UG_ERRBUF];
-    if (flusher_stop(in, flush_err) != UG_OK && rc == UG_OK)
+    if (install_flusher_stop(in, flush_err) != UG_OK && rc == UG_OK)
         rc = ug_fail(err, UG_ERR_OTHER, "%s", flush_err);
     source_close(&src);
-    free_payload(&in->payload);
+    install_free_payload(&in->payload);
     if (in->restart)
         in->out->resumed = 0;
     return rc;
@@ -571,10 +535,21 @@ ug_err install_bundle(const struct install_request *req, struct install_result *
     rc = slot_open_write(&in.slot, backend, req->slot_location, err);
     if (rc != UG_OK)
         goto out;
+    /* A damaged resume file only costs a full transfer. */
+    if (req->resume_file && jsonfile_load(req->resume_file, &in.state, err) != UG_OK)
+        in.state = NULL;
+    /* With slots to reuse, a bundle that has a block index and a source that gives byte
+     * ranges installs as a delta; TFTP (no ranges) always reads the whole stream. */
+    if (req->nreuse && (in.local || strncmp(req->url, "http://", 7) == 0 ||
+                        strncmp(req->url, "https://", 8) == 0)) {
+        int fallback = 0;
+        rc = install_delta(&in, &fallback, err);
+        if (!fallback)
+            goto out;
+        in.out->delta = 0;
+        in.etag[0] = in.last_modified[0] = '\0';
+    }
     if (req->resume_file) {
-        /* A damaged resume file only costs a full transfer. */
-        if (jsonfile_load(req->resume_file, &in.state, err) != UG_OK)
-            in.state = NULL;
         if (in.state && jsonfile_get_int(in.state, "chunks_done", 0) > 0 &&
             strcmp(jsonfile_get_string(in.state, "url", ""), in.display) == 0 &&
             strcmp(jsonfile_get_string(in.state, "slot", ""), in.slot.location) == 0) {
@@ -594,6 +569,7 @@ out:
             rc = fs_sync_parent(req->resume_file, err);
     }
     json_object_put(in.state);
+    fetch_close(in.handoff);
     slot_close(&in.slot);
     pthread_cond_destroy(&in.flush_cv);
     pthread_mutex_destroy(&in.flush_mu);

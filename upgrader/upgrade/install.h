@@ -16,6 +16,14 @@ typedef void (*install_progress_fn)(void *ctx, uint64_t done, uint64_t total);
  * install with the slot untouched. */
 typedef ug_err (*install_before_write_fn)(void *ctx, char *err);
 
+/* A slot whose blocks a delta install may copy (docs/install.md): the running one, and the
+ * inactive one (the slot being written: its blocks are read before they are overwritten). */
+struct install_reuse {
+    const char *location; /* as slot_location, through the same backend */
+    const char *version;  /* the release it holds per the boot state ("" unknown) */
+    const char *cache;    /* its block table in the state folder (localindex.h) */
+};
+
 struct install_request {
     const char *url;                   /* bundle: tftp://, http://, https:// or a local path */
     const struct fetch_options *fetch; /* transport settings (CA, client cert, UA, domains,
@@ -39,7 +47,11 @@ struct install_request {
     const volatile sig_atomic_t *cancel; /* once set (by a signal handler), the install stops
                                             at its next read: UG_ERR_OTHER "URL: cancelled";
                                             NULL: never */
-    uint64_t checkpoint_bytes;           /* resume granularity: at the first chunk end after this
+    const struct install_reuse *reuse;   /* slots to copy blocks from; with them, an HTTP(S)
+                                            or local bundle with a block index installs as a
+                                            delta; NULL: always the whole stream */
+    size_t nreuse;
+    uint64_t checkpoint_bytes; /* resume granularity: at the first chunk end after this
                                           many image bytes, the slot is fsynced and the resume
                                           file saved; 0: INSTALL_CHECKPOINT_BYTES */
 };
@@ -53,6 +65,10 @@ struct install_result {
     int resumed;            /* 1: continued a transfer cut off before */
     uint64_t resume_offset; /* when resumed: image bytes already in the slot, not fetched again */
     int transfer_cpu; /* TFTP: the CPU kept for the transfer thread; -1: none (HTTP, one CPU) */
+    int delta;        /* 1: installed as a delta (blocks copied, frames fetched by range) */
+    uint64_t bytes_reused; /* image bytes copied from the device's own slots */
+    uint64_t bytes_full;   /* bundle bytes a whole-stream install fetches (0: not known) */
+    uint64_t index_builds; /* local block tables built (not found current in the cache) */
 };
 
 /* Streams the bundle into the slot and verifies every byte (docs/install.md).

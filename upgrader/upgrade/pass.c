@@ -89,6 +89,7 @@ void pass_finish_plan(struct pass *p, const char *target)
     s->upgst = 1;
     s->last_error[0] = '\0';
     s->bytes_done = s->bytes_total = 0;
+    s->bytes_reused = s->bytes_fetched = s->bytes_full = 0;
     s->slot = 0;
     p->st.failure_streak = 0;
     p->st.plan.active = 0;

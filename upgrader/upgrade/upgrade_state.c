@@ -72,6 +72,9 @@ static void load_status(json_object *o, struct upgrade_status *s)
     s->hops = (int)jsonfile_get_int(o, "hops", 0);
     s->bytes_done = (uint64_t)jsonfile_get_int(o, "bytes_done", 0);
     s->bytes_total = (uint64_t)jsonfile_get_int(o, "bytes_total", 0);
+    s->bytes_reused = (uint64_t)jsonfile_get_int(o, "bytes_reused", 0);
+    s->bytes_fetched = (uint64_t)jsonfile_get_int(o, "bytes_fetched", 0);
+    s->bytes_full = (uint64_t)jsonfile_get_int(o, "bytes_full", 0);
     copy(s->last_result, sizeof s->last_result, jsonfile_get_string(o, "last_result", ""));
     copy(s->last_error, sizeof s->last_error, jsonfile_get_string(o, "last_error", ""));
     s->last_time = jsonfile_get_int(o, "last_time", 0);
@@ -226,6 +229,9 @@ ug_err upgrade_state_save(const char *path, struct upgrade_state *st, char *err)
     jsonfile_set_int(so, "hops", s->hops);
     jsonfile_set_int(so, "bytes_done", (long long)s->bytes_done);
     jsonfile_set_int(so, "bytes_total", (long long)s->bytes_total);
+    jsonfile_set_int(so, "bytes_reused", (long long)s->bytes_reused);
+    jsonfile_set_int(so, "bytes_fetched", (long long)s->bytes_fetched);
+    jsonfile_set_int(so, "bytes_full", (long long)s->bytes_full);
     set_str(so, "last_result", s->last_result);
     set_str(so, "last_error", s->last_error);
     jsonfile_set_int(so, "last_time", s->last_time);

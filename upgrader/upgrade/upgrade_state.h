@@ -36,6 +36,9 @@ struct upgrade_status {
     char version[UPGRADE_TEXT_MAX];   /* the version of the hop in progress */
     int hop, hops;                    /* hop k of n (0 of 0: no plan) */
     uint64_t bytes_done, bytes_total; /* image bytes of the hop in progress */
+    uint64_t bytes_reused;            /* of them, copied from the device's own slots (delta) */
+    uint64_t bytes_fetched;           /* bundle bytes downloaded for the hop so far */
+    uint64_t bytes_full;              /* what downloading the whole bundle takes (0: unknown) */
     char last_result[32];             /* "ok", "nothing-to-do", "disabled", ug_err_name()... */
     char last_error[UG_ERRBUF];       /* $UPGERR: the message of the last failure, "" if none */
     long long last_time;              /* Unix time of the last change */

@@ -22,7 +22,7 @@ static struct {
 /* A pulled transfer of one file. */
 struct fake_reader {
     const struct fake_file *file;
-    uint64_t at;
+    uint64_t at, end;
     struct fetch_result res;
 };
 
@@ -274,8 +274,11 @@ ug_err fake_fetch_open(const struct fetch_options *o, struct fetch_reader **read
         return ug_oom(err);
     r->file = f;
     r->res = *res;
-    if (o->resume_from && f->ranges && o->resume_from <= f->body.len) {
+    r->end = f->body.len;
+    if ((o->resume_from || o->range_length) && f->ranges && o->resume_from <= f->body.len) {
         r->at = o->resume_from;
+        if (o->range_length && o->range_length < r->end - r->at)
+            r->end = r->at + o->range_length;
         r->res.status = 206;
         r->res.resumed = 1;
         r->res.start_offset = o->resume_from;
@@ -289,7 +292,7 @@ ug_err fake_fetch_read(struct fetch_reader *reader, void *buf, size_t len, size_
 {
     struct fake_reader *r = (struct fake_reader *)reader;
     (void)err;
-    size_t left = (size_t)(r->file->body.len - r->at);
+    size_t left = (size_t)(r->end - r->at);
     *got = len < left ? len : left;
     if (*got)
         memcpy(buf, r->file->body.data + r->at, *got);

@@ -1,0 +1,828 @@
+/* SPDX-License-Identifier: MIT */
+/* The delta install (docs/install.md): the signed head and the block index fetched by HTTP
+ * range, every block the device already holds copied from a slot (re-hashed as it is read),
+ * the frames holding the others fetched by range, each chunk checked against the manifest. */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bundle/blockindex.h"
+#include "bundle/bundle.h"
+#include "common/hex.h"
+#include "common/jsonfile.h"
+#include "net/url.h"
+#include "upgrade/install_int.h"
+#include "upgrade/localindex.h"
+#include "upgrade/slots/readback.h"
+
+#define MAX_REUSE  4
+#define HEAD_FIRST 4096u /* the first range asked for: the manifest's header and more */
+#define SIG_GUESS  4096u /* room left for the signature's member in the second range */
+#define GAP_FRAME  256u  /* a frame the device has, fetched anyway inside a run below this */
+#define SRC_ZERO   -1    /* a block of zeros: made, not read */
+#define SRC_NONE   -2    /* to be fetched */
+
+/* A byte range of the bundle being read (HTTP range request, or the local file). */
+struct ranger {
+    struct fetch_reader *reader;
+    uint64_t pos, end;
+};
+
+struct block_src {
+    int slot; /* index into reuse[], SRC_ZERO or SRC_NONE */
+    uint64_t block;
+};
+
+struct delta {
+    struct install *in;
+    int fd; /* a local bundle */
+    int no_range;
+    /* The head: the verified payload description and where its data starts. */
+    struct bundle_payload *p;
+    uint64_t data_offset;
+    int head_done;
+    /* The index and what the device holds. */
+    int ixfd;                 /* the inflated index (a scratch file) */
+    struct block_index ix;    /* its counts; the bytes stay in the file */
+    uint8_t *wframes, *wkeys; /* the current chunk's frame sizes and keys */
+    uint64_t wframe0, wblock0;
+    uint64_t zero_key;
+    struct local_index *local[MAX_REUSE];
+    struct slot rd[MAX_REUSE];
+    size_t nlocal;
+    /* Per chunk: where each block comes from; frames to fetch. */
+    struct block_src *plan;
+    uint8_t *fetch;
+    uint8_t *plain, *stored;
+    struct decompressor *dec;
+    struct ranger run;
+    uint64_t run_frame; /* the next frame the open run delivers */
+    EVP_MD_CTX *md, *md_stored;
+};
+
+static uint64_t div_up(uint64_t a, uint64_t b)
+{
+    return a / b + (a % b != 0);
+}
+
+/* Whether the digest so far is want; the context is ready for the next one either way. */
+static int md_matches(EVP_MD_CTX *md, const unsigned char want[32])
+{
+    unsigned char got[32];
+    int ok = EVP_DigestFinal_ex(md, got, NULL) == 1 && memcmp(got, want, 32) == 0;
+    return EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 && ok;
+}
+
+/* ---- byte ranges */
+
+static ug_err ranger_open(struct delta *d, struct ranger *r, uint64_t off, uint64_t len, char *err)
+{
+    struct install *in = d->in;
+    r->reader = NULL;
+    r->pos = off;
+    r->end = off + len;
+    if (d->fd >= 0)
+        return UG_OK;
+    struct fetch_options o;
+    if (in->req->fetch)
+        o = *in->req->fetch;
+    else
+        fetch_options_init(&o);
+    o.url = in->req->url;
+    o.method = FETCH_GET;
+    o.resume_from = off;
+    o.range_length = len;
+    o.if_none_match = o.if_modified_since = NULL;
+    struct fetch_result res;
+    ug_err rc = fetch_open(&o, &r->reader, &res, err);
+    if (rc != UG_OK)
+        return rc;
+    res = *fetch_reader_result(r->reader);
+    if (!res.resumed || res.start_offset != off) {
+        d->no_range = 1; /* a 200: the server sends the whole file, whatever was asked */
+        if (off == 0 && !in->handoff) { /* unread: the whole-stream pass takes it as it is */
+            in->handoff = r->reader;
+            r->reader = NULL;
+        }
+        return ug_fail(err, UG_ERR_UNUSABLE, "%s: the server ignores byte ranges", in->display);
+    }
+    if (!in->etag[0] && !in->last_modified[0])
+        install_note_source(in, &res); /* the first answer names the bundle */
+    else if (strcmp(res.etag, in->etag) != 0 || strcmp(res.last_modified, in->last_modified) != 0)
+        return ug_fail(err, UG_ERR_UNUSABLE,
+                       "%s: the bundle changed on the server during the install", in->display);
+    return UG_OK;
+}
+
+static void ranger_close(struct ranger *r)
+{
+    fetch_close(r->reader);
+    memset(r, 0, sizeof *r);
+}
+
+/* Up to n bytes of the range; *got 0 at its end (or the file's). */
+static ug_err ranger_some(struct delta *d, struct ranger *r, void *buf, size_t n, size_t *got,
+                          char *err)
+{
+    const struct install_request *req = d->in->req;
+    *got = 0;
+    if (req->cancel && *req->cancel)
+        return ug_fail(err, UG_ERR_OTHER, "%s: cancelled", d->in->display);
+    if (n > r->end - r->pos)
+        n = (size_t)(r->end - r->pos);
+    if (n == 0)
+        return UG_OK;
+    if (d->fd >= 0) {
+        ssize_t k = pread(d->fd, buf, n, (off_t)r->pos);
+        if (k < 0)
+            return ug_fail(err, UG_ERR_UNUSABLE, "%s: read failed: %s", d->in->display,
+                           strerror(errno));
+        *got = (size_t)k;
+    } else {
+        ug_err rc = fetch_read(r->reader, buf, n, got, err);
+        if (rc != UG_OK)
+            return rc;
+    }
+    r->pos += *got;
+    d->in->out->bytes_fetched += *got;
+    return UG_OK;
+}
+
+static ug_err ranger_read(struct delta *d, struct ranger *r, void *buf, size_t n, char *err)
+{
+    for (size_t done = 0, got; done < n; done += got) {
+        ug_err rc = ranger_some(d, r, (uint8_t *)buf + done, n - done, &got, err);
+        if (rc != UG_OK)
+            return rc;
+        if (got == 0)
+            return ug_fail(err, UG_ERR_UNUSABLE, "%s: the bundle ends early (truncated)",
+                           d->in->display);
+    }
+    return UG_OK;
+}
+
+/* ---- the head: manifest, signature and payload header, read in growing ranges */
+
+struct head_pull {
+    struct delta *d;
+    struct ranger r;
+    uint64_t window;
+    uint8_t tar[512]; /* the first member's header */
+    uint8_t buf[HEAD_FIRST];
+};
+
+/* The end of the second range: the manifest, whose size the first member's ustar header
+ * gives (octal at 124), the signature's header, a usual signature, the payload's header. */
+static uint64_t head_guess(const uint8_t *tar)
+{
+    uint64_t m = 0;
+    for (int i = 124; i < 136 && tar[i] >= '0' && tar[i] <= '7'; i++)
+        m = m * 8 + (uint64_t)(tar[i] - '0');
+    return 512 + div_up(m, 512) * 512 + 512 + SIG_GUESS + 512;
+}
+
+/* Pulls the head in as few ranges as it takes, with as little read past it as can be: 4 KiB,
+ * then up to where the payload's header should end, then four times more each time. */
+static ug_err head_pull(void *ctx, const void **data, size_t *len, char *err)
+{
+    struct head_pull *h = ctx;
+    *data = h->buf;
+    *len = 0;
+    if (h->r.pos == h->r.end) {
+        uint64_t from = h->r.end, want = h->window;
+        if (from == HEAD_FIRST && head_guess(h->tar) > from)
+            want = head_guess(h->tar) - from;
+        ranger_close(&h->r);
+        ug_err rc = ranger_open(h->d, &h->r, from, want, err);
+        if (rc != UG_OK)
+            return rc;
+        h->window = want * 4;
+    }
+    uint64_t at = h->r.pos;
+    ug_err rc = ranger_some(h->d, &h->r, h->buf, sizeof h->buf, len, err);
+    if (rc == UG_OK && at < sizeof h->tar)
+        memcpy(h->tar + at, h->buf, *len < sizeof h->tar - at ? *len : sizeof h->tar - at);
+    return rc;
+}
+
+static ug_err head_begin(void *ctx, const struct bundle_payload *p, uint64_t data_offset, char *err)
+{
+    struct delta *d = ctx;
+    if (!(d->p = calloc(1, sizeof *d->p)) || install_copy_payload(d->p, p) != UG_OK)
+        return ug_oom(err);
+    d->data_offset = data_offset;
+    d->head_done = 1;
+    return ug_fail(err, UG_ERR_OTHER, "head read"); /* stops bundle_read: not an error */
+}
+
+static ug_err head_check(void *ctx, const struct bundle_manifest *m, char *err)
+{
+    return install_check_manifest(((struct delta *)ctx)->in, m, err);
+}
+
+static const struct bundle_sink head_sink = {.check = head_check, .payload_begin = head_begin};
+
+static ug_err read_head(struct delta *d, char *err)
+{
+    struct head_pull *h = calloc(1, sizeof *h);
+    struct bundle_manifest m;
+    if (!h)
+        return ug_oom(err);
+    h->d = d;
+    h->window = HEAD_FIRST;
+    ug_err rc =
+        bundle_read(head_pull, h, d->in->display, d->in->req->keyring, &head_sink, d, &m, err);
+    /* The few bytes of the range past the head are read, not cut: an aborted transfer
+     * closes the connection, and the next range would need a new one (and TLS handshake). */
+    for (size_t got = 1; d->head_done && got > 0 && h->r.end - h->r.pos <= 65536;) {
+        char ignored[UG_ERRBUF];
+        if (ranger_some(d, &h->r, h->buf, sizeof h->buf, &got, ignored) != UG_OK)
+            break;
+    }
+    ranger_close(&h->r);
+    free(h);
+    if (rc == UG_OK) {
+        bundle_manifest_free(&m);
+        return ug_fail(err, UG_ERR_UNUSABLE, "%s: the bundle has no payload", d->in->display);
+    }
+    return d->head_done ? UG_OK : rc;
+}
+
+/* A scratch file for the inflated index beside the resume file (else in /tmp), unlinked at
+ * once: the keys of a 1 GiB image are 2 MiB the process need not hold. */
+static int scratch_file(const struct install_request *req)
+{
+    char dir[4096] = "/tmp";
+    const char *slash = req->resume_file ? strrchr(req->resume_file, '/') : NULL;
+    if (slash && (size_t)(slash - req->resume_file) < sizeof dir)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - req->resume_file), req->resume_file);
+    else if (req->resume_file)
+        snprintf(dir, sizeof dir, ".");
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) { /* a file system without O_TMPFILE */
+        char path[4200];
+        snprintf(path, sizeof path, "%s/.index.XXXXXX", dir);
+        if ((fd = mkstemp(path)) >= 0)
+            unlink(path);
+    }
+    return fd;
+}
+
+/* Inflates what came so far into the scratch file. */
+static ug_err inflate_to(struct delta *d, const uint8_t *in, size_t n, uint64_t *raw, int *ended,
+                         char *err)
+{
+    uint8_t out[16384];
+    while (n > 0 || !*ended) {
+        size_t used = 0, made = 0;
+        ug_err rc = decompress_step(d->dec, in, n, &used, out, sizeof out, &made, ended, err);
+        if (rc == UG_OK && made && pwrite(d->ixfd, out, made, (off_t)*raw) != (ssize_t)made)
+            rc = ug_fail(err, UG_ERR_OTHER, "block index scratch file: %s", strerror(errno));
+        if (rc != UG_OK)
+            return rc;
+        *raw += made;
+        in += used;
+        n -= used;
+        if (used == 0 && made == 0)
+            break;
+    }
+    return UG_OK;
+}
+
+/* The index member follows the payload's data, padded to 512, and its own header: fetched by
+ * range, hashed and inflated as it comes, never whole in memory. */
+static ug_err read_index(struct delta *d, char *err)
+{
+    const struct bundle_payload *p = d->p;
+    uint64_t at = d->data_offset + div_up(p->stored_size, 512) * 512 + 512, raw = 0;
+    uint8_t buf[16384], head[BLOCK_INDEX_HEADER];
+    struct ranger r = {0};
+    int ended = 0, decoded = 1;
+    char derr[UG_ERRBUF] = "";
+    if ((d->ixfd = scratch_file(d->in->req)) < 0)
+        return ug_fail(err, UG_ERR_OTHER, "cannot create a scratch file for the block index: %s",
+                       strerror(errno));
+    ug_err rc = decompress_open(CODEC_GZIP, NULL, &d->dec, err);
+    if (rc == UG_OK)
+        rc = ranger_open(d, &r, at, p->index_size, err);
+    for (size_t got = 1; rc == UG_OK && got > 0;) {
+        rc = ranger_some(d, &r, buf, sizeof buf, &got, err);
+        if (rc == UG_OK && EVP_DigestUpdate(d->md_stored, buf, got) != 1)
+            rc = ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
+        /* A decode failure is held until the digest is known: tampering is told first. */
+        if (rc == UG_OK && decoded && inflate_to(d, buf, got, &raw, &ended, derr) != UG_OK)
+            decoded = 0;
+    }
+    ranger_close(&r);
+    decompress_close(d->dec);
+    d->dec = NULL;
+    if (rc == UG_OK && r.pos != r.end)
+        rc = ug_fail(err, UG_ERR_UNUSABLE, "%s: the bundle ends early (truncated)", d->in->display);
+    if (rc != UG_OK)
+        return rc;
+    if (!md_matches(d->md_stored, p->index_sha256))
+        return ug_fail(err, UG_ERR_VERIFY,
+                       "%s: block index %s does not match its signed digest (tampered or corrupt)",
+                       d->in->display, p->index_name);
+    if (!decoded || !ended)
+        return ug_fail(err, UG_ERR_UNUSABLE, "%s: block index does not inflate: %s", d->in->display,
+                       derr[0] ? derr : "truncated");
+    if (pread(d->ixfd, head, sizeof head, 0) != (ssize_t)sizeof head)
+        memset(head, 0, sizeof head);
+    rc = block_index_check_header(head, raw, p, &d->ix, err);
+    if (rc != UG_OK)
+        ug_prefix(err, "%s: ", d->in->display);
+    return rc;
+}
+
+/* Chunk k's frame sizes and block keys, read from the scratch file into the windows. */
+static ug_err load_window(struct delta *d, size_t k, char *err)
+{
+    const struct bundle_chunk *c = &d->p->chunks[k];
+    uint64_t f0 = c->offset / d->ix.frame_size, f1 = div_up(c->offset + c->size, d->ix.frame_size);
+    uint64_t b0 = c->offset / d->ix.block_size, b1 = div_up(c->offset + c->size, d->ix.block_size);
+    off_t keys = BLOCK_INDEX_HEADER + 4 * (off_t)d->ix.nframes;
+    size_t nf = (size_t)(f1 - f0) * 4, nb = (size_t)(b1 - b0) * BLOCK_KEY_BYTES;
+    if (pread(d->ixfd, d->wframes, nf, BLOCK_INDEX_HEADER + 4 * (off_t)f0) != (ssize_t)nf ||
+        pread(d->ixfd, d->wkeys, nb, keys + BLOCK_KEY_BYTES * (off_t)b0) != (ssize_t)nb)
+        return ug_fail(err, UG_ERR_OTHER, "block index scratch file: cannot read");
+    d->wframe0 = f0;
+    d->wblock0 = b0;
+    return UG_OK;
+}
+
+static uint32_t frame_stored(const struct delta *d, uint64_t f)
+{
+    const uint8_t *p = d->wframes + 4 * (f - d->wframe0);
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t key_of(const struct delta *d, uint64_t b)
+{
+    return block_key_of_digest(d->wkeys + BLOCK_KEY_BYTES * (b - d->wblock0));
+}
+
+/* ---- what the device holds */
+
+/* The same file or device under two names (or the same name). */
+static int same_slot(const char *a, const char *b)
+{
+    struct stat x, y;
+    if (strcmp(a, b) == 0)
+        return 1;
+    return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+/* Indexes every reusable slot; one that cannot be read is simply not reused. The slot being
+ * written loses its cache before its first byte changes (power-loss ordering: a cut never
+ * leaves a cache that describes bytes no longer there; the table already open stays usable). */
+static ug_err open_local(struct delta *d, char *err)
+{
+    const struct install_request *req = d->in->req;
+    uint8_t *zero = calloc(1, d->ix.block_size);
+    if (!zero)
+        return ug_oom(err);
+    d->zero_key = block_key(zero, d->ix.block_size);
+    free(zero);
+    for (size_t i = 0; i < req->nreuse && d->nlocal < MAX_REUSE; i++) {
+        const struct install_reuse *u = &req->reuse[i];
+        struct local_slot ls = {d->in->slot.backend, u->location, u->version, u->cache};
+        int built = 0;
+        char ignored[UG_ERRBUF];
+        struct local_index *x;
+        if (local_index_open(&ls, d->ix.block_size, &x, &built, ignored) != UG_OK)
+            continue;
+        if (slot_open_read(&d->rd[d->nlocal], ls.backend, u->location, ignored) != UG_OK) {
+            local_index_close(x);
+            continue;
+        }
+        d->in->out->index_builds += (uint64_t)built;
+        d->local[d->nlocal++] = x;
+    }
+    for (size_t i = 0; i < req->nreuse; i++)
+        if (same_slot(req->reuse[i].location, req->slot_location)) {
+            ug_err rc = local_index_forget(req->reuse[i].cache, err);
+            if (rc != UG_OK)
+                return rc;
+        }
+    return UG_OK;
+}
+
+/* Where block b of the new image can come from. */
+static struct block_src locate(struct delta *d, uint64_t b)
+{
+    struct block_src s = {SRC_NONE, 0};
+    uint64_t len = d->ix.image_size - b * d->ix.block_size;
+    if (len < d->ix.block_size)
+        return s; /* a short last block is never in a slot's table */
+    uint64_t key = key_of(d, b);
+    if (key == d->zero_key) {
+        s.slot = SRC_ZERO;
+        return s;
+    }
+    for (size_t i = 0; i < d->nlocal; i++)
+        if (local_index_find(d->local[i], key, &s.block)) {
+            s.slot = (int)i;
+            return s;
+        }
+    return s;
+}
+
+/* Reads block src into buf and checks it still has the key the index wants: a stale table,
+ * a block overwritten since, or a bad sector never gets in. */
+static int read_blocks(struct delta *d, struct block_src src, uint64_t n, uint8_t *buf)
+{
+    uint32_t bs = d->ix.block_size;
+    if (src.slot == SRC_ZERO) {
+        memset(buf, 0, n * bs);
+        return 1;
+    }
+    char ignored[UG_ERRBUF];
+    size_t got = 0;
+    struct slot *s = &d->rd[src.slot];
+    return (s->position == src.block * bs || slot_seek(s, src.block * bs, ignored) == UG_OK) &&
+           slot_read(s, buf, n * bs, &got, ignored) == UG_OK && got == n * bs;
+}
+
+/* ---- frames */
+
+/* Plain bytes of frame f: [f * frame_size, ...) cut at the image's end. */
+static size_t frame_len(const struct delta *d, uint64_t f)
+{
+    uint64_t left = d->ix.image_size - f * d->ix.frame_size;
+    return left < d->ix.frame_size ? (size_t)left : d->ix.frame_size;
+}
+
+/* Whether blocks b and b + 1 of the new image come from one read (the same slot, adjacent). */
+static int adjacent(const struct block_src *a, const struct block_src *b)
+{
+    return a->slot == b->slot && (a->slot == SRC_ZERO || b->block == a->block + 1);
+}
+
+/* Assembles frame f from local blocks (plan indexed from block first_block), reading runs of
+ * adjacent blocks at once, then re-hashing each: 0 if any block fails. */
+static int local_frame(struct delta *d, uint64_t f, uint64_t first_block)
+{
+    uint32_t bs = d->ix.block_size;
+    uint64_t b0 = f * d->ix.frame_size / bs, n = div_up(frame_len(d, f), bs);
+    for (uint64_t b = b0, run; b < b0 + n; b += run) {
+        const struct block_src *s = &d->plan[b - first_block];
+        for (run = 1; b + run < b0 + n && adjacent(&s[run - 1], &s[run]); run++)
+            ;
+        if (s->slot == SRC_NONE || !read_blocks(d, *s, run, d->plain + (b - b0) * bs))
+            return 0;
+    }
+    /* Zero blocks are made, not read: no sector can be wrong. The others are checked. */
+    for (uint64_t b = b0; b < b0 + n; b++)
+        if (d->plan[b - first_block].slot != SRC_ZERO &&
+            block_key(d->plain + (b - b0) * bs, bs) != key_of(d, b))
+            return 0;
+    return 1;
+}
+
+/* Decodes one frame's stored bytes into d->plain: exactly its plain length, nothing after. */
+static ug_err decode_frame(struct delta *d, uint64_t f, size_t stored, char *err)
+{
+    size_t want = frame_len(d, f), in = 0, out = 0;
+    int ended = 0;
+    ug_err rc = decompress_reset(d->dec, err);
+    while (rc == UG_OK && !ended) {
+        size_t used = 0, made = 0;
+        rc = decompress_step(d->dec, d->stored + in, stored - in, &used, d->plain + out, want - out,
+                             &made, &ended, err);
+        in += used;
+        out += made;
+        if (rc == UG_OK && used == 0 && made == 0 && !ended) {
+            if (d->p->compression == CODEC_NONE && in == stored)
+                break;
+            rc = ug_fail(err, UG_ERR_UNUSABLE, "frame %llu does not decode", (unsigned long long)f);
+        }
+    }
+    if (rc == UG_OK && (in != stored || out != want))
+        rc = ug_fail(err, UG_ERR_UNUSABLE, "frame %llu decodes to %zu bytes, not %zu",
+                     (unsigned long long)f, out, want);
+    return rc;
+}
+
+/* The stored bytes of frame f (at stored offset `at` in the payload): from the open run if it
+ * is there, else a new run reaching over the frames after it that are to be fetched too. */
+static ug_err fetch_frame(struct delta *d, uint64_t f, uint64_t at, uint64_t last_frame,
+                          uint64_t first_frame, char *err)
+{
+    uint32_t n = frame_stored(d, f);
+    if (!(d->run.end > d->run.pos && d->run_frame == f)) {
+        ranger_close(&d->run);
+        /* The run goes on over frames to fetch, and over frames the device has whose stored
+         * bytes cost less than a request (zeros, mostly) when more to fetch follow. */
+        uint64_t len = n, run_len = n;
+        for (uint64_t g = f + 1; g < last_frame; g++) {
+            int want = d->fetch[g - first_frame];
+            if (!want && frame_stored(d, g) > GAP_FRAME)
+                break;
+            len += frame_stored(d, g);
+            if (want)
+                run_len = len;
+        }
+        ug_err rc = ranger_open(d, &d->run, d->data_offset + at, run_len, err);
+        if (rc != UG_OK)
+            return rc;
+    }
+    d->run_frame = f + 1;
+    ug_err rc = ranger_read(d, &d->run, d->stored, n, err);
+    return rc == UG_OK ? decode_frame(d, f, n, err) : rc;
+}
+
+/* ---- chunks */
+
+static ug_err write_frame(struct delta *d, size_t len, int reused, char *err)
+{
+    struct install *in = d->in;
+    ug_err rc = install_slot_write(in, d->plain, len, err);
+    if (rc != UG_OK)
+        return rc;
+    if (EVP_DigestUpdate(d->md, d->plain, len) != 1)
+        return ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
+    in->written += len;
+    if (reused)
+        in->out->bytes_reused += len;
+    if (in->req->progress)
+        in->req->progress(in->req->progress_ctx, in->written, in->total);
+    return UG_OK;
+}
+
+/* Plans chunk k: the source of each block, and which frames must be fetched. */
+static void plan_chunk(struct delta *d, const struct bundle_chunk *c, uint64_t f0, uint64_t f1)
+{
+    uint32_t bs = d->ix.block_size;
+    uint64_t b0 = c->offset / bs;
+    for (uint64_t f = f0; f < f1; f++) {
+        uint64_t fb = f * d->ix.frame_size / bs, n = div_up(frame_len(d, f), bs);
+        d->fetch[f - f0] = 0;
+        for (uint64_t b = fb; b < fb + n; b++) {
+            d->plan[b - b0] = locate(d, b);
+            if (d->plan[b - b0].slot == SRC_NONE)
+                d->fetch[f - f0] = 1;
+        }
+    }
+}
+
+/* The chunk as the bundle has it, every frame fetched, stored and plain bytes checked: after
+ * an assembled chunk did not match (a frame corrupted on the way, or tampered with). */
+static ug_err refetch_chunk(struct delta *d, size_t k, uint64_t f0, uint64_t f1, char *err)
+{
+    const struct bundle_chunk *c = &d->p->chunks[k];
+    struct ranger r;
+    ug_err rc = slot_seek(&d->in->slot, c->offset, err);
+    d->in->written = c->offset;
+    if (rc == UG_OK)
+        rc = ranger_open(d, &r, d->data_offset + c->stored_offset, c->stored_size, err);
+    int decoded = 1;
+    for (uint64_t f = f0; rc == UG_OK && f < f1; f++) {
+        uint32_t n = frame_stored(d, f);
+        char derr[UG_ERRBUF];
+        rc = ranger_read(d, &r, d->stored, n, err);
+        if (rc == UG_OK && EVP_DigestUpdate(d->md_stored, d->stored, n) != 1)
+            rc = ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
+        if (rc == UG_OK && decoded && decode_frame(d, f, n, derr) != UG_OK)
+            decoded = 0;
+        if (rc == UG_OK && decoded)
+            rc = write_frame(d, frame_len(d, f), 0, err);
+    }
+    ranger_close(&r);
+    if (rc != UG_OK)
+        return rc;
+    if (!md_matches(d->md_stored, c->stored_sha256))
+        return ug_fail(err, UG_ERR_VERIFY,
+                       "%s: payload %s chunk %zu does not match its signed digest (tampered or "
+                       "corrupt)",
+                       d->in->display, d->p->name, k);
+    if (!decoded)
+        return ug_fail(err, UG_ERR_UNUSABLE, "%s: payload %s chunk %zu does not decode",
+                       d->in->display, d->p->name, k);
+    if (!md_matches(d->md, c->sha256))
+        return ug_fail(err, UG_ERR_VERIFY,
+                       "%s: payload %s chunk %zu: SHA-256 of the decoded bytes does not match "
+                       "the signed manifest",
+                       d->in->display, d->p->name, k);
+    return UG_OK;
+}
+
+/* One chunk into the slot: local frames copied, the others fetched; checked whole. */
+static ug_err delta_chunk(struct delta *d, size_t k, char *err)
+{
+    const struct bundle_chunk *c = &d->p->chunks[k];
+    uint64_t f0 = c->offset / d->ix.frame_size, f1 = div_up(c->offset + c->size, d->ix.frame_size);
+    uint64_t at = c->stored_offset, reused_here = 0;
+    int bad = 0;
+    ug_err rc = load_window(d, k, err);
+    if (rc != UG_OK)
+        return rc;
+    plan_chunk(d, c, f0, f1);
+    rc = slot_seek(&d->in->slot, c->offset, err);
+    for (uint64_t f = f0; rc == UG_OK && f < f1; f++) {
+        /* A frame the open run passes over comes from it: its bytes are on the way anyway. */
+        int in_run = d->run.end > d->run.pos && d->run_frame == f;
+        int reused =
+            !in_run && !d->fetch[f - f0] && local_frame(d, f, c->offset / d->ix.block_size);
+        if (!reused) {
+            char ferr[UG_ERRBUF];
+            ug_err frc = fetch_frame(d, f, at, f1, f0, ferr);
+            if (frc != UG_OK && frc != UG_ERR_UNUSABLE)
+                return ug_fail(err, frc, "%s", ferr); /* transport, cancel: as they are */
+            if (frc != UG_OK) { /* a frame that does not decode: the chunk is fetched whole */
+                if (d->no_range)
+                    return ug_fail(err, frc, "%s", ferr);
+                bad = 1;
+                memset(d->plain, 0, frame_len(d, f));
+            }
+        }
+        at += frame_stored(d, f);
+        reused_here += reused ? frame_len(d, f) : 0;
+        rc = write_frame(d, frame_len(d, f), reused, err);
+    }
+    if (rc == UG_OK && (bad || !md_matches(d->md, c->sha256))) {
+        ranger_close(&d->run);
+        d->in->out->bytes_reused -= reused_here; /* all of it is fetched again */
+        rc = refetch_chunk(d, k, f0, f1, err);
+    }
+    return rc;
+}
+
+/* ---- the pass */
+
+/* The chunk to start from: a resume file of this very bundle and slot says how far the slot
+ * is durably written; else 0. */
+static size_t resume_point(struct delta *d)
+{
+    struct install *in = d->in;
+    json_object *st = in->state;
+    char hex[65];
+    if (!st || !in->can_resume)
+        return 0;
+    size_t done = (size_t)jsonfile_get_int(st, "chunks_done", 0);
+    hex_encode(d->p->sha256, 32, hex);
+    if (done == 0 || done >= d->p->nchunks ||
+        strcmp(jsonfile_get_string(st, "url", ""), in->display) != 0 ||
+        strcmp(jsonfile_get_string(st, "slot", ""), in->slot.location) != 0 ||
+        strcmp(jsonfile_get_string(st, "payload_sha256", ""), hex) != 0 ||
+        strcmp(jsonfile_get_string(st, "etag", ""), in->etag) != 0 ||
+        strcmp(jsonfile_get_string(st, "last_modified", ""), in->last_modified) != 0 ||
+        (uint64_t)jsonfile_get_int(st, "data_offset", -1) != d->data_offset ||
+        (uint64_t)jsonfile_get_int(st, "bytes_done", -1) != d->p->chunks[done].offset)
+        return 0;
+    return done;
+}
+
+/* The buffers a chunk needs; every chunk's frames checked against the signed payload. */
+static ug_err setup_buffers(struct delta *d, char *err)
+{
+    const struct bundle_payload *p = d->p;
+    uint64_t max_chunk = 0, max_stored = 0;
+    for (size_t k = 0; k < p->nchunks; k++)
+        max_chunk = p->chunks[k].size > max_chunk ? p->chunks[k].size : max_chunk;
+    uint64_t blocks = div_up(max_chunk, d->ix.block_size) + 1;
+    uint64_t frames = div_up(max_chunk, d->ix.frame_size) + 1;
+    d->plan = malloc(blocks * sizeof *d->plan);
+    d->fetch = malloc(frames);
+    d->wframes = malloc(frames * 4);
+    d->wkeys = malloc(blocks * BLOCK_KEY_BYTES);
+    d->plain = malloc(d->ix.frame_size);
+    if (!d->plan || !d->fetch || !d->wframes || !d->wkeys || !d->plain)
+        return ug_oom(err);
+    for (size_t k = 0; k < p->nchunks; k++) {
+        ug_err rc = load_window(d, k, err);
+        if (rc == UG_OK)
+            rc = block_index_check_chunk(d->wframes, &p->chunks[k], k, d->ix.frame_size, err);
+        if (rc != UG_OK) {
+            ug_prefix(err, "%s: ", d->in->display);
+            return rc;
+        }
+        for (uint64_t f = d->wframe0;
+             f * d->ix.frame_size < p->chunks[k].offset + p->chunks[k].size; f++)
+            max_stored = frame_stored(d, f) > max_stored ? frame_stored(d, f) : max_stored;
+    }
+    if (!(d->stored = malloc(max_stored)))
+        return ug_oom(err);
+    return decompress_open(p->compression, NULL, &d->dec, err);
+}
+
+/* Chunks [k, n): each written, checked, and every checkpoint_every bytes made durable and
+ * recorded by the flusher thread, as for a whole stream (fsync first, then the resume file
+ * claims the chunks), while the next chunks are assembled. */
+static ug_err delta_chunks(struct delta *d, size_t k, char *err)
+{
+    struct install *in = d->in;
+    ug_err rc = UG_OK;
+    for (; rc == UG_OK && k < d->p->nchunks; k++) {
+        /* A chunk copied from the slots reads nothing from the network: the cancel flag is
+         * looked at here too, not only before each read of a range. */
+        if (in->req->cancel && *in->req->cancel)
+            rc = ug_fail(err, UG_ERR_OTHER, "%s: cancelled", in->display);
+        if (rc == UG_OK)
+            rc = delta_chunk(d, k, err);
+        if (rc == UG_OK)
+            rc = install_chunk_verified(in, d->p, k, err);
+    }
+    ranger_close(&d->run);
+    char flush_err[UG_ERRBUF];
+    ug_err frc = install_flusher_stop(in, flush_err);
+    if (rc == UG_OK && frc != UG_OK)
+        rc = ug_fail(err, frc, "%s", flush_err);
+    if (rc == UG_OK)
+        rc = slot_flush(&in->slot, err);
+    if (rc == UG_OK && in->slot.backend->readback)
+        rc = slot_readback(in->slot.backend, in->slot.location, d->p, err);
+    return rc;
+}
+
+static ug_err delta_run(struct delta *d, int *fallback, char *err)
+{
+    struct install *in = d->in;
+    ug_err rc = read_head(d, err);
+    if (rc != UG_OK || !d->p->index_name) {
+        *fallback = d->no_range || (rc == UG_OK && !d->p->index_name);
+        return rc;
+    }
+    d->md = EVP_MD_CTX_new();
+    d->md_stored = EVP_MD_CTX_new();
+    if (!d->md || !d->md_stored || EVP_DigestInit_ex(d->md, EVP_sha256(), NULL) != 1 ||
+        EVP_DigestInit_ex(d->md_stored, EVP_sha256(), NULL) != 1)
+        return ug_oom(err);
+    rc = read_index(d, err);
+    if (rc == UG_OK)
+        rc = setup_buffers(d, err);
+    if (rc == UG_OK)
+        rc = open_local(d, err);
+    if (rc != UG_OK) {
+        *fallback = d->no_range;
+        return rc;
+    }
+    hex_encode(d->p->sha256, 32, in->payload_sha256);
+    in->head_data_offset = d->data_offset;
+    in->total = d->p->size;
+    in->out->delta = 1;
+    /* What a whole-stream install reads: every member, the end blocks, the 10240-byte record. */
+    uint64_t full = d->data_offset + div_up(d->p->stored_size, 512) * 512 + 512 +
+                    div_up(d->p->index_size, 512) * 512 + 1024;
+    in->out->bytes_full = div_up(full, 10240) * 10240;
+    size_t k = resume_point(d);
+    in->written = in->checkpointed = d->p->chunks[k].offset;
+    if (k > 0) {
+        in->out->resumed = 1;
+        in->out->resume_offset = in->written;
+    } else if (in->req->resume_file && in->can_resume) {
+        /* Power-loss ordering: "nothing done" is durable before the first byte changes. */
+        rc = install_save_state(in, d->data_offset, 0, 0, err);
+    }
+    if (rc == UG_OK)
+        rc = delta_chunks(d, k, err);
+    if (rc == UG_OK)
+        in->out->image_size = in->written;
+    return rc;
+}
+
+static void delta_free(struct delta *d)
+{
+    ranger_close(&d->run);
+    for (size_t i = 0; i < d->nlocal; i++) {
+        local_index_close(d->local[i]);
+        slot_close(&d->rd[i]);
+    }
+    if (d->fd >= 0)
+        close(d->fd);
+    if (d->p)
+        install_free_payload(d->p);
+    free(d->p);
+    free(d->wframes);
+    free(d->wkeys);
+    if (d->ixfd >= 0)
+        close(d->ixfd);
+    free(d->plan);
+    free(d->fetch);
+    free(d->plain);
+    free(d->stored);
+    decompress_close(d->dec);
+    EVP_MD_CTX_free(d->md);
+    EVP_MD_CTX_free(d->md_stored);
+}
+
+ug_err install_delta(struct install *in, int *fallback, char *err)
+{
+    struct delta d = {.in = in, .fd = -1, .ixfd = -1};
+    *fallback = 0;
+    in->etag[0] = in->last_modified[0] = '\0';
+    in->can_resume = 1;
+    if (in->local) {
+        const char *path = install_local_path(in->req->url);
+        if ((d.fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+            return ug_fail(err, UG_ERR_UNUSABLE, "%s: cannot open: %s", path, strerror(errno));
+    }
+    ug_err rc = delta_run(&d, fallback, err);
+    delta_free(&d);
+    return rc;
+}
