@@ -29,7 +29,8 @@ static int shape(const uint8_t *d, size_t n, struct bundle_payload *p)
     p->block_size = (uint32_t)get(d + 8, 4);
     p->frame_size = (uint32_t)get(d + 12, 4);
     p->size = get(d + 16, 8);
-    if (!p->block_size || !p->frame_size || !p->size || p->size > MAX_IMAGE ||
+    /* The manifest's bounds: frames of at least 512 bytes (so at most 32768 chunks here). */
+    if (!p->block_size || p->frame_size < 512 || !p->size || p->size > MAX_IMAGE ||
         p->frame_size > (1u << 20))
         return -1;
     uint64_t chunk = 4ull * p->frame_size, nframes = (p->size + p->frame_size - 1) / p->frame_size;
