@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "device/device.h"
+#include "fuzz_support.h"
 #include "lang/cond.h"
 #include "lang/macro.h"
 
@@ -24,16 +25,11 @@ static const char *fixed_param(void *opaque, const char *name)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
-    struct device dev = {0};
-    strcpy(dev.mac, "000e08aabbcc");
-    strcpy(dev.serial, "SN1");
-    strcpy(dev.product, "UG-PHONE-1");
-    strcpy(dev.hwver, "1.0");
+    struct device dev;
+    fuzz_device(&dev);
     struct macro_context ctx;
     macro_init(&ctx, &dev, fixed_param, NULL);
     char err[UG_ERRBUF];

@@ -6,14 +6,13 @@
 #include <string.h>
 
 #include "common/version.h"
+#include "fuzz_support.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     struct version v, fixed;
     if (version_parse(text, &v) == 0) {
         if (version_compare_parsed(&v, &v) != 0)

@@ -89,15 +89,8 @@ static ug_err ranger_open(struct delta *d, struct ranger *r, uint64_t off, uint6
     if (d->fd >= 0)
         return UG_OK;
     struct fetch_options o;
-    if (in->req->fetch)
-        o = *in->req->fetch;
-    else
-        fetch_options_init(&o);
-    o.url = in->req->url;
-    o.method = FETCH_GET;
-    o.resume_from = off;
+    install_fetch_options(in, off, &o);
     o.range_length = len;
-    o.if_none_match = o.if_modified_since = NULL;
     struct fetch_result res;
     ug_err rc = fetch_open(&o, &r->reader, &res, err);
     if (rc != UG_OK)

@@ -81,14 +81,7 @@ static ug_err source_open(struct install *in, uint64_t offset, struct source *s,
         return UG_OK;
     }
     struct fetch_options o;
-    if (in->req->fetch)
-        o = *in->req->fetch;
-    else
-        fetch_options_init(&o);
-    o.url = in->req->url;
-    o.method = FETCH_GET;
-    o.resume_from = offset;
-    o.if_none_match = o.if_modified_since = NULL; /* we want the body, never a 304 */
+    install_fetch_options(in, offset, &o);
     /* TFTP is lock-step: each block waits for our acknowledgement, so the transfer thread
      * gets a CPU of its own and the decoder, the writer and the flusher (started after this,
      * from this thread) the others. Measured in docs/install.md. */
@@ -185,6 +178,18 @@ ug_err install_check_manifest(void *ctx, const struct bundle_manifest *m, char *
     snprintf(in->out->version, sizeof in->out->version, "%s", m->version);
     in->total = m->payloads[0].size;
     return UG_OK;
+}
+
+void install_fetch_options(const struct install *in, uint64_t from, struct fetch_options *o)
+{
+    if (in->req->fetch)
+        *o = *in->req->fetch;
+    else
+        fetch_options_init(o);
+    o->url = in->req->url;
+    o->method = FETCH_GET;
+    o->resume_from = from;
+    o->if_none_match = o->if_modified_since = NULL; /* we want the body, never a 304 */
 }
 
 ug_err install_slot_write(struct install *in, const void *data, size_t len, char *err)

@@ -63,6 +63,9 @@ struct install {
     struct fetch_reader *handoff;
 };
 
+/* The request's transfer options for the bundle's body from byte `from` on (a GET that never
+ * takes a 304). */
+void install_fetch_options(const struct install *in, uint64_t from, struct fetch_options *o);
 /* Writes to the slot at its position; the first write of the call runs req->before_write
  * first (the slot made unbootable), so nothing changes the slot before that. */
 ug_err install_slot_write(struct install *in, const void *data, size_t len, char *err);
