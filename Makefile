@@ -150,7 +150,8 @@ images: $(BUILD)/upgrader
 	images/build.sh $(BUILD)/images $(BUILD)/upgrader
 
 # Fuzzing (tests/fuzz/run.sh): `make fuzz` runs each harness FUZZ_SECONDS at random to look
-# for new defects; `make fuzz-ci` (CI) replays every seed input and makes one fixed-seed run
+# for new defects (FUZZ_RUNS=N runs N executions per harness instead, FUZZ_ONLY="a b" picks
+# harnesses); `make fuzz-ci` (CI) replays every seed input and makes one fixed-seed run
 # of a fixed length per harness, so it fails only on a defect.
 fuzz:
 	@BUILD=$(BUILD) PKGS="$(PKGS)" tests/fuzz/run.sh

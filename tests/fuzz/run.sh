@@ -3,8 +3,10 @@
 # Builds each harness tests/fuzz/fuzz_NAME.c with clang's libFuzzer, ASan and UBSan against
 # every module, then runs it on its seed corpus tests/fuzz/corpus/NAME/, in one of two modes:
 #   run.sh      make fuzz: random, to look for new defects. Each harness runs FUZZ_SECONDS
-#               (default 60) from a random seed; new finds go to build-fuzz/corpus/NAME, the
-#               seeds stay clean.
+#               (default 60) from a random seed, or FUZZ_RUNS executions when that is set
+#               (the long runs of docs/reliability.md: FUZZ_RUNS=10000000); FUZZ_ONLY="cond
+#               macro" limits the run to those harnesses. New finds go to
+#               build-fuzz/corpus/NAME, the seeds stay clean.
 #   run.sh ci   make fuzz-ci, what CI runs: deterministic, so a failure is a defect, never bad
 #               luck. Replays every seed input once, then runs each harness for a fixed number
 #               of executions (ci_runs below) from -seed=1, starting from the seeds alone.
@@ -73,9 +75,16 @@ for harness in tests/fuzz/fuzz_*.c; do
     name=$(basename "$harness" .c); name=${name#fuzz_}
     seeds=tests/fuzz/corpus/$name
     if [ "$mode" = random ]; then
+        case " ${FUZZ_ONLY:-$name} " in *" $name "*) ;; *) continue ;; esac
         mkdir -p "$out/corpus/$name"
-        run "$name" "random, ${FUZZ_SECONDS:-60}s" "$out/fuzz_$name.log" \
-            -max_total_time="${FUZZ_SECONDS:-60}" "$out/corpus/$name" "$seeds"
+        if [ -n "${FUZZ_RUNS:-}" ]; then
+            # No time cap: the run ends after FUZZ_RUNS executions (or at a find).
+            run "$name" "random, $FUZZ_RUNS executions" "$out/fuzz_$name.log" \
+                -runs="$FUZZ_RUNS" -max_total_time=0 "$out/corpus/$name" "$seeds"
+        else
+            run "$name" "random, ${FUZZ_SECONDS:-60}s" "$out/fuzz_$name.log" \
+                -max_total_time="${FUZZ_SECONDS:-60}" "$out/corpus/$name" "$seeds"
+        fi
         continue
     fi
     # -runs=0: each seed input once (in an order -seed fixes), then stop; the seed folder
