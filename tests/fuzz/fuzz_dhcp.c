@@ -3,6 +3,7 @@
  * 160; "hex:..." included), through what a resync does with it: normalise, choose, split,
  * and put in front of a rule's URL. A normalised value must normalise to itself. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -28,7 +28,7 @@ export TOP="$top"
 # (building them from scratch adds about one more); bundle is the slow one.
 declare -A ci_runs=([bundle]=5000 [blockindex]=100000 [catalog]=150000 [manifest]=400000 [profile]=400000
     [rule]=250000 [version]=1500000 [bootstate]=200000 [cond]=250000 [delay]=400000
-    [dhcp]=200000 [macro]=60000 [web]=20000)
+    [dhcp]=200000 [macro]=60000 [web]=20000 [control]=20000)
 
 case "$mode" in
 random) out=build-fuzz coverage= ;;
