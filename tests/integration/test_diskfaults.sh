@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Disk faults: the slot and the state folder on a full file system (a small tmpfs this test
-# mounts), read-only, and a slot that fails its writes (a device-mapper `error` target when
-# the kernel has device-mapper). Each must fail cleanly: a non-zero exit with one line, no
+# mounts), read-only, and a slot that fails its writes (EIO from the kernel at the first
+# write, midway and at the fsync, injected by strace on the slot's path; and a device-mapper
+# `error` target when the kernel has device-mapper). Each must fail cleanly: a non-zero exit with one line, no
 # switch (A booted and untouched, B unbootable), the parameter store and the boot state as
 # they were, and the device working again once the disk is. Skips (with a message) where
 # it may not mount.
@@ -130,6 +131,30 @@ expect_exit 0 "state folder read-only: status still reads" "$UPGRADER" --root "$
 [ "$(sha256sum <"$D/params")" = "$STORE" ] || fail "state folder read-only: the store changed"
 mount -o remount,rw "$MNT"
 umount "$MNT"
+
+# ---- a slot whose disk fails: the kernel's answer EIO, injected by strace on the slot's path
+# alone (-P: every other file works), where device-mapper is missing. Three moments: the first
+# write, the 20th (the slot half-written) and the fsync that ends the image (a
+# write-back error reported late, as a failing flash does). Then the disk is good again. ----
+D=$WORK/eiofile
+device "$D"
+SLOT_B=$(slot_of "$D" b)
+for fault in "write:error=EIO:when=1+|first write" "write:error=EIO:when=20+|the 20th write, the slot half-written" \
+    "fsync:error=EIO|the slot's fsync"; do
+    inject=${fault%%|*} what="slot failing with EIO at ${fault#*|}"
+    snapshot "$D"
+    rc=0
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -o "$WORK/eio.trace" -P "$SLOT_B" \
+        -e trace=write,fsync -e inject="$inject" "$UPGRADER" --root "$D" upgrade --no-reboot --force \
+        >"$WORK/.out" 2>"$WORK/.err" || rc=$?
+    grep -q INJECTED "$WORK/eio.trace" || fail "$what: no fault was injected (the slot is not written by write/fsync?)"
+    assert_eq "$what: the pass fails with exit 1" "$rc" 1
+    assert_contains "$what: it says so" "$(tail -n 1 "$WORK/.err")" "Input/output error"
+    cell "$what (strace -e inject)" "$rc"
+    intact "$D" "$what"
+done
+expect_exit 0 "the disk good again: the next pass completes" "$UPGRADER" --root "$D" upgrade --no-reboot --force
+cmp -s -n "$(stat -c %s "$IMG")" "$SLOT_B" "$IMG" || fail "after the EIO cells: slot B is not 2.0.0 in full"
 
 # ---- a slot that fails its writes: device-mapper's error target (every I/O gets EIO) ----
 if ! dmsetup targets 2>/dev/null | grep -q '^error'; then
