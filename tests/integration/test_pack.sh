@@ -73,6 +73,10 @@ expect_exit 2 "missing image" "$UPGRADER" pack --product P --version 1.0 --hw 1 
     --key "$K/signer.key" --cert "$K/signer.pem" -o "$WORK/bad.bundle"
 expect_exit 2 "bad version" "$UPGRADER" pack --product P --version one --hw 1 --image "$WORK/image.ext4" \
     --key "$K/signer.key" --cert "$K/signer.pem" -o "$WORK/bad.bundle"
+expect_exit 2 "a version longer than a device records (64 characters)" "$UPGRADER" pack --product P \
+    --version "1.$(printf '0%.0s' $(seq 1 62))" --hw 1 --image "$WORK/image.ext4" --key "$K/signer.key" \
+    --cert "$K/signer.pem" -o "$WORK/bad.bundle"
+assert_contains "says why" "$ERR" "longer than the 63 characters a device records"
 expect_exit 2 "bad codec" "$UPGRADER" pack --product P --version 1.0 --hw 1 --image "$WORK/image.ext4" \
     --compress xz --key "$K/signer.key" --cert "$K/signer.pem" -o "$WORK/bad.bundle"
 expect_exit 2 "missing options" "$UPGRADER" pack --product P

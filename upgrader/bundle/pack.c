@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bootctl/bootstate.h"
 #include "bundle/blockindex.h"
 #include "bundle/bundle.h"
 #include "bundle/sign.h"
@@ -322,6 +323,11 @@ ug_err bundle_pack(const struct bundle_pack_options *o, char *err)
 
     if (!o->product || !o->product[0] || !o->version || version_parse(o->version, &v) != 0)
         return ug_fail(err, UG_ERR_USAGE, "pack: --product and a valid --version are required");
+    /* Devices refuse a manifest whose version their boot state cannot record whole. */
+    if (!bootstate_version_valid(o->version))
+        return ug_fail(err, UG_ERR_USAGE,
+                       "pack: --version '%.80s' is longer than the %d characters a device records",
+                       o->version, BOOTSTATE_VERSION_MAX - 1);
     if (o->nhardware == 0)
         return ug_fail(err, UG_ERR_USAGE, "pack: at least one --hw is required");
     if (chunk_size > BUNDLE_MAX_CHUNK)
