@@ -29,7 +29,10 @@ static const struct norm_case norm_cases[] = {
     {66, "hex:7466747000", UG_OK, "tftp"}, /* NUL-terminated string */
     {66, "bad!host", UG_ERR_USAGE, ""},
     {66, "hex:zz", UG_ERR_USAGE, ""},
-    {66, "hex:0a01", UG_ERR_USAGE, ""}, /* control bytes */
+    {66, "hex:0a01", UG_ERR_USAGE, ""},         /* control bytes */
+    {66, " Hex:6", UG_ERR_USAGE, ""},           /* hex after blanks too (was kept as "Hex:6") */
+    {66, "hex:4845583a3639", UG_ERR_USAGE, ""}, /* decodes to "HEX:69", which reads as hex */
+    {66, ",hex:74667470", UG_OK, "tftp"},
     {150, "hex:c0a80101", UG_OK, "192.168.1.1"},
     {150, "hex:0a0000010a000002", UG_OK, "10.0.0.1"}, /* a list: the first */
     {150, "hex:0a0000", UG_ERR_USAGE, ""},            /* not 4-byte aligned */

@@ -55,9 +55,12 @@ ug_err dhcp_normalise(int option, const char *value, char *out, size_t outsz, ch
     out[0] = '\0';
     if (!*value)
         return UG_OK; /* the lease has no such option */
-    if (strncasecmp(value, "hex:", 4) == 0) {
+    /* The blanks the text path skips are skipped here too: " hex:41" is hex as "hex:41" is,
+     * so a kept value reads back the same. */
+    const char *v = value + strspn(value, " \t,");
+    if (strncasecmp(v, "hex:", 4) == 0) {
         unsigned char bytes[DHCP_SERVER_MAX];
-        long n = decode_hex(value + 4, bytes, sizeof bytes);
+        long n = decode_hex(v + 4, bytes, sizeof bytes);
         if (n < 0)
             return ug_fail(err, UG_ERR_USAGE, "option %d: '%s' is not hex", option, value);
         if (option == 150) {
@@ -121,6 +124,13 @@ static int is_rule(const char *v)
 
 static ug_err keep(int option, const char *text, char *out, size_t outsz, char *err)
 {
+    /* What is kept is read again by the next lease's hook: a server named "hex" ("hex:69")
+     * would then be decoded as hex, so such a value is refused rather than changed. */
+    if (strncasecmp(text, "hex:", 4) == 0) {
+        out[0] = '\0';
+        return ug_fail(err, UG_ERR_USAGE, "option %d: '%.64s' would read back as hex", option,
+                       text);
+    }
     if (snprintf(out, outsz, "%s", text) >= (int)outsz) {
         out[0] = '\0';
         return ug_fail(err, UG_ERR_USAGE, "option %d: value too long", option);
