@@ -8,38 +8,43 @@
 
 #define SIG_LEN (sizeof GRUBENV_SIGNATURE - 1)
 
-/* Copies the escaped text [p, end) up to the first unescaped stop character into out;
- * returns where it stopped, or NULL when out is too small. */
-static const uint8_t *unescape(const uint8_t *p, const uint8_t *end, char stop, char *out,
-                               size_t outsz)
+/* Where the line at p ends (its unescaped newline), a backslash taking the next byte with
+ * it; end when there is none. */
+static const uint8_t *line_end(const uint8_t *p, const uint8_t *end)
 {
-    size_t n = 0;
-    while (p < end && *p != stop && *p != '\n') {
-        if (*p == '\\' && p + 1 < end)
-            p++;
-        if (n + 1 >= outsz)
-            return NULL;
-        out[n++] = (char)*p++;
-    }
-    out[n] = '\0';
-    return p;
+    while (p < end && *p != '\n')
+        p += *p == '\\' ? 2 : 1;
+    return p < end ? p : end;
 }
 
-/* One `name=value` line starting at p; *next is where the following line starts. */
-static int parse_line(const uint8_t *p, const uint8_t *end, struct grubenv *env,
-                      const uint8_t **next)
+/* One variable at p, read as GRUB's reader does: the name is every byte up to the first '='
+ * (as it is: no escapes, across newlines), the value runs to the unescaped newline, a
+ * backslash taking the next byte as it is. *next is past that newline; NULL when the block
+ * ends first ("broken": GRUB stops reading there, and so do we). -1 past our limits. */
+static int parse_var(const uint8_t *p, const uint8_t *end, struct grubenv *env,
+                     const uint8_t **next)
 {
     char name[GRUBENV_NAME_MAX], value[GRUBENV_VALUE_MAX];
-    const uint8_t *q = unescape(p, end, '=', name, sizeof name);
-    const uint8_t *eol = memchr(p, '\n', (size_t)(end - p));
-    *next = eol ? eol + 1 : end;
-    if (!q)
-        return -1;
-    if (q >= end || *q != '=') /* GRUB ignores a line without '=' */
+    const uint8_t *eq = memchr(p, '=', (size_t)(end - p)), *eol;
+    *next = NULL;
+    if (!eq || (eol = line_end(eq + 1, end)) >= end)
         return 0;
-    if (!unescape(q + 1, end, '\n', value, sizeof value))
+    if ((size_t)(eq - p) >= sizeof name)
         return -1;
-    return grubenv_set(env, name, value);
+    memcpy(name, p, (size_t)(eq - p));
+    name[eq - p] = '\0';
+    size_t n = 0;
+    for (const uint8_t *v = eq + 1; v < eol; v++) {
+        if (*v == '\\')
+            v++;
+        if (n + 1 >= sizeof value)
+            return -1;
+        value[n++] = (char)*v;
+    }
+    value[n] = '\0';
+    *next = eol + 1;
+    /* GRUB sets even an empty name; nothing can read it back, so it is left out. */
+    return name[0] ? grubenv_set(env, name, value) : 0;
 }
 
 enum grubenv_parse_result grubenv_parse(const uint8_t *block, size_t len, struct grubenv *env)
@@ -50,13 +55,13 @@ enum grubenv_parse_result grubenv_parse(const uint8_t *block, size_t len, struct
     if (len != GRUBENV_SIZE)
         return GRUBENV_BAD_SIZE;
     const uint8_t *end = block + len;
-    for (const uint8_t *p = block + SIG_LEN, *next; p < end; p = next) {
-        if (*p == '#' || *p == '\n') {
-            const uint8_t *eol = memchr(p, '\n', (size_t)(end - p));
-            next = eol ? eol + 1 : end;
+    for (const uint8_t *p = block + SIG_LEN; p && p < end;) {
+        if (*p == '#') { /* a comment (the padding too), escapes and all */
+            const uint8_t *eol = line_end(p, end);
+            p = eol < end ? eol + 1 : end;
             continue;
         }
-        if (parse_line(p, end, env, &next) != 0)
+        if (parse_var(p, end, env, &p) != 0)
             return GRUBENV_TOO_MANY;
     }
     return GRUBENV_OK;
@@ -97,15 +102,12 @@ void grubenv_unset(struct grubenv *env, const char *name)
         }
 }
 
-/* Appends text with GRUB's escapes at *at; -1 when it passes the block's end. A name also
- * escapes '=' and a leading '#': a variable read from a name written with them (`a\=b`,
- * `\#c`) must be written back the same, or it would come back as another variable (one
- * that could override the seal) or as a comment. */
-static int put_escaped(uint8_t *block, size_t *at, const char *text, int is_name)
+/* Appends a value with GRUB's escapes (a backslash before `\` and a newline) at *at; -1
+ * when it passes the block's end. */
+static int put_value(uint8_t *block, size_t *at, const char *text)
 {
     for (const char *c = text; *c; c++) {
-        int escape =
-            *c == '\\' || *c == '\n' || (is_name && (*c == '=' || (*c == '#' && c == text)));
+        int escape = *c == '\\' || *c == '\n';
         if (*at + (size_t)escape + 1 > GRUBENV_SIZE)
             return -1;
         if (escape)
@@ -115,16 +117,29 @@ static int put_escaped(uint8_t *block, size_t *at, const char *text, int is_name
     return 0;
 }
 
+/* A name is written as it is, as GRUB writes it: GRUB reads a name up to the first '=' with
+ * no escapes, so one holding '=' or starting with '#' (a comment) cannot be written at all;
+ * -1 for those, and when it passes the block's end. */
+static int put_name(uint8_t *block, size_t *at, const char *name)
+{
+    size_t n = strlen(name);
+    if (!n || strchr(name, '=') || name[0] == '#' || *at + n > GRUBENV_SIZE)
+        return -1;
+    memcpy(block + *at, name, n);
+    *at += n;
+    return 0;
+}
+
 int grubenv_encode(const struct grubenv *env, uint8_t block[GRUBENV_SIZE])
 {
     memset(block, '#', GRUBENV_SIZE);
     memcpy(block, GRUBENV_SIGNATURE, SIG_LEN);
     size_t at = SIG_LEN;
     for (int i = 0; i < env->n; i++) {
-        if (put_escaped(block, &at, env->var[i].name, 1) != 0 || at + 1 > GRUBENV_SIZE)
+        if (put_name(block, &at, env->var[i].name) != 0 || at + 1 > GRUBENV_SIZE)
             return -1;
         block[at++] = '=';
-        if (put_escaped(block, &at, env->var[i].value, 0) != 0 || at + 1 > GRUBENV_SIZE)
+        if (put_value(block, &at, env->var[i].value) != 0 || at + 1 > GRUBENV_SIZE)
             return -1;
         block[at++] = '\n';
     }

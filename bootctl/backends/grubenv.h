@@ -31,8 +31,11 @@ enum grubenv_parse_result {
     GRUBENV_TOO_MANY,      /* a name, value or count past the limits above */
 };
 
-/* Parses a block as GRUB does: lines after the signature, `#` lines skipped, a backslash
- * takes the next character as it is; a name given twice keeps its last value. */
+/* Parses a block as GRUB's reader (grub_envblk_iterate) does: after the signature, a record
+ * starting with `#` is a comment to its unescaped newline; any other is a name (every byte up
+ * to the first `=`, as it is) and a value (to the unescaped newline; a backslash takes the
+ * next byte as it is); a record the block ends inside stops the reading. A name given twice
+ * keeps its last value. */
 enum grubenv_parse_result grubenv_parse(const uint8_t *block, size_t len, struct grubenv *env);
 /* The value of name; NULL when the block does not set it. */
 const char *grubenv_get(const struct grubenv *env, const char *name);
@@ -40,8 +43,9 @@ const char *grubenv_get(const struct grubenv *env, const char *name);
 int grubenv_set(struct grubenv *env, const char *name, const char *value);
 /* Removes name (no-op when absent). */
 void grubenv_unset(struct grubenv *env, const char *name);
-/* Lays the variables out as a block (escaping `\` and newlines as GRUB does, `#` padding);
- * -1 when they do not fit in GRUBENV_SIZE bytes. */
+/* Lays the variables out as a block as GRUB writes one: names as they are, values with `\`
+ * and newlines escaped, `#` padding; -1 when they do not fit in GRUBENV_SIZE bytes or a name
+ * cannot be written (empty, holding `=`, or starting with `#`). */
 int grubenv_encode(const struct grubenv *env, uint8_t block[GRUBENV_SIZE]);
 
 #endif

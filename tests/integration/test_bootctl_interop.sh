@@ -61,6 +61,18 @@ expect_exit 0 "get-current" r get-current
 assert_eq "get-current says A" "$OUT" "A"
 expect_exit 2 "set-state needs good or bad" r set-state A fine
 
+# A block whose records GRUB reads unlike lines: a comment's escaped newline swallows the
+# next line (ORDER=B A), and a line without '=' runs into the next (B_OK=0 is "stray\nB_OK").
+# grub-editenv (GRUB's own reader) and bootctl must agree: A first, B still bootable.
+Q=$WORK/odd-grubenv
+printf '# GRUB Environment Block\nORDER=A B\n# a note that goes on \\\nORDER=B A\nA_OK=1\nA_TRY=0\nB_OK=1\nB_TRY=0\nstray\nB_OK=0\n' >"$Q"
+head -c $((1024 - $(stat -c %s "$Q"))) /dev/zero | tr '\0' '#' >>"$Q"
+assert_eq "grub-editenv: the comment swallowed ORDER=B A" "$(grub-editenv "$Q" list | grep -c '^ORDER=')" 1
+assert_eq "grub-editenv: ORDER is A B" "$(grub-editenv "$Q" list | sed -n 's/^ORDER=//p')" "A B"
+expect_exit 0 "bootctl reads the odd block" env UPGRADER_PROC_CMDLINE=rauc.slot=A "$BOOTCTL" --backend grub --env "$Q" status --json
+assert_eq "bootctl agrees: A first (priority 15)" "$(jqr .slots.A.priority <<<"$OUT")" 15
+assert_eq "bootctl agrees: B bootable (B_OK=0 belongs to another name)" "$(jqr .slots.B.bootable <<<"$OUT")" true
+
 # --- uboot: a redundant environment in a file ---
 U=$WORK/uboot.env
 C=$WORK/fw_env.config

@@ -125,27 +125,42 @@ static void test_block_as_grub_lays_it_out(void **unused)
     assert_string_equal(grubenv_get(&back, "A_OK"), "0");
 }
 
-/* Names another tool wrote with escapes ('=' and a leading '#') come back as the same
- * variables after a rewrite: "UPGRADER_GEN=9" must not turn into UPGRADER_GEN (found by
- * fuzz_bootstate: it made every copy the agent wrote torn). */
-static void test_escaped_names_survive_a_rewrite(void **unused)
+/* Records as GRUB's reader takes them, each unlike a line-by-line reading: a name is every
+ * byte up to the first '=' with no escapes (`UPGRADER_GEN\` is not the seal's name, and a
+ * line without '=' runs into the next one); a comment's escaped newline continues it; a value
+ * keeps its escaped newline; a record the block ends inside is not read. Written back, each
+ * reads the same. */
+static void test_records_read_as_grub_reads_them(void **unused)
 {
     (void)unused;
     uint8_t block[GRUBENV_SIZE];
     memset(block, '#', sizeof block);
-    const char *text = GRUBENV_SIGNATURE "UPGRADER_GEN\\=9=x\n\\#c=2\n";
+    const char *text = GRUBENV_SIGNATURE "UPGRADER_GEN\\=9=x\n"
+                                         "stray\nA_OK=0\n"
+                                         "# a note \\\nORDER=B A\n"
+                                         "v=a\\\nb\\\\\n"
+                                         "last=no newline";
     memcpy(block, text, strlen(text));
     struct grubenv env, back;
     assert_int_equal(grubenv_parse(block, sizeof block, &env), GRUBENV_OK);
-    assert_int_equal(env.n, 2);
-    assert_string_equal(grubenv_get(&env, "UPGRADER_GEN=9"), "x");
-    assert_string_equal(grubenv_get(&env, "#c"), "2");
+    assert_int_equal(env.n, 3);
+    assert_null(grubenv_get(&env, "UPGRADER_GEN"));
+    assert_string_equal(grubenv_get(&env, "UPGRADER_GEN\\"), "9=x");
+    assert_null(grubenv_get(&env, "A_OK"));
+    assert_string_equal(grubenv_get(&env, "stray\nA_OK"), "0");
+    assert_null(grubenv_get(&env, "ORDER"));
+    assert_string_equal(grubenv_get(&env, "v"), "a\nb\\");
+    assert_null(grubenv_get(&env, "last"));
     assert_int_equal(grubenv_encode(&env, block), 0);
     assert_int_equal(grubenv_parse(block, sizeof block, &back), GRUBENV_OK);
-    assert_int_equal(back.n, 2);
-    assert_null(grubenv_get(&back, "UPGRADER_GEN"));
-    assert_string_equal(grubenv_get(&back, "UPGRADER_GEN=9"), "x");
-    assert_string_equal(grubenv_get(&back, "#c"), "2");
+    assert_int_equal(back.n, 3);
+    for (int i = 0; i < env.n; i++) {
+        assert_string_equal(back.var[i].name, env.var[i].name);
+        assert_string_equal(back.var[i].value, env.var[i].value);
+    }
+    /* A name GRUB could not read back is not written. */
+    assert_int_equal(grubenv_set(&env, "a=b", "1"), 0);
+    assert_int_equal(grubenv_encode(&env, block), -1);
 }
 
 /* ---- RAUC's variables ---- */
@@ -427,7 +442,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_block_as_grub_lays_it_out),
-        cmocka_unit_test(test_escaped_names_survive_a_rewrite),
+        cmocka_unit_test(test_records_read_as_grub_reads_them),
         cmocka_unit_test(test_cmdline_parsing),
         cmocka_unit_test_setup_teardown(test_rauc_environment_loads, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_agent_steps_in_rauc_variables, tmp_setup,
