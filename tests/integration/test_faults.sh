@@ -8,8 +8,9 @@
 # the LED, the upgrade's last_result; and checks that nothing was applied or switched (slot
 # A booted and untouched, B unbootable, the store unchanged), then that the next pass without
 # the fault completes, fetching (from nginx's access log) only what the cut one had not.
-# FAULTS_SLOW=1 adds the cells that wait for timeouts (a stall: 30 s; a trickle; a TFTP
-# server gone silent; a bundle over TFTP losing 1% of its datagrams).
+# FAULTS_SLOW=1 adds the cells that wait for timeouts (a stall and a 2 B/s trickle, given up
+# by the minimum rate after 60 s; a TFTP server gone silent; a bundle over TFTP losing 1% of
+# its datagrams).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/servers.sh"
 [ -n "${FAULTS_DEBUG:-}" ] && at_exit "cat \"\$NGINX_ACCESS_LOG\" \"\$WORK\"/HP.log; ls -la \"\$D\"; cat \"\$D\"/upgrade.resume"
@@ -215,7 +216,7 @@ if [ -n "${FAULTS_SLOW:-}" ]; then
     cmp -s -n "$(stat -c %s "$IMG")" "$D/slot-b.img" "$IMG" || fail "tftp with loss: slot B not 2.0.0 in full"
     echo "cell: tftp 1% lost, 5% duplicated | exit 0 | $(grep -c drop "$WORK/UP.log") datagrams dropped, $(($(date +%s) - t0)) s"
     ok "tftp with 1% of the datagrams lost and 5% duplicated: the bundle installs, verified"
-    upgrade_cell "http stall mid-bundle (30 s low-speed limit)" HP "$HB" "stall match=bundle after=$MID" 3 120
+    upgrade_cell "http stall mid-bundle (Upgrade_Min_Rate: 1024 B/s over 60 s)" HP "$HB" "stall match=bundle after=$MID" 3 120
     resumes "http stall mid-bundle" "$HB"
     upgrade_cell "tftp server silent mid-file" UP "$TB" "stop after=200" 3 180
     # A trickle of 2 bytes a second stays above the 1 B/s stall check; the minimum rate
