@@ -44,10 +44,16 @@ build() { # compiles every module once (kept in $out/obj), then links each harne
     case " $pkgs " in *" libisal "*) flags="$flags -DHAVE_ISAL=1" ;; esac
     cflags="$flags $(pkg-config --cflags $pkgs)"
     mkdir -p "$out/obj"
+    # An object is rebuilt when its source or any header is newer (headers are shared widely).
+    local newest_h
+    newest_h=$(find common bootctl upgrader -name '*.h' -printf '%T@\n' | sort -n | tail -n 1)
     for src in $(find common bootctl upgrader -name '*.c' | sort); do
         case "$src" in */main.c) continue ;; esac
         obj="$out/obj/$(echo "$src" | tr / _).o"
-        if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ]; then clang $cflags -c "$src" -o "$obj"; fi
+        if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] ||
+            awk -v h="$newest_h" -v o="$(stat -c %.9Y "$obj")" 'BEGIN { exit !(h > o) }'; then
+            clang $cflags -c "$src" -o "$obj"
+        fi
         objs+=("$obj")
     done
     for harness in tests/fuzz/fuzz_*.c; do
