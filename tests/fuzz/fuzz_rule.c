@@ -39,10 +39,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             rule_result_free(&r);
         /* What a profile from a server does to a rule that names no server. */
         struct buf filled = {0};
+        /* Filling a host never breaks a rule that was well-formed, but for a URL it makes
+         * longer than a URL may be, which is refused as such. */
         if (rule_fill_host(text, "prov.example.com", &filled, err) > 0 &&
             rule_check_syntax(text, RULE_UPGRADE, err) == UG_OK &&
-            rule_check_syntax(filled.data, RULE_UPGRADE, err) != UG_OK)
-            abort(); /* filling a host never breaks a rule that was well-formed */
+            rule_check_syntax(filled.data, RULE_UPGRADE, err) != UG_OK &&
+            !strstr(err, "longer than"))
+            abort();
         buf_free(&filled);
     }
     macro_free(&ctx);
