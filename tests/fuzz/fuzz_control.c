@@ -40,9 +40,11 @@ static void on_request(void *ctx, struct control_conn *conn, json_object *req)
     json_object_object_add(r, "rc", json_object_new_int(0));
     jsonfile_set_string(r, "cmd", jsonfile_get_string(req, "cmd", ""));
     jsonfile_set_string(r, "rule", jsonfile_get_string(req, "rule", NULL));
-    long long sum = jsonfile_get_int(req, "force", 0) + jsonfile_get_int(req, "no_reboot", 0);
-    json_object_object_add(r, "n",
-                           json_object_new_int64(sum + jsonfile_get_int(req, "timeout_ms", 0)));
+    /* Unsigned: the request's numbers may be anything. */
+    unsigned long long sum = (unsigned long long)jsonfile_get_int(req, "force", 0) +
+                             (unsigned long long)jsonfile_get_int(req, "no_reboot", 0) +
+                             (unsigned long long)jsonfile_get_int(req, "timeout_ms", 0);
+    json_object_object_add(r, "n", json_object_new_uint64(sum));
     control_reply(conn, r);
 }
 
