@@ -140,8 +140,13 @@ static void control_case(const uint8_t *data, size_t size, int padded)
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     char err[UG_ERRBUF];
     memcpy(a.sun_path, sock_path, sizeof a.sun_path);
-    if (c.fd < 0 || connect(c.fd, (struct sockaddr *)&a, sizeof a) != 0)
+    int rc = c.fd < 0 ? -1 : connect(c.fd, (struct sockaddr *)&a, sizeof a);
+    while (rc != 0 && c.fd >= 0 && (errno == EINTR || errno == EAGAIN)) /* a signal, a full queue */
+        rc = connect(c.fd, (struct sockaddr *)&a, sizeof a);
+    if (rc != 0) { /* the harness's own socket: say why, it is not the input's doing */
+        fprintf(stderr, "fuzz_control: cannot connect to %s: %s\n", sock_path, strerror(errno));
         abort();
+    }
     /* The socket's buffer holds these (< 200 KiB) before the loop reads: no deadlock. */
     int big = 512 * 1024;
     (void)setsockopt(c.fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);

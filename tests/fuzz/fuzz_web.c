@@ -7,6 +7,7 @@
  * `upgrader init` makes it lives in /dev/shm for the run; the secret is fixed (all zero
  * bytes) so a seed can carry a valid anti-CSRF token, and each input is a new client a
  * hundred seconds later, so one input's lockout never hides the next. */
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,9 +37,23 @@ static ug_err queue_stub(void *ctx, enum job_kind kind, const char *rule, struct
     return UG_OK;
 }
 
+static char root[] = "/dev/shm/fuzz_web.XXXXXX";
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)st, (void)flag, (void)f;
+    return remove(path);
+}
+
+/* At exit: the device made for the run goes, so long runs leave nothing in /dev/shm. */
+static void remove_device(void)
+{
+    handler_close(h);
+    nftw(root, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    static char root[] = "/dev/shm/fuzz_web.XXXXXX";
     char err[UG_ERRBUF], dev[64];
     unsigned char secret[AUTH_SECRET_LEN] = {0};
     (void)argc;
@@ -53,6 +68,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         fprintf(stderr, "fuzz_web: %s\n", err);
         abort();
     }
+    atexit(remove_device);
     return 0;
 }
 
