@@ -164,6 +164,17 @@ static ug_err parse_index(json_object *obj, struct bundle_payload *p, const char
         return rc;
     p->block_size = bs > 65536 ? 0 : (uint32_t)bs;
     p->frame_size = fs > (16u << 20) ? 0 : (uint32_t)fs;
+    json_object *v;
+    if (json_object_object_get_ex(obj, "frames", &v)) {
+        const char *mode =
+            json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+        p->flush_frames = strcmp(mode, "flush") == 0;
+        if ((!p->flush_frames && strcmp(mode, "members") != 0) ||
+            (p->flush_frames && p->compression != CODEC_GZIP))
+            return ug_fail(err, UG_ERR_USAGE,
+                           "bundle manifest: %sindex frames '%s' is not members, or flush (gzip)",
+                           where, mode);
+    }
     return check_index_shape(p, where, err);
 }
 

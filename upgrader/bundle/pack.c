@@ -64,6 +64,7 @@ static ug_err write_full(int fd, const char *path, const void *data, size_t len,
 /* The block index being built beside the payload (no_index: unused). */
 struct index_build {
     uint32_t block_size, frame_size; /* frame_size 0: no index, a stream per chunk */
+    int flush;                       /* flush frames: one gzip member per chunk */
     struct buf frames, keys;
     struct compressor *c;
 };
@@ -79,7 +80,10 @@ static ug_err compress_chunk(const struct bundle_pack_options *o, struct index_b
     *made = 0;
     for (size_t at = 0; at < got; at += x->frame_size) {
         size_t len = got - at < x->frame_size ? got - at : x->frame_size, n;
-        ug_err rc = compressor_run(x->c, plain + at, len, packed + *made, cap - *made, &n, err);
+        ug_err rc =
+            x->flush ? compressor_frame(x->c, plain + at, len, at == 0, at + len == got,
+                                        packed + *made, cap - *made, &n, err)
+                     : compressor_run(x->c, plain + at, len, packed + *made, cap - *made, &n, err);
         if (rc != UG_OK)
             return rc;
         uint8_t le[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24)};
@@ -211,7 +215,13 @@ static ug_err index_setup(const struct bundle_pack_options *o, uint64_t chunk_si
     if (o->no_index)
         return UG_OK;
     x->block_size = pick_block_size(o);
-    x->frame_size = o->frame_size ? o->frame_size : BUNDLE_DEFAULT_FRAME;
+    /* Flush frames share the chunk's history, so a frame can be as small as a block and
+     * still compress about as well as the whole chunk (docs/bundle.md). */
+    x->flush = o->compression == CODEC_GZIP && !o->member_frames;
+    x->frame_size = o->frame_size ? o->frame_size
+                    : x->flush
+                        ? (x->block_size > BUNDLE_FLUSH_FRAME ? x->block_size : BUNDLE_FLUSH_FRAME)
+                        : BUNDLE_DEFAULT_FRAME;
     if (x->block_size < 512 || x->block_size > 65536 || (x->block_size & (x->block_size - 1)) ||
         x->frame_size % x->block_size || x->frame_size > (16u << 20) || chunk_size % x->frame_size)
         return ug_fail(err, UG_ERR_USAGE,
@@ -258,6 +268,7 @@ static ug_err index_finish(struct index_build *x, const char *name, json_object 
     json_add_hex(ix, "sha256", d);
     json_object_object_add(ix, "block_size", json_object_new_int64(x->block_size));
     json_object_object_add(ix, "frame_size", json_object_new_int64(x->frame_size));
+    json_object_object_add(ix, "frames", json_object_new_string(x->flush ? "flush" : "members"));
     json_object_object_add(payload, "index", ix);
     return UG_OK;
 }

@@ -21,11 +21,13 @@
 #include "upgrade/slots/readback.h"
 
 #define MAX_REUSE  4
-#define HEAD_FIRST 4096u /* the first range asked for: the manifest's header and more */
-#define SIG_GUESS  4096u /* room left for the signature's member in the second range */
-#define GAP_FRAME  256u  /* a frame the device has, fetched anyway inside a run below this */
-#define SRC_ZERO   -1    /* a block of zeros: made, not read */
-#define SRC_NONE   -2    /* to be fetched */
+#define HEAD_FIRST 4096u        /* the first range asked for: the manifest's header and more */
+#define SIG_GUESS  4096u        /* room left for the signature's member in the second range */
+#define GAP_FRAME  256u         /* a frame the device has, fetched anyway inside a run below this */
+#define HISTORY    32768u       /* plain bytes a flush frame may refer back to (deflate's window) */
+#define BATCH      (256u << 10) /* plain bytes assembled before one write to the slot */
+#define SRC_ZERO   -1           /* a block of zeros: made, not read */
+#define SRC_NONE   -2           /* to be fetched */
 
 /* A byte range of the bundle being read (HTTP range request, or the local file). */
 struct ranger {
@@ -54,12 +56,19 @@ struct delta {
     uint64_t zero_key;
     struct local_index *local[MAX_REUSE];
     struct slot rd[MAX_REUSE];
+    int written_slot[MAX_REUSE]; /* 1: the slot being written (its blocks behind are new) */
     size_t nlocal;
+    uint64_t pass_start; /* where this pass started writing (a resume point) */
     /* Per chunk: where each block comes from; frames to fetch. */
     struct block_src *plan;
     uint8_t *fetch;
-    uint8_t *plain, *stored;
+    uint8_t *stored;
+    /* The chunk's latest plain bytes: the history flush frames decode against, and a batch
+     * not yet written; [0, wdone) are in the slot, [wdone, wlen) still to write. */
+    uint8_t *win;
+    size_t wlen, wdone;
     struct decompressor *dec;
+    struct frame_inflater *fin;
     struct ranger run;
     uint64_t run_frame; /* the next frame the open run delivers */
     EVP_MD_CTX *md, *md_stored;
@@ -395,6 +404,7 @@ static ug_err open_local(struct delta *d, char *err)
             continue;
         }
         d->in->out->index_builds += (uint64_t)built;
+        d->written_slot[d->nlocal] = same_slot(u->location, req->slot_location);
         d->local[d->nlocal++] = x;
     }
     for (size_t i = 0; i < req->nreuse; i++)
@@ -457,9 +467,20 @@ static int adjacent(const struct block_src *a, const struct block_src *b)
     return a->slot == b->slot && (a->slot == SRC_ZERO || b->block == a->block + 1);
 }
 
-/* Assembles frame f from local blocks (plan indexed from block first_block), reading runs of
- * adjacent blocks at once, then re-hashing each: 0 if any block fails. */
-static int local_frame(struct delta *d, uint64_t f, uint64_t first_block)
+/* Whether blocks [s.block, s.block + n) of their slot still hold what its table says when
+ * the image is written up to byte `at`: in the slot being written, this pass has overwritten
+ * [pass_start, at), and nothing else (its table was made before the pass). */
+static int still_there(const struct delta *d, struct block_src s, uint64_t n, uint64_t at)
+{
+    uint64_t from = s.block * d->ix.block_size, to = (s.block + n) * d->ix.block_size;
+    return s.slot < 0 || !d->written_slot[s.slot] || from >= at || to <= d->pass_start;
+}
+
+/* Assembles frame f (at image offset `at`) from local blocks into out (plan indexed from
+ * block first_block), adjacent blocks in one read: 0 if a block is missing or unreadable.
+ * Not hashed here: the chunk's signed SHA-256 checks every byte, and a block that is not
+ * what its table said (a stale table, a bad sector) fails the chunk, which is then fetched. */
+static int local_frame(struct delta *d, uint64_t f, uint64_t first_block, uint8_t *out)
 {
     uint32_t bs = d->ix.block_size;
     uint64_t b0 = f * d->ix.frame_size / bs, n = div_up(frame_len(d, f), bs);
@@ -467,27 +488,23 @@ static int local_frame(struct delta *d, uint64_t f, uint64_t first_block)
         const struct block_src *s = &d->plan[b - first_block];
         for (run = 1; b + run < b0 + n && adjacent(&s[run - 1], &s[run]); run++)
             ;
-        if (s->slot == SRC_NONE || !read_blocks(d, *s, run, d->plain + (b - b0) * bs))
+        if (s->slot == SRC_NONE || !still_there(d, *s, run, f * d->ix.frame_size) ||
+            !read_blocks(d, *s, run, out + (b - b0) * bs))
             return 0;
     }
-    /* Zero blocks are made, not read: no sector can be wrong. The others are checked. */
-    for (uint64_t b = b0; b < b0 + n; b++)
-        if (d->plan[b - first_block].slot != SRC_ZERO &&
-            block_key(d->plain + (b - b0) * bs, bs) != key_of(d, b))
-            return 0;
     return 1;
 }
 
-/* Decodes one frame's stored bytes into d->plain: exactly its plain length, nothing after. */
-static ug_err decode_frame(struct delta *d, uint64_t f, size_t stored, char *err)
+/* Decodes one member frame's stored bytes into out: exactly its plain length, nothing after. */
+static ug_err decode_member(struct delta *d, uint64_t f, size_t stored, uint8_t *o, char *err)
 {
     size_t want = frame_len(d, f), in = 0, out = 0;
     int ended = 0;
     ug_err rc = decompress_reset(d->dec, err);
     while (rc == UG_OK && !ended) {
         size_t used = 0, made = 0;
-        rc = decompress_step(d->dec, d->stored + in, stored - in, &used, d->plain + out, want - out,
-                             &made, &ended, err);
+        rc = decompress_step(d->dec, d->stored + in, stored - in, &used, o + out, want - out, &made,
+                             &ended, err);
         in += used;
         out += made;
         if (rc == UG_OK && used == 0 && made == 0 && !ended) {
@@ -502,10 +519,25 @@ static ug_err decode_frame(struct delta *d, uint64_t f, size_t stored, char *err
     return rc;
 }
 
+/* Decodes frame f (frames [f0, f1) make its chunk) into the window after the chunk's bytes
+ * before it, which a flush frame refers back to. */
+static ug_err decode_frame(struct delta *d, uint64_t f, uint64_t f0, uint64_t f1, size_t stored,
+                           char *err)
+{
+    if (!d->p->flush_frames)
+        return decode_member(d, f, stored, d->win + d->wlen, err);
+    ug_err rc = frame_inflate(d->fin, d->stored, stored, f == f0, f + 1 == f1, d->win, d->wlen,
+                              d->win + d->wlen, frame_len(d, f), err);
+    if (rc != UG_OK)
+        ug_prefix(err, "frame %llu: ", (unsigned long long)f);
+    return rc;
+}
+
 /* The stored bytes of frame f (at stored offset `at` in the payload): from the open run if it
- * is there, else a new run reaching over the frames after it that are to be fetched too. */
-static ug_err fetch_frame(struct delta *d, uint64_t f, uint64_t at, uint64_t last_frame,
-                          uint64_t first_frame, char *err)
+ * is there, else a new run reaching over the frames after it that are to be fetched too.
+ * *bad: they came but do not decode (the chunk is then fetched whole). */
+static ug_err fetch_frame(struct delta *d, uint64_t f, uint64_t at, uint64_t f0, uint64_t f1,
+                          int *bad, char *err)
 {
     uint32_t n = frame_stored(d, f);
     if (!(d->run.end > d->run.pos && d->run_frame == f)) {
@@ -513,8 +545,8 @@ static ug_err fetch_frame(struct delta *d, uint64_t f, uint64_t at, uint64_t las
         /* The run goes on over frames to fetch, and over frames the device has whose stored
          * bytes cost less than a request (zeros, mostly) when more to fetch follow. */
         uint64_t len = n, run_len = n;
-        for (uint64_t g = f + 1; g < last_frame; g++) {
-            int want = d->fetch[g - first_frame];
+        for (uint64_t g = f + 1; g < f1; g++) {
+            int want = d->fetch[g - f0];
             if (!want && frame_stored(d, g) > GAP_FRAME)
                 break;
             len += frame_stored(d, g);
@@ -527,24 +559,43 @@ static ug_err fetch_frame(struct delta *d, uint64_t f, uint64_t at, uint64_t las
     }
     d->run_frame = f + 1;
     ug_err rc = ranger_read(d, &d->run, d->stored, n, err);
-    return rc == UG_OK ? decode_frame(d, f, n, err) : rc;
+    if (rc == UG_OK && !*bad && decode_frame(d, f, f0, f1, n, err) != UG_OK)
+        *bad = 1;
+    return rc;
 }
 
 /* ---- chunks */
 
-static ug_err write_frame(struct delta *d, size_t len, int reused, char *err)
+/* Writes the window's unwritten bytes to the slot, hashing them into the chunk's digest. */
+static ug_err window_out(struct delta *d, char *err)
 {
     struct install *in = d->in;
-    ug_err rc = install_slot_write(in, d->plain, len, err);
+    size_t len = d->wlen - d->wdone;
+    if (len == 0)
+        return UG_OK;
+    ug_err rc = install_slot_write(in, d->win + d->wdone, len, err);
     if (rc != UG_OK)
         return rc;
-    if (EVP_DigestUpdate(d->md, d->plain, len) != 1)
+    if (EVP_DigestUpdate(d->md, d->win + d->wdone, len) != 1)
         return ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
+    d->wdone = d->wlen;
     in->written += len;
-    if (reused)
-        in->out->bytes_reused += len;
     if (in->req->progress)
         in->req->progress(in->req->progress_ctx, in->written, in->total);
+    return UG_OK;
+}
+
+/* Room for a frame at the window's end: when full, written out and cut to its history. */
+static ug_err window_room(struct delta *d, char *err)
+{
+    if (d->wlen + d->ix.frame_size <= HISTORY + BATCH + d->ix.frame_size)
+        return UG_OK;
+    ug_err rc = window_out(d, err);
+    if (rc != UG_OK)
+        return rc;
+    size_t keep = d->wlen < HISTORY ? d->wlen : HISTORY;
+    memmove(d->win, d->win + d->wlen - keep, keep);
+    d->wlen = d->wdone = keep;
     return UG_OK;
 }
 
@@ -564,29 +615,41 @@ static void plan_chunk(struct delta *d, const struct bundle_chunk *c, uint64_t f
     }
 }
 
+/* Starts (or starts again) chunk k in the slot and the window. */
+static ug_err chunk_begin(struct delta *d, const struct bundle_chunk *c, char *err)
+{
+    d->wlen = d->wdone = 0;
+    d->in->written = c->offset;
+    return slot_seek(&d->in->slot, c->offset, err);
+}
+
 /* The chunk as the bundle has it, every frame fetched, stored and plain bytes checked: after
- * an assembled chunk did not match (a frame corrupted on the way, or tampered with). */
+ * an assembled chunk did not match (a frame corrupted on the way, or tampered with, or a
+ * local block that was not what its table said). */
 static ug_err refetch_chunk(struct delta *d, size_t k, uint64_t f0, uint64_t f1, char *err)
 {
     const struct bundle_chunk *c = &d->p->chunks[k];
     struct ranger r;
-    ug_err rc = slot_seek(&d->in->slot, c->offset, err);
-    d->in->written = c->offset;
+    char derr[UG_ERRBUF] = "";
+    int bad = 0;
+    ug_err rc = chunk_begin(d, c, err);
+    if (rc == UG_OK && EVP_DigestInit_ex(d->md, EVP_sha256(), NULL) != 1)
+        rc = ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
     if (rc == UG_OK)
         rc = ranger_open(d, &r, d->data_offset + c->stored_offset, c->stored_size, err);
-    int decoded = 1;
     for (uint64_t f = f0; rc == UG_OK && f < f1; f++) {
         uint32_t n = frame_stored(d, f);
-        char derr[UG_ERRBUF];
         rc = ranger_read(d, &r, d->stored, n, err);
         if (rc == UG_OK && EVP_DigestUpdate(d->md_stored, d->stored, n) != 1)
             rc = ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
-        if (rc == UG_OK && decoded && decode_frame(d, f, n, derr) != UG_OK)
-            decoded = 0;
-        if (rc == UG_OK && decoded)
-            rc = write_frame(d, frame_len(d, f), 0, err);
+        if (rc == UG_OK && !bad && (rc = window_room(d, err)) == UG_OK &&
+            decode_frame(d, f, f0, f1, n, derr) != UG_OK)
+            bad = 1;
+        d->wlen += bad ? 0 : frame_len(d, f);
     }
     ranger_close(&r);
+    if (rc == UG_OK && !bad)
+        rc = window_out(d, err);
     if (rc != UG_OK)
         return rc;
     if (!md_matches(d->md_stored, c->stored_sha256))
@@ -594,9 +657,9 @@ static ug_err refetch_chunk(struct delta *d, size_t k, uint64_t f0, uint64_t f1,
                        "%s: payload %s chunk %zu does not match its signed digest (tampered or "
                        "corrupt)",
                        d->in->display, d->p->name, k);
-    if (!decoded)
-        return ug_fail(err, UG_ERR_UNUSABLE, "%s: payload %s chunk %zu does not decode",
-                       d->in->display, d->p->name, k);
+    if (bad)
+        return ug_fail(err, UG_ERR_UNUSABLE, "%s: payload %s chunk %zu does not decode: %s",
+                       d->in->display, d->p->name, k, derr);
     if (!md_matches(d->md, c->sha256))
         return ug_fail(err, UG_ERR_VERIFY,
                        "%s: payload %s chunk %zu: SHA-256 of the decoded bytes does not match "
@@ -605,44 +668,52 @@ static ug_err refetch_chunk(struct delta *d, size_t k, uint64_t f0, uint64_t f1,
     return UG_OK;
 }
 
+/* Frame f into the window: copied from the slots, or fetched (*bad: it did not decode). */
+static ug_err one_frame(struct delta *d, const struct bundle_chunk *c, uint64_t f, uint64_t at,
+                        uint64_t f0, uint64_t f1, int *bad, int *reused, char *err)
+{
+    /* A frame the open run passes over comes from it: its bytes are on the way anyway. */
+    int in_run = d->run.end > d->run.pos && d->run_frame == f;
+    ug_err rc = window_room(d, err);
+    *reused = rc == UG_OK && !in_run && !d->fetch[f - f0] &&
+              local_frame(d, f, c->offset / d->ix.block_size, d->win + d->wlen);
+    if (rc == UG_OK && !*reused) {
+        char ferr[UG_ERRBUF];
+        rc = fetch_frame(d, f, at, f0, f1, bad, ferr);
+        if (rc != UG_OK) /* transport, cancel, a malformed answer: as they are */
+            return ug_fail(err, rc, "%s", ferr);
+        if (*bad && d->no_range)
+            return ug_fail(err, UG_ERR_UNUSABLE, "%s", ferr);
+    }
+    d->wlen += frame_len(d, f);
+    return rc;
+}
+
 /* One chunk into the slot: local frames copied, the others fetched; checked whole. */
 static ug_err delta_chunk(struct delta *d, size_t k, char *err)
 {
     const struct bundle_chunk *c = &d->p->chunks[k];
     uint64_t f0 = c->offset / d->ix.frame_size, f1 = div_up(c->offset + c->size, d->ix.frame_size);
     uint64_t at = c->stored_offset, reused_here = 0;
-    int bad = 0;
+    int bad = 0, reused;
     ug_err rc = load_window(d, k, err);
     if (rc != UG_OK)
         return rc;
     plan_chunk(d, c, f0, f1);
-    rc = slot_seek(&d->in->slot, c->offset, err);
-    for (uint64_t f = f0; rc == UG_OK && f < f1; f++) {
-        /* A frame the open run passes over comes from it: its bytes are on the way anyway. */
-        int in_run = d->run.end > d->run.pos && d->run_frame == f;
-        int reused =
-            !in_run && !d->fetch[f - f0] && local_frame(d, f, c->offset / d->ix.block_size);
-        if (!reused) {
-            char ferr[UG_ERRBUF];
-            ug_err frc = fetch_frame(d, f, at, f1, f0, ferr);
-            if (frc != UG_OK && frc != UG_ERR_UNUSABLE)
-                return ug_fail(err, frc, "%s", ferr); /* transport, cancel: as they are */
-            if (frc != UG_OK) { /* a frame that does not decode: the chunk is fetched whole */
-                if (d->no_range)
-                    return ug_fail(err, frc, "%s", ferr);
-                bad = 1;
-                memset(d->plain, 0, frame_len(d, f));
-            }
-        }
+    rc = chunk_begin(d, c, err);
+    for (uint64_t f = f0; rc == UG_OK && f < f1 && !bad; f++) {
+        rc = one_frame(d, c, f, at, f0, f1, &bad, &reused, err);
         at += frame_stored(d, f);
         reused_here += reused ? frame_len(d, f) : 0;
-        rc = write_frame(d, frame_len(d, f), reused, err);
     }
+    if (rc == UG_OK && !bad)
+        rc = window_out(d, err);
     if (rc == UG_OK && (bad || !md_matches(d->md, c->sha256))) {
         ranger_close(&d->run);
-        d->in->out->bytes_reused -= reused_here; /* all of it is fetched again */
         rc = refetch_chunk(d, k, f0, f1, err);
+        reused_here = 0; /* all of it fetched again */
     }
+    d->in->out->bytes_reused += reused_here;
     return rc;
 }
 
@@ -684,8 +755,8 @@ static ug_err setup_buffers(struct delta *d, char *err)
     d->fetch = malloc(frames);
     d->wframes = malloc(frames * 4);
     d->wkeys = malloc(blocks * BLOCK_KEY_BYTES);
-    d->plain = malloc(d->ix.frame_size);
-    if (!d->plan || !d->fetch || !d->wframes || !d->wkeys || !d->plain)
+    d->win = malloc(HISTORY + BATCH + (size_t)d->ix.frame_size);
+    if (!d->plan || !d->fetch || !d->wframes || !d->wkeys || !d->win)
         return ug_oom(err);
     for (size_t k = 0; k < p->nchunks; k++) {
         ug_err rc = load_window(d, k, err);
@@ -701,6 +772,8 @@ static ug_err setup_buffers(struct delta *d, char *err)
     }
     if (!(d->stored = malloc(max_stored)))
         return ug_oom(err);
+    if (p->flush_frames)
+        return frame_inflater_open(&d->fin, err);
     return decompress_open(p->compression, NULL, &d->dec, err);
 }
 
@@ -764,7 +837,7 @@ static ug_err delta_run(struct delta *d, int *fallback, char *err)
                     div_up(d->p->index_size, 512) * 512 + 1024;
     in->out->bytes_full = div_up(full, 10240) * 10240;
     size_t k = resume_point(d);
-    in->written = in->checkpointed = d->p->chunks[k].offset;
+    in->written = in->checkpointed = d->pass_start = d->p->chunks[k].offset;
     if (k > 0) {
         in->out->resumed = 1;
         in->out->resume_offset = in->written;
@@ -797,9 +870,10 @@ static void delta_free(struct delta *d)
         close(d->ixfd);
     free(d->plan);
     free(d->fetch);
-    free(d->plain);
+    free(d->win);
     free(d->stored);
     decompress_close(d->dec);
+    frame_inflater_close(d->fin);
     EVP_MD_CTX_free(d->md);
     EVP_MD_CTX_free(d->md_stored);
 }
