@@ -15,6 +15,7 @@
 #include "bundle/bundle.h"
 #include "common/hex.h"
 #include "common/jsonfile.h"
+#include "net/multipart.h"
 #include "net/url.h"
 #include "upgrade/install_int.h"
 #include "upgrade/localindex.h"
@@ -23,7 +24,10 @@
 #define MAX_REUSE  4
 #define HEAD_FIRST 4096u        /* the first range asked for: the manifest's header and more */
 #define SIG_GUESS  4096u        /* room left for the signature's member in the second range */
-#define GAP_FRAME  256u         /* a frame the device has, fetched anyway inside a run below this */
+#define GAP_BYTES  160u /* frames the device has, fetched anyway between two to fetch: less
+                          * than the headers of one more part of a multipart answer */
+#define MAX_RANGES 64u  /* ranges in one request: its Range header stays under ~1.5 KiB */
+#define DRAIN_MAX  65536u /* an answer's unread rest read rather than cut, up to this */
 #define HISTORY    32768u       /* plain bytes a flush frame may refer back to (deflate's window) */
 #define BATCH      (256u << 10) /* plain bytes assembled before one write to the slot */
 #define SRC_ZERO   -1           /* a block of zeros: made, not read */
@@ -33,6 +37,20 @@
 struct ranger {
     struct fetch_reader *reader;
     uint64_t pos, end;
+};
+
+/* Bundle bytes [from, to) a chunk needs from the network. */
+struct span {
+    uint64_t from, to;
+};
+
+/* The answer to a request for several ranges, being read: a part at a time when it is
+ * multipart/byteranges, else the one range the server sent. */
+struct answer {
+    struct ranger r;
+    struct multipart *mp;
+    uint64_t pos, end; /* the part at hand: bundle bytes [pos, end) not read yet */
+    int open;
 };
 
 struct block_src {
@@ -69,8 +87,11 @@ struct delta {
     size_t wlen, wdone;
     struct decompressor *dec;
     struct frame_inflater *fin;
-    struct ranger run;
-    uint64_t run_frame; /* the next frame the open run delivers */
+    struct span *spans; /* the chunk's, in order */
+    size_t nspans;
+    struct answer ans;
+    unsigned max_ranges; /* MAX_RANGES; 1 once a server answered several with the whole file */
+    char *range_text;
     EVP_MD_CTX *md, *md_stored;
 };
 
@@ -452,6 +473,189 @@ static int read_blocks(struct delta *d, struct block_src src, uint64_t n, uint8_
            slot_read(s, buf, n * bs, &got, ignored) == UG_OK && got == n * bs;
 }
 
+/* ---- several ranges in one request */
+
+/* The multipart reader's source: the answer's body, counted as fetched. */
+static ug_err answer_pull(void *ctx, void *buf, size_t n, size_t *got, char *err)
+{
+    struct delta *d = ctx;
+    struct ranger *r = &d->ans.r;
+    r->end = r->pos + n; /* a multipart body's length is its parts': read until it ends */
+    return ranger_some(d, r, buf, n, got, err);
+}
+
+static void answer_close(struct delta *d)
+{
+    multipart_close(d->ans.mp);
+    ranger_close(&d->ans.r);
+    memset(&d->ans, 0, sizeof d->ans);
+}
+
+/* The Range set of a request for the bytes [at, at + n) and the chunk's spans after them, as
+ * many as a request may ask for: into d->range_text. */
+static void range_set(struct delta *d, uint64_t at, uint64_t n)
+{
+    uint64_t from = at, to = at + n;
+    size_t len = 0, i = 0;
+    char *t = d->range_text;
+    while (i < d->nspans && d->spans[i].to <= at)
+        i++;
+    if (i < d->nspans && d->spans[i].from <= at && d->spans[i].to > to)
+        to = d->spans[i].to; /* the rest of the span holding it */
+    for (unsigned k = 0; k < d->max_ranges; k++) {
+        len += (size_t)sprintf(t + len, "%s%llu-%llu", k ? "," : "", (unsigned long long)from,
+                               (unsigned long long)to - 1);
+        while (i < d->nspans && d->spans[i].from < to)
+            i++;
+        if (i == d->nspans)
+            break;
+        from = d->spans[i].from;
+        to = d->spans[i].to;
+    }
+}
+
+/* Opens a request for [at, at + n) and what follows it; a server that answers several ranges
+ * with the whole file is asked one range at a time from then on (*again). */
+static ug_err answer_open(struct delta *d, uint64_t at, uint64_t n, int *again, char *err)
+{
+    struct install *in = d->in;
+    struct fetch_options o;
+    struct fetch_result res;
+    *again = 0;
+    range_set(d, at, n);
+    install_fetch_options(in, 0, &o);
+    o.resume_from = o.range_length = 0;
+    o.ranges = d->range_text;
+    ug_err rc = fetch_open(&o, &d->ans.r.reader, &res, err);
+    if (rc != UG_OK)
+        return rc;
+    d->ans.open = 1;
+    res = *fetch_reader_result(d->ans.r.reader);
+    if (!res.resumed) {
+        answer_close(d); /* the whole file: cut at once */
+        if (d->max_ranges == 1)
+            return ug_fail(err, UG_ERR_UNUSABLE, "%s: the server ignores byte ranges",
+                           in->display);
+        d->max_ranges = 1;
+        *again = 1;
+        return UG_OK;
+    }
+    if (strcmp(res.etag, in->etag) != 0 || strcmp(res.last_modified, in->last_modified) != 0)
+        return ug_fail(err, UG_ERR_UNUSABLE,
+                       "%s: the bundle changed on the server during the install", in->display);
+    char boundary[MULTIPART_BOUNDARY_MAX + 1];
+    if (multipart_boundary(res.content_type, boundary) == 0)
+        return multipart_open(boundary, answer_pull, d, &d->ans.mp, err);
+    /* One range: the first asked for, or several the server joined. */
+    uint64_t first, last;
+    if (multipart_content_range(res.content_range, &first, &last) != 0)
+        return ug_fail(err, UG_ERR_UNUSABLE, "%s: a 206 answer without a valid Content-Range",
+                       in->display);
+    d->ans.pos = d->ans.r.pos = first;
+    d->ans.end = d->ans.r.end = last + 1;
+    return UG_OK;
+}
+
+/* Moves the answer to bundle offset `at` within its part, or past parts that end before it;
+ * 1 when it is there, 0 when this answer cannot give it (closed then). */
+static ug_err answer_seek(struct delta *d, uint64_t at, uint64_t n, int *there, char *err)
+{
+    uint8_t scratch[4096];
+    *there = 0;
+    while (d->ans.open && d->ans.mp && at >= d->ans.end) {
+        int more;
+        uint64_t first, last;
+        ug_err rc = multipart_next(d->ans.mp, &more, &first, &last, err);
+        if (rc != UG_OK)
+            return rc;
+        if (!more)
+            answer_close(d);
+        else {
+            d->ans.pos = first;
+            d->ans.end = last + 1;
+        }
+    }
+    if (!d->ans.open || at < d->ans.pos || at + n > d->ans.end) {
+        answer_close(d);
+        return UG_OK;
+    }
+    while (d->ans.pos < at) { /* bytes the server joined in: read, dropped */
+        size_t want = at - d->ans.pos < sizeof scratch ? (size_t)(at - d->ans.pos) : sizeof scratch;
+        ug_err rc = d->ans.mp ? multipart_read(d->ans.mp, scratch, want, &want, err)
+                              : ranger_some(d, &d->ans.r, scratch, want, &want, err);
+        if (rc != UG_OK)
+            return rc;
+        if (want == 0)
+            return ug_fail(err, UG_ERR_UNUSABLE, "%s: the bundle ends early (truncated)",
+                           d->in->display);
+        d->ans.pos += want;
+    }
+    *there = 1;
+    return UG_OK;
+}
+
+/* Reads n bytes of the current part into buf. */
+static ug_err answer_read(struct delta *d, uint8_t *buf, size_t n, char *err)
+{
+    for (size_t got; n > 0; buf += got, n -= got, d->ans.pos += got) {
+        ug_err rc = d->ans.mp ? multipart_read(d->ans.mp, buf, n, &got, err)
+                              : ranger_some(d, &d->ans.r, buf, n, &got, err);
+        if (rc != UG_OK)
+            return rc;
+        if (got == 0)
+            return ug_fail(err, UG_ERR_UNUSABLE, "%s: the bundle ends early (truncated)",
+                           d->in->display);
+    }
+    return UG_OK;
+}
+
+/* The n bundle bytes at `at` into d->stored: from the answer at hand if it holds them, else
+ * from a new request (which asks for the chunk's next spans too). */
+static ug_err net_read(struct delta *d, uint64_t at, size_t n, char *err)
+{
+    if (d->fd >= 0) {
+        struct ranger r = {.pos = at, .end = at + n};
+        return ranger_read(d, &r, d->stored, n, err);
+    }
+    for (int tries = 0;; tries++) {
+        int there = 0, again = 0;
+        ug_err rc = answer_seek(d, at, n, &there, err);
+        if (rc != UG_OK || there)
+            return rc == UG_OK ? answer_read(d, d->stored, n, err) : rc;
+        /* An answer that did not hold what was asked first: once more, one range alone. */
+        if (tries == 2)
+            return ug_fail(err, UG_ERR_UNUSABLE, "%s: the server did not send bytes %llu-%llu",
+                           d->in->display, (unsigned long long)at,
+                           (unsigned long long)(at + n - 1));
+        if (tries == 1)
+            d->max_ranges = 1;
+        if ((rc = answer_open(d, at, n, &again, err)) != UG_OK)
+            return rc;
+    }
+}
+
+/* At a chunk's end: the answer's last bytes (the closing delimiter) read, so the connection
+ * stays open for the next request; a larger rest is cut. */
+static ug_err answer_finish(struct delta *d, char *err)
+{
+    uint8_t scratch[4096];
+    ug_err rc = UG_OK;
+    int more = 1;
+    for (unsigned parts = 0; d->ans.open && d->ans.mp && rc == UG_OK && more &&
+                             parts <= MAX_RANGES && d->ans.end - d->ans.pos <= DRAIN_MAX;
+         parts++) {
+        uint64_t first, last;
+        rc = multipart_next(d->ans.mp, &more, &first, &last, err);
+        d->ans.pos = more ? first : 0;
+        d->ans.end = more ? last + 1 : 0;
+    }
+    for (size_t got = 1; d->ans.open && !d->ans.mp && rc == UG_OK && got > 0 &&
+                         d->ans.r.end - d->ans.r.pos <= DRAIN_MAX;)
+        rc = ranger_some(d, &d->ans.r, scratch, sizeof scratch, &got, err);
+    answer_close(d);
+    return rc;
+}
+
 /* ---- frames */
 
 /* Plain bytes of frame f: [f * frame_size, ...) cut at the image's end. */
@@ -533,32 +737,13 @@ static ug_err decode_frame(struct delta *d, uint64_t f, uint64_t f0, uint64_t f1
     return rc;
 }
 
-/* The stored bytes of frame f (at stored offset `at` in the payload): from the open run if it
- * is there, else a new run reaching over the frames after it that are to be fetched too.
- * *bad: they came but do not decode (the chunk is then fetched whole). */
+/* Frame f (its stored bytes at `at` in the payload) from the network into the window;
+ * *bad: it came but does not decode (the chunk is then fetched whole). */
 static ug_err fetch_frame(struct delta *d, uint64_t f, uint64_t at, uint64_t f0, uint64_t f1,
                           int *bad, char *err)
 {
     uint32_t n = frame_stored(d, f);
-    if (!(d->run.end > d->run.pos && d->run_frame == f)) {
-        ranger_close(&d->run);
-        /* The run goes on over frames to fetch, and over frames the device has whose stored
-         * bytes cost less than a request (zeros, mostly) when more to fetch follow. */
-        uint64_t len = n, run_len = n;
-        for (uint64_t g = f + 1; g < f1; g++) {
-            int want = d->fetch[g - f0];
-            if (!want && frame_stored(d, g) > GAP_FRAME)
-                break;
-            len += frame_stored(d, g);
-            if (want)
-                run_len = len;
-        }
-        ug_err rc = ranger_open(d, &d->run, d->data_offset + at, run_len, err);
-        if (rc != UG_OK)
-            return rc;
-    }
-    d->run_frame = f + 1;
-    ug_err rc = ranger_read(d, &d->run, d->stored, n, err);
+    ug_err rc = net_read(d, d->data_offset + at, n, err);
     if (rc == UG_OK && !*bad && decode_frame(d, f, f0, f1, n, err) != UG_OK)
         *bad = 1;
     return rc;
@@ -599,6 +784,27 @@ static ug_err window_room(struct delta *d, char *err)
     return UG_OK;
 }
 
+/* The chunk's spans: runs of frames to fetch, joined over frames the device has when their
+ * stored bytes cost less than another part (zeros, mostly); those are then fetched too. */
+static void plan_spans(struct delta *d, const struct bundle_chunk *c, uint64_t f0, uint64_t f1)
+{
+    uint64_t at = d->data_offset + c->stored_offset;
+    d->nspans = 0;
+    for (uint64_t f = f0, last = 0; f < f1; at += frame_stored(d, f++)) {
+        if (!d->fetch[f - f0])
+            continue;
+        struct span *s = d->nspans ? &d->spans[d->nspans - 1] : NULL;
+        if (s && at - s->to <= GAP_BYTES) {
+            for (uint64_t g = last + 1; g < f; g++)
+                d->fetch[g - f0] = 1;
+            s->to = at + frame_stored(d, f);
+        } else {
+            d->spans[d->nspans++] = (struct span){at, at + frame_stored(d, f)};
+        }
+        last = f;
+    }
+}
+
 /* Plans chunk k: the source of each block, and which frames must be fetched. */
 static void plan_chunk(struct delta *d, const struct bundle_chunk *c, uint64_t f0, uint64_t f1)
 {
@@ -613,6 +819,7 @@ static void plan_chunk(struct delta *d, const struct bundle_chunk *c, uint64_t f
                 d->fetch[f - f0] = 1;
         }
     }
+    plan_spans(d, c, f0, f1);
 }
 
 /* Starts (or starts again) chunk k in the slot and the window. */
@@ -672,10 +879,8 @@ static ug_err refetch_chunk(struct delta *d, size_t k, uint64_t f0, uint64_t f1,
 static ug_err one_frame(struct delta *d, const struct bundle_chunk *c, uint64_t f, uint64_t at,
                         uint64_t f0, uint64_t f1, int *bad, int *reused, char *err)
 {
-    /* A frame the open run passes over comes from it: its bytes are on the way anyway. */
-    int in_run = d->run.end > d->run.pos && d->run_frame == f;
     ug_err rc = window_room(d, err);
-    *reused = rc == UG_OK && !in_run && !d->fetch[f - f0] &&
+    *reused = rc == UG_OK && !d->fetch[f - f0] &&
               local_frame(d, f, c->offset / d->ix.block_size, d->win + d->wlen);
     if (rc == UG_OK && !*reused) {
         char ferr[UG_ERRBUF];
@@ -708,8 +913,9 @@ static ug_err delta_chunk(struct delta *d, size_t k, char *err)
     }
     if (rc == UG_OK && !bad)
         rc = window_out(d, err);
+    if (rc == UG_OK)
+        rc = bad ? (answer_close(d), UG_OK) : answer_finish(d, err);
     if (rc == UG_OK && (bad || !md_matches(d->md, c->sha256))) {
-        ranger_close(&d->run);
         rc = refetch_chunk(d, k, f0, f1, err);
         reused_here = 0; /* all of it fetched again */
     }
@@ -753,10 +959,13 @@ static ug_err setup_buffers(struct delta *d, char *err)
     uint64_t frames = div_up(max_chunk, d->ix.frame_size) + 1;
     d->plan = malloc(blocks * sizeof *d->plan);
     d->fetch = malloc(frames);
+    d->spans = malloc(frames * sizeof *d->spans);
+    d->range_text = malloc(MAX_RANGES * 44 + 1); /* "A-B," at most, with 20-digit numbers */
+    d->max_ranges = MAX_RANGES;
     d->wframes = malloc(frames * 4);
     d->wkeys = malloc(blocks * BLOCK_KEY_BYTES);
     d->win = malloc(HISTORY + BATCH + (size_t)d->ix.frame_size);
-    if (!d->plan || !d->fetch || !d->wframes || !d->wkeys || !d->win)
+    if (!d->plan || !d->fetch || !d->spans || !d->range_text || !d->wframes || !d->wkeys || !d->win)
         return ug_oom(err);
     for (size_t k = 0; k < p->nchunks; k++) {
         ug_err rc = load_window(d, k, err);
@@ -794,7 +1003,7 @@ static ug_err delta_chunks(struct delta *d, size_t k, char *err)
         if (rc == UG_OK)
             rc = install_chunk_verified(in, d->p, k, err);
     }
-    ranger_close(&d->run);
+    answer_close(d);
     char flush_err[UG_ERRBUF];
     ug_err frc = install_flusher_stop(in, flush_err);
     if (rc == UG_OK && frc != UG_OK)
@@ -854,7 +1063,7 @@ static ug_err delta_run(struct delta *d, int *fallback, char *err)
 
 static void delta_free(struct delta *d)
 {
-    ranger_close(&d->run);
+    answer_close(d);
     for (size_t i = 0; i < d->nlocal; i++) {
         local_index_close(d->local[i]);
         slot_close(&d->rd[i]);
@@ -870,6 +1079,8 @@ static void delta_free(struct delta *d)
         close(d->ixfd);
     free(d->plan);
     free(d->fetch);
+    free(d->spans);
+    free(d->range_text);
     free(d->win);
     free(d->stored);
     decompress_close(d->dec);
