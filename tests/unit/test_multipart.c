@@ -31,8 +31,8 @@ static ug_err pull(void *ctx, void *buf, size_t n, size_t *got, char *err)
 }
 
 #define NGINX                                                                                 \
-    "\r\n--00000000000000000001\r\nContent-Type: application/octet-stream\r\n"              \
-    "Content-Range: bytes 0-4/100\r\n\r\nhello\r\n--00000000000000000001\r\n"               \
+    "\r\n--00000000000000000001\r\nContent-Type: application/octet-stream\r\n"                \
+    "Content-Range: bytes 0-4/100\r\n\r\nhello\r\n--00000000000000000001\r\n"                 \
     "Content-Type: application/octet-stream\r\nContent-Range: bytes 50-52/100\r\n\r\nabc\r\n" \
     "--00000000000000000001--\r\n"
 
@@ -116,9 +116,9 @@ static void test_malformed(void **state)
         "\r\n--00000000000000000001\r\nContent-Range: bytes 0-1/100\r\n\r\nabXX\r\n"
         "--00000000000000000001--\r\n", /* more bytes than its range */
         "\r\n--00000000000000000001\r\nContent-Range: bytes 0-1/100\r\n\r\nab\r\n"
-        "--another\r\n", /* a foreign delimiter */
+        "--another\r\n",                                                  /* a foreign delimiter */
         "\r\n--00000000000000000001\r\nContent-Range: bytes 0-1/100\r\n", /* ends in headers */
-        "a\nb\nc\nd\ne\nf\ng\nh\ni\n--00000000000000000001--\r\n", /* preamble too long */
+        "a\nb\nc\nd\ne\nf\ng\nh\ni\n--00000000000000000001--\r\n",        /* preamble too long */
     };
     char out[256];
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -144,8 +144,7 @@ static void test_headers(void **state)
     assert_int_equal(multipart_content_range(" bytes 0-0/*", &first, &last), 0);
     assert_int_equal(multipart_content_range("bytes 10-100/100", &first, &last), -1);
     assert_int_equal(multipart_content_range("bytes 9-8/100", &first, &last), -1);
-    assert_int_equal(multipart_content_range("bytes 0-99999999999999999999/*", &first, &last),
-                     -1);
+    assert_int_equal(multipart_content_range("bytes 0-99999999999999999999/*", &first, &last), -1);
     assert_int_equal(multipart_content_range("items 0-1/2", &first, &last), -1);
 }
 

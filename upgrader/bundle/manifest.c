@@ -135,7 +135,7 @@ static ug_err check_index_shape(const struct bundle_payload *p, const char *wher
                            "bundle manifest: %schunk %zu is not a whole number of frames", where,
                            k);
     /* The member is the index gzip-compressed: never empty, never more than gzip can make. */
-    uint64_t raw = block_index_size(p->size, p->block_size, p->frame_size);
+    uint64_t raw = block_index_size(p->size, p->block_size, p->frame_size, p->index_version);
     if (p->index_size == 0 || raw > SIZE_MAX / 2 ||
         p->index_size > compress_bound(CODEC_GZIP, (size_t)raw))
         return ug_fail(err, UG_ERR_USAGE, "bundle manifest: %sindex size %llu does not fit %llu",
@@ -166,6 +166,7 @@ static ug_err parse_index(json_object *obj, struct bundle_payload *p, const char
     p->frame_size = fs > (16u << 20) ? 0 : (uint32_t)fs;
     json_object *v;
     if (json_object_object_get_ex(obj, "frames", &v)) {
+        p->index_version = 2; /* written by the packer that writes "frames" */
         const char *mode =
             json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
         p->flush_frames = strcmp(mode, "flush") == 0;

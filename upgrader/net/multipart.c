@@ -199,8 +199,7 @@ static ug_err skip_part(struct multipart *m, char *err)
     return UG_OK;
 }
 
-ug_err multipart_next(struct multipart *m, int *more, uint64_t *first, uint64_t *last,
-                      char *err)
+ug_err multipart_next(struct multipart *m, int *more, uint64_t *first, uint64_t *last, char *err)
 {
     char line[LINE_MAX_BYTES + 1];
     int close = 0, lines = 0;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +23,13 @@
 #include "upgrade/slots/readback.h"
 
 #define MAX_REUSE  4
-#define HEAD_FIRST 4096u        /* the first range asked for: the manifest's header and more */
-#define SIG_GUESS  4096u        /* room left for the signature's member in the second range */
-#define GAP_BYTES  160u /* frames the device has, fetched anyway between two to fetch: less
+#define HEAD_FIRST 4096u /* the first range asked for: the manifest's header and more */
+#define SIG_GUESS  4096u /* room left for the signature's member in the second range */
+#define GAP_BYTES \
+    160u                        /* frames the device has, fetched anyway between two to fetch: less
                           * than the headers of one more part of a multipart answer */
-#define MAX_RANGES 64u  /* ranges in one request: its Range header stays under ~1.5 KiB */
-#define DRAIN_MAX  65536u /* an answer's unread rest read rather than cut, up to this */
+#define MAX_RANGES 64u          /* ranges in one request: its Range header stays under ~1.5 KiB */
+#define DRAIN_MAX  65536u       /* an answer's unread rest read rather than cut, up to this */
 #define HISTORY    32768u       /* plain bytes a flush frame may refer back to (deflate's window) */
 #define BATCH      (256u << 10) /* plain bytes assembled before one write to the slot */
 #define SRC_ZERO   -1           /* a block of zeros: made, not read */
@@ -70,6 +72,7 @@ struct delta {
     int ixfd;                 /* the inflated index (a scratch file) */
     struct block_index ix;    /* its counts; the bytes stay in the file */
     uint8_t *wframes, *wkeys; /* the current chunk's frame sizes and keys */
+    uint8_t *wplanes;         /* a byte plane of its frame sizes (version 2) */
     uint64_t wframe0, wblock0;
     uint64_t zero_key;
     struct local_index *local[MAX_REUSE];
@@ -370,9 +373,20 @@ static ug_err load_window(struct delta *d, size_t k, char *err)
     uint64_t f0 = c->offset / d->ix.frame_size, f1 = div_up(c->offset + c->size, d->ix.frame_size);
     uint64_t b0 = c->offset / d->ix.block_size, b1 = div_up(c->offset + c->size, d->ix.block_size);
     off_t keys = BLOCK_INDEX_HEADER + 4 * (off_t)d->ix.nframes;
-    size_t nf = (size_t)(f1 - f0) * 4, nb = (size_t)(b1 - b0) * BLOCK_KEY_BYTES;
-    if (pread(d->ixfd, d->wframes, nf, BLOCK_INDEX_HEADER + 4 * (off_t)f0) != (ssize_t)nf ||
-        pread(d->ixfd, d->wkeys, nb, keys + BLOCK_KEY_BYTES * (off_t)b0) != (ssize_t)nb)
+    size_t nf = (size_t)(f1 - f0), nb = (size_t)(b1 - b0) * d->ix.key_bytes;
+    int ok = pread(d->ixfd, d->wkeys, nb, keys + d->ix.key_bytes * (off_t)b0) == (ssize_t)nb;
+    if (d->ix.version != 2) {
+        ok = ok && pread(d->ixfd, d->wframes, 4 * nf, BLOCK_INDEX_HEADER + 4 * (off_t)f0) ==
+                       (ssize_t)(4 * nf);
+    } else { /* byte planes, put together as little-endian u32 */
+        for (int plane = 0; ok && plane < 4; plane++) {
+            off_t at = BLOCK_INDEX_HEADER + (off_t)(plane * d->ix.nframes + f0);
+            ok = pread(d->ixfd, d->wplanes, nf, at) == (ssize_t)nf;
+            for (size_t i = 0; ok && i < nf; i++)
+                d->wframes[4 * i + (size_t)plane] = d->wplanes[i];
+        }
+    }
+    if (!ok)
         return ug_fail(err, UG_ERR_OTHER, "block index scratch file: cannot read");
     d->wframe0 = f0;
     d->wblock0 = b0;
@@ -387,7 +401,7 @@ static uint32_t frame_stored(const struct delta *d, uint64_t f)
 
 static uint64_t key_of(const struct delta *d, uint64_t b)
 {
-    return block_key_of_digest(d->wkeys + BLOCK_KEY_BYTES * (b - d->wblock0));
+    return block_key_of_digest(d->wkeys + d->ix.key_bytes * (b - d->wblock0), d->ix.key_bytes);
 }
 
 /* ---- what the device holds */
@@ -401,32 +415,71 @@ static int same_slot(const char *a, const char *b)
     return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
 }
 
+/* One slot's table, opened or built on a thread of its own. */
+struct table_job {
+    struct local_slot ls;
+    uint32_t block_size;
+    struct local_index *x;
+    int built, started;
+    ug_err rc;
+    pthread_t thread;
+};
+
+static void *table_main(void *arg)
+{
+    struct table_job *j = arg;
+    char ignored[UG_ERRBUF];
+    j->rc = local_index_open(&j->ls, j->block_size, &j->x, &j->built, ignored);
+    return NULL;
+}
+
+/* Opens (or builds) every reusable slot's table, each on its own thread but the last: two
+ * tables to build (a first delta) take the time of one on two CPUs. */
+static void open_tables(struct delta *d, struct table_job *jobs, size_t n)
+{
+    const struct install_request *req = d->in->req;
+    for (size_t i = 0; i < n; i++) {
+        const struct install_reuse *u = &req->reuse[i];
+        jobs[i] = (struct table_job){.ls = {d->in->slot.backend, u->location, u->version, u->cache},
+                                     .block_size = d->ix.block_size};
+        jobs[i].started =
+            i + 1 < n && pthread_create(&jobs[i].thread, NULL, table_main, &jobs[i]) == 0;
+        if (!jobs[i].started && i + 1 < n)
+            table_main(&jobs[i]);
+    }
+    if (n > 0)
+        table_main(&jobs[n - 1]);
+    for (size_t i = 0; i < n; i++)
+        if (jobs[i].started)
+            pthread_join(jobs[i].thread, NULL);
+}
+
 /* Indexes every reusable slot; one that cannot be read is simply not reused. The slot being
  * written loses its cache before its first byte changes (power-loss ordering: a cut never
  * leaves a cache that describes bytes no longer there; the table already open stays usable). */
 static ug_err open_local(struct delta *d, char *err)
 {
     const struct install_request *req = d->in->req;
+    struct table_job jobs[MAX_REUSE];
+    size_t n = req->nreuse < MAX_REUSE ? req->nreuse : MAX_REUSE;
     uint8_t *zero = calloc(1, d->ix.block_size);
     if (!zero)
         return ug_oom(err);
-    d->zero_key = block_key(zero, d->ix.block_size);
+    d->zero_key = block_key(zero, d->ix.block_size) & block_index_key_mask(d->ix.version);
     free(zero);
-    for (size_t i = 0; i < req->nreuse && d->nlocal < MAX_REUSE; i++) {
-        const struct install_reuse *u = &req->reuse[i];
-        struct local_slot ls = {d->in->slot.backend, u->location, u->version, u->cache};
-        int built = 0;
+    open_tables(d, jobs, n);
+    for (size_t i = 0; i < n; i++) {
         char ignored[UG_ERRBUF];
-        struct local_index *x;
-        if (local_index_open(&ls, d->ix.block_size, &x, &built, ignored) != UG_OK)
+        if (jobs[i].rc != UG_OK)
             continue;
-        if (slot_open_read(&d->rd[d->nlocal], ls.backend, u->location, ignored) != UG_OK) {
-            local_index_close(x);
+        if (slot_open_read(&d->rd[d->nlocal], jobs[i].ls.backend, jobs[i].ls.location, ignored) !=
+            UG_OK) {
+            local_index_close(jobs[i].x);
             continue;
         }
-        d->in->out->index_builds += (uint64_t)built;
-        d->written_slot[d->nlocal] = same_slot(u->location, req->slot_location);
-        d->local[d->nlocal++] = x;
+        d->in->out->index_builds += (uint64_t)jobs[i].built;
+        d->written_slot[d->nlocal] = same_slot(jobs[i].ls.location, req->slot_location);
+        d->local[d->nlocal++] = jobs[i].x;
     }
     for (size_t i = 0; i < req->nreuse; i++)
         if (same_slot(req->reuse[i].location, req->slot_location)) {
@@ -450,7 +503,7 @@ static struct block_src locate(struct delta *d, uint64_t b)
         return s;
     }
     for (size_t i = 0; i < d->nlocal; i++)
-        if (local_index_find(d->local[i], key, &s.block)) {
+        if (local_index_find(d->local[i], key, block_index_key_mask(d->ix.version), &s.block)) {
             s.slot = (int)i;
             return s;
         }
@@ -534,8 +587,7 @@ static ug_err answer_open(struct delta *d, uint64_t at, uint64_t n, int *again, 
     if (!res.resumed) {
         answer_close(d); /* the whole file: cut at once */
         if (d->max_ranges == 1)
-            return ug_fail(err, UG_ERR_UNUSABLE, "%s: the server ignores byte ranges",
-                           in->display);
+            return ug_fail(err, UG_ERR_UNUSABLE, "%s: the server ignores byte ranges", in->display);
         d->max_ranges = 1;
         *again = 1;
         return UG_OK;
@@ -964,8 +1016,10 @@ static ug_err setup_buffers(struct delta *d, char *err)
     d->max_ranges = MAX_RANGES;
     d->wframes = malloc(frames * 4);
     d->wkeys = malloc(blocks * BLOCK_KEY_BYTES);
+    d->wplanes = malloc(frames);
     d->win = malloc(HISTORY + BATCH + (size_t)d->ix.frame_size);
-    if (!d->plan || !d->fetch || !d->spans || !d->range_text || !d->wframes || !d->wkeys || !d->win)
+    if (!d->plan || !d->fetch || !d->spans || !d->range_text || !d->wplanes || !d->wframes ||
+        !d->wkeys || !d->win)
         return ug_oom(err);
     for (size_t k = 0; k < p->nchunks; k++) {
         ug_err rc = load_window(d, k, err);
@@ -1075,6 +1129,7 @@ static void delta_free(struct delta *d)
     free(d->p);
     free(d->wframes);
     free(d->wkeys);
+    free(d->wplanes);
     if (d->ixfd >= 0)
         close(d->ixfd);
     free(d->plan);

@@ -355,7 +355,7 @@ ug_err local_index_open(const struct local_slot *s, uint32_t block_size, struct 
 }
 
 /* Searches entries [lo, hi) by pread, a bucket at a time. */
-int local_index_find(struct local_index *x, uint64_t key, uint64_t *block)
+int local_index_find(struct local_index *x, uint64_t key, uint64_t mask, uint64_t *block)
 {
     uint32_t b = (uint32_t)(key >> (64 - FANOUT_BITS));
     uint64_t lo = x->fanout[b], hi = x->fanout[b + 1];
@@ -366,9 +366,11 @@ int local_index_find(struct local_index *x, uint64_t key, uint64_t *block)
         if (pread(x->fd, x->bucket, n * ENTRY, base + (off_t)(from * ENTRY)) !=
             (ssize_t)(n * ENTRY))
             return 0;
-        uint64_t first = get(x->bucket, 8), last = get(x->bucket + (n - 1) * ENTRY, 8);
+        /* Sorted by whole key, so the keys sharing the masked bits are next to each other. */
+        uint64_t first = get(x->bucket, 8) & mask,
+                 last = get(x->bucket + (n - 1) * ENTRY, 8) & mask;
         for (uint64_t i = 0; i < n && key >= first && key <= last; i++)
-            if (get(x->bucket + i * ENTRY, 8) == key) {
+            if ((get(x->bucket + i * ENTRY, 8) & mask) == key) {
                 *block = get(x->bucket + i * ENTRY + 8, 4);
                 return 1;
             }

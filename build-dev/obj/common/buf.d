@@ -1,0 +1,2 @@
+build-dev/obj/common/buf.o: common/buf.c common/buf.h
+common/buf.h:

@@ -1,0 +1,2 @@
+build-dev/obj/common/error.o: common/error.c common/error.h
+common/error.h:

@@ -1,0 +1,2 @@
+build-dev/obj/common/units.o: common/units.c common/units.h
+common/units.h:

@@ -1,0 +1,28 @@
+build-dev/obj/upgrader/cmd/cmd_status.o: upgrader/cmd/cmd_status.c \
+ upgrader/cmd/commands.h common/error.h upgrader/cmd/via_daemon.h \
+ common/cli.h common/jsonfile.h upgrader/daemon/devstatus.h \
+ upgrader/session/session.h bootctl/bootstate.h common/log.h \
+ upgrader/device/devconf.h upgrader/device/folder.h \
+ upgrader/device/device.h upgrader/lang/macro.h common/buf.h \
+ upgrader/lang/params.h upgrader/lang/paramdefs.h upgrader/lang/profile.h \
+ upgrader/lang/rule.h upgrader/net/fetch.h upgrader/net/url.h
+upgrader/cmd/commands.h:
+common/error.h:
+upgrader/cmd/via_daemon.h:
+common/cli.h:
+common/jsonfile.h:
+upgrader/daemon/devstatus.h:
+upgrader/session/session.h:
+bootctl/bootstate.h:
+common/log.h:
+upgrader/device/devconf.h:
+upgrader/device/folder.h:
+upgrader/device/device.h:
+upgrader/lang/macro.h:
+common/buf.h:
+upgrader/lang/params.h:
+upgrader/lang/paramdefs.h:
+upgrader/lang/profile.h:
+upgrader/lang/rule.h:
+upgrader/net/fetch.h:
+upgrader/net/url.h:

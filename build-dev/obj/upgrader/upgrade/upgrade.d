@@ -1,0 +1,36 @@
+build-dev/obj/upgrader/upgrade/upgrade.o: upgrader/upgrade/upgrade.c \
+ upgrader/upgrade/upgrade.h common/error.h upgrader/session/session.h \
+ bootctl/bootstate.h common/log.h upgrader/device/devconf.h \
+ upgrader/device/folder.h upgrader/device/device.h upgrader/lang/macro.h \
+ common/buf.h upgrader/lang/params.h upgrader/lang/paramdefs.h \
+ upgrader/lang/profile.h upgrader/lang/rule.h upgrader/net/fetch.h \
+ upgrader/net/url.h upgrader/upgrade/upgrade_state.h \
+ upgrader/lang/delay.h upgrader/net/syslog_udp.h \
+ upgrader/upgrade/catalog.h common/version.h upgrader/upgrade/hop.h \
+ upgrader/upgrade/pass.h upgrader/upgrade/install.h \
+ upgrader/upgrade/planner.h
+upgrader/upgrade/upgrade.h:
+common/error.h:
+upgrader/session/session.h:
+bootctl/bootstate.h:
+common/log.h:
+upgrader/device/devconf.h:
+upgrader/device/folder.h:
+upgrader/device/device.h:
+upgrader/lang/macro.h:
+common/buf.h:
+upgrader/lang/params.h:
+upgrader/lang/paramdefs.h:
+upgrader/lang/profile.h:
+upgrader/lang/rule.h:
+upgrader/net/fetch.h:
+upgrader/net/url.h:
+upgrader/upgrade/upgrade_state.h:
+upgrader/lang/delay.h:
+upgrader/net/syslog_udp.h:
+upgrader/upgrade/catalog.h:
+common/version.h:
+upgrader/upgrade/hop.h:
+upgrader/upgrade/pass.h:
+upgrader/upgrade/install.h:
+upgrader/upgrade/planner.h:
