@@ -93,10 +93,11 @@ static ug_err compress_chunk(const struct bundle_pack_options *o, struct index_b
     }
     for (size_t at = 0; at < got; at += x->block_size) {
         uint64_t key = block_key(plain + at, got - at < x->block_size ? got - at : x->block_size);
-        uint8_t be[BLOCK_KEY_BYTES2]; /* a version 2 index: the first 6 bytes */
-        for (int i = 0; i < BLOCK_KEY_BYTES2; i++)
+        uint8_t be[8];
+        for (int i = 0; i < 8; i++)
             be[i] = (uint8_t)(key >> (8 * (7 - i)));
-        if (buf_append(&x->keys, be, sizeof be) != 0)
+        /* Version 2 (flush frames) keeps the first 6 bytes, version 1 all 8. */
+        if (buf_append(&x->keys, be, block_index_key_bytes(x->flush ? 2 : 1)) != 0)
             return ug_oom(err);
     }
     return UG_OK;
@@ -239,15 +240,15 @@ static ug_err index_finish(struct index_build *x, const char *name, json_object 
     json_object_object_get_ex(payload, "size", &sz);
     uint64_t size = (uint64_t)json_object_get_int64(sz);
     uint8_t head[BLOCK_INDEX_HEADER];
-    block_index_header(head, size, x->block_size, x->frame_size, 2);
+    block_index_header(head, size, x->block_size, x->frame_size, x->flush ? 2 : 1);
     struct buf raw = {0};
     uint8_t *gz = NULL;
     size_t cap = 0, n = 0, nframes = x->frames.len / 4;
     /* Version 2: the frame sizes as byte planes (the high bytes, zeros mostly, compress to
      * nothing) and 6-byte keys (docs/bundle.md says why 48 bits are enough). */
     uint8_t *planes = malloc(x->frames.len ? x->frames.len : 1);
-    for (size_t i = 0; planes && i < x->frames.len; i++)
-        planes[(i % 4) * nframes + i / 4] = ((const uint8_t *)x->frames.data)[i];
+    for (size_t i = 0; planes && i < x->frames.len; i++) /* version 1: as they are */
+        planes[x->flush ? (i % 4) * nframes + i / 4 : i] = ((const uint8_t *)x->frames.data)[i];
     int ok = planes && buf_append(&raw, head, sizeof head) == 0 &&
              buf_append(&raw, planes, x->frames.len) == 0;
     free(planes);
@@ -274,7 +275,8 @@ static ug_err index_finish(struct index_build *x, const char *name, json_object 
     json_add_hex(ix, "sha256", d);
     json_object_object_add(ix, "block_size", json_object_new_int64(x->block_size));
     json_object_object_add(ix, "frame_size", json_object_new_int64(x->frame_size));
-    json_object_object_add(ix, "frames", json_object_new_string(x->flush ? "flush" : "members"));
+    if (x->flush) /* members: the first delta release's layout, which its agents read */
+        json_object_object_add(ix, "frames", json_object_new_string("flush"));
     json_object_object_add(payload, "index", ix);
     return UG_OK;
 }

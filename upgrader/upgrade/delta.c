@@ -30,6 +30,7 @@
                           * than the headers of one more part of a multipart answer */
 #define MAX_RANGES 64u          /* ranges in one request: its Range header stays under ~1.5 KiB */
 #define DRAIN_MAX  65536u       /* an answer's unread rest read rather than cut, up to this */
+#define READ_AHEAD (256u << 10) /* bytes read from a slot at once for the blocks it gives */
 #define HISTORY    32768u       /* plain bytes a flush frame may refer back to (deflate's window) */
 #define BATCH      (256u << 10) /* plain bytes assembled before one write to the slot */
 #define SRC_ZERO   -1           /* a block of zeros: made, not read */
@@ -39,6 +40,13 @@
 struct ranger {
     struct fetch_reader *reader;
     uint64_t pos, end;
+};
+
+/* The last bytes read from a reusable slot: [off, off + len) of it. What lies ahead of the
+ * image being written is never written before it is used (still_there()), so it stays true. */
+struct read_ahead {
+    uint8_t *buf; /* READ_AHEAD bytes */
+    uint64_t off, len;
 };
 
 /* Bundle bytes [from, to) a chunk needs from the network. */
@@ -77,6 +85,7 @@ struct delta {
     uint64_t zero_key;
     struct local_index *local[MAX_REUSE];
     struct slot rd[MAX_REUSE];
+    struct read_ahead ra[MAX_REUSE];
     int written_slot[MAX_REUSE]; /* 1: the slot being written (its blocks behind are new) */
     size_t nlocal;
     uint64_t pass_start; /* where this pass started writing (a resume point) */
@@ -472,8 +481,11 @@ static ug_err open_local(struct delta *d, char *err)
         char ignored[UG_ERRBUF];
         if (jobs[i].rc != UG_OK)
             continue;
-        if (slot_open_read(&d->rd[d->nlocal], jobs[i].ls.backend, jobs[i].ls.location, ignored) !=
-            UG_OK) {
+        if (!(d->ra[d->nlocal].buf = malloc(READ_AHEAD)) ||
+            slot_open_read(&d->rd[d->nlocal], jobs[i].ls.backend, jobs[i].ls.location, ignored) !=
+                UG_OK) {
+            free(d->ra[d->nlocal].buf);
+            d->ra[d->nlocal].buf = NULL;
             local_index_close(jobs[i].x);
             continue;
         }
@@ -510,8 +522,8 @@ static struct block_src locate(struct delta *d, uint64_t b)
     return s;
 }
 
-/* Reads block src into buf and checks it still has the key the index wants: a stale table,
- * a block overwritten since, or a bad sector never gets in. */
+/* Reads n blocks from src into buf, through the slot's read-ahead (copied blocks mostly
+ * follow each other: a read a frame cost more than the copy). */
 static int read_blocks(struct delta *d, struct block_src src, uint64_t n, uint8_t *buf)
 {
     uint32_t bs = d->ix.block_size;
@@ -519,11 +531,24 @@ static int read_blocks(struct delta *d, struct block_src src, uint64_t n, uint8_
         memset(buf, 0, n * bs);
         return 1;
     }
-    char ignored[UG_ERRBUF];
-    size_t got = 0;
-    struct slot *s = &d->rd[src.slot];
-    return (s->position == src.block * bs || slot_seek(s, src.block * bs, ignored) == UG_OK) &&
-           slot_read(s, buf, n * bs, &got, ignored) == UG_OK && got == n * bs;
+    struct read_ahead *ra = &d->ra[src.slot];
+    uint64_t from = src.block * bs, len = n * bs;
+    if (from < ra->off || from + len > ra->off + ra->len) {
+        char ignored[UG_ERRBUF];
+        struct slot *s = &d->rd[src.slot];
+        uint64_t want = from < s->size && s->size - from < READ_AHEAD ? s->size - from : READ_AHEAD;
+        ra->off = from;
+        ra->len = 0;
+        if (len > READ_AHEAD || slot_seek(s, from, ignored) != UG_OK)
+            return 0;
+        for (size_t got = 1; ra->len < want && got > 0; ra->len += got)
+            if (slot_read(s, ra->buf + ra->len, (size_t)(want - ra->len), &got, ignored) != UG_OK)
+                return 0;
+        if (ra->len < len)
+            return 0;
+    }
+    memcpy(buf, ra->buf + (from - ra->off), len);
+    return 1;
 }
 
 /* ---- several ranges in one request */
@@ -1121,6 +1146,7 @@ static void delta_free(struct delta *d)
     for (size_t i = 0; i < d->nlocal; i++) {
         local_index_close(d->local[i]);
         slot_close(&d->rd[i]);
+        free(d->ra[i].buf);
     }
     if (d->fd >= 0)
         close(d->fd);
