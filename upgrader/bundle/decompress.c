@@ -484,8 +484,6 @@ static int frame_run(struct frame_inflater *f, const uint8_t *in, size_t len, ui
 ug_err frame_inflate(struct frame_inflater *f, const uint8_t *in, size_t len, int first, int last,
                      const uint8_t *hist, size_t hist_len, uint8_t *out, size_t out_len, char *err)
 {
-    static const uint8_t marker[4] = {0, 0, 0xff, 0xff};
-    size_t made = 0;
     if (len > UINT32_MAX || out_len > UINT32_MAX || inflateReset(&f->z) != Z_OK)
         return ug_fail(err, UG_ERR_UNUSABLE, "frame too large");
     /* pack writes the plain 10-byte gzip header (no name, no extra fields). */
@@ -501,6 +499,16 @@ ug_err frame_inflate(struct frame_inflater *f, const uint8_t *in, size_t len, in
     }
     if (hist_len && inflateSetDictionary(&f->z, hist, (uInt)hist_len) != Z_OK)
         return ug_fail(err, UG_ERR_UNUSABLE, "frame: cannot set its history");
+    return frame_inflate_next(f, in, len, last, out, out_len, err);
+}
+
+ug_err frame_inflate_next(struct frame_inflater *f, const uint8_t *in, size_t len, int last,
+                          uint8_t *out, size_t out_len, char *err)
+{
+    static const uint8_t marker[4] = {0, 0, 0xff, 0xff};
+    size_t made = 0;
+    if (len > UINT32_MAX || out_len > UINT32_MAX)
+        return ug_fail(err, UG_ERR_UNUSABLE, "frame too large");
     int rc = frame_run(f, in, len, out, out_len, &made);
     /* Not last: every byte taken, ending at the flush marker, the member still open. Last:
      * the member's end, then only its 8-byte trailer (the chunk's SHA-256 checks the bytes). */

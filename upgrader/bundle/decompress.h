@@ -77,6 +77,10 @@ ug_err frame_inflater_open(struct frame_inflater **out, char *err) UG_MUST_CHECK
 ug_err frame_inflate(struct frame_inflater *f, const uint8_t *in, size_t len, int first, int last,
                      const uint8_t *hist, size_t hist_len, uint8_t *out, size_t out_len,
                      char *err) UG_MUST_CHECK;
+/* Decodes the frame that follows the one frame_inflate() or this just decoded without error
+ * (its history is the inflater's own: nothing copied in). */
+ug_err frame_inflate_next(struct frame_inflater *f, const uint8_t *in, size_t len, int last,
+                          uint8_t *out, size_t out_len, char *err) UG_MUST_CHECK;
 /* Frees it (NULL is fine). */
 void frame_inflater_close(struct frame_inflater *f);
 

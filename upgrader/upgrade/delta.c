@@ -26,15 +26,16 @@
 #define HEAD_FIRST 4096u /* the first range asked for: the manifest's header and more */
 #define SIG_GUESS  4096u /* room left for the signature's member in the second range */
 #define GAP_BYTES \
-    160u                        /* frames the device has, fetched anyway between two to fetch: less
+    160u                         /* frames the device has, fetched anyway between two to fetch: less
                           * than the headers of one more part of a multipart answer */
-#define MAX_RANGES 64u          /* ranges in one request: its Range header stays under ~1.5 KiB */
-#define DRAIN_MAX  65536u       /* an answer's unread rest read rather than cut, up to this */
-#define READ_AHEAD (256u << 10) /* bytes read from a slot at once for the blocks it gives */
-#define HISTORY    32768u       /* plain bytes a flush frame may refer back to (deflate's window) */
-#define BATCH      (256u << 10) /* plain bytes assembled before one write to the slot */
-#define SRC_ZERO   -1           /* a block of zeros: made, not read */
-#define SRC_NONE   -2           /* to be fetched */
+#define MAX_RANGES  64u          /* ranges in one request: its Range header stays under ~1.5 KiB */
+#define DRAIN_MAX   65536u       /* an answer's unread rest read rather than cut, up to this */
+#define STREAM_READ 65536u       /* stored bytes read at once for a chunk decoded as a stream */
+#define READ_AHEAD  (256u << 10) /* bytes read from a slot at once for the blocks it gives */
+#define HISTORY     32768u /* plain bytes a flush frame may refer back to (deflate's window) */
+#define BATCH       (256u << 10) /* plain bytes assembled before one write to the slot */
+#define SRC_ZERO    -1           /* a block of zeros: made, not read */
+#define SRC_NONE    -2           /* to be fetched */
 
 /* A byte range of the bundle being read (HTTP range request, or the local file). */
 struct ranger {
@@ -95,11 +96,24 @@ struct delta {
     uint8_t *stored;
     /* The chunk's latest plain bytes: the history flush frames decode against, and a batch
      * not yet written; [0, wdone) are in the slot, [wdone, wlen) still to write. */
-    uint8_t *win;
+    uint8_t *win, *wbuf[2]; /* win: one of the two, the other may be the writer's */
     size_t wlen, wdone;
+    /* The writer thread and its one batch at a time (wjob NULL: idle). */
+    pthread_t writer;
+    int wrunning, wstop;
+    pthread_mutex_t wmu;
+    pthread_cond_t wcv;
+    const uint8_t *wjob;
+    size_t wjob_len;
+    ug_err wrc;
+    char werr[UG_ERRBUF];
     struct decompressor *dec;
     struct frame_inflater *fin;
-    struct span *spans; /* the chunk's, in order */
+    struct decompressor *sdec; /* a chunk decoded as one stream (stream_chunk) */
+    uint8_t *sbuf;             /* its stored bytes as they come */
+    uint64_t splain;           /* its plain bytes so far */
+    uint64_t fin_next;         /* the frame the inflater can go on with (0: none) */
+    struct span *spans;        /* the chunk's, in order */
     size_t nspans;
     struct answer ans;
     unsigned max_ranges; /* MAX_RANGES; 1 once a server answered several with the whole file */
@@ -807,8 +821,13 @@ static ug_err decode_frame(struct delta *d, uint64_t f, uint64_t f0, uint64_t f1
 {
     if (!d->p->flush_frames)
         return decode_member(d, f, stored, d->win + d->wlen, err);
-    ug_err rc = frame_inflate(d->fin, d->stored, stored, f == f0, f + 1 == f1, d->win, d->wlen,
-                              d->win + d->wlen, frame_len(d, f), err);
+    /* The frame after the one just decoded goes on from the inflater's own history. */
+    ug_err rc = f != f0 && f == d->fin_next
+                    ? frame_inflate_next(d->fin, d->stored, stored, f + 1 == f1, d->win + d->wlen,
+                                         frame_len(d, f), err)
+                    : frame_inflate(d->fin, d->stored, stored, f == f0, f + 1 == f1, d->win,
+                                    d->wlen, d->win + d->wlen, frame_len(d, f), err);
+    d->fin_next = rc == UG_OK ? f + 1 : 0;
     if (rc != UG_OK)
         ug_prefix(err, "frame %llu: ", (unsigned long long)f);
     return rc;
@@ -828,26 +847,73 @@ static ug_err fetch_frame(struct delta *d, uint64_t f, uint64_t at, uint64_t f0,
 
 /* ---- chunks */
 
-/* Writes the window's unwritten bytes to the slot, hashing them into the chunk's digest. */
+/* The writer thread: hashes each batch into the chunk's digest and writes it to the slot
+ * while the next batch is assembled in the other window (the whole stream has its writer
+ * thread too; here it takes about half of the work a copied block costs). */
+static void *writer_main(void *arg)
+{
+    struct delta *d = arg;
+    struct install *in = d->in;
+    pthread_mutex_lock(&d->wmu);
+    for (;;) {
+        while (!d->wjob && !d->wstop)
+            pthread_cond_wait(&d->wcv, &d->wmu);
+        if (!d->wjob)
+            break;
+        const uint8_t *data = d->wjob;
+        size_t len = d->wjob_len;
+        pthread_mutex_unlock(&d->wmu);
+        ug_err rc = d->wrc != UG_OK ? d->wrc : install_slot_write(in, data, len, d->werr);
+        if (rc == UG_OK && EVP_DigestUpdate(d->md, data, len) != 1)
+            rc = ug_fail(d->werr, UG_ERR_OTHER, "SHA-256 failed");
+        if (rc == UG_OK) {
+            in->written += len;
+            if (in->req->progress)
+                in->req->progress(in->req->progress_ctx, in->written, in->total);
+        }
+        pthread_mutex_lock(&d->wmu);
+        d->wrc = rc;
+        d->wjob = NULL;
+        pthread_cond_broadcast(&d->wcv);
+    }
+    pthread_mutex_unlock(&d->wmu);
+    return NULL;
+}
+
+/* Waits until the writer has done every batch: its result (the digest is then whole). */
+static ug_err window_drain(struct delta *d, char *err)
+{
+    pthread_mutex_lock(&d->wmu);
+    while (d->wjob)
+        pthread_cond_wait(&d->wcv, &d->wmu);
+    ug_err rc = d->wrc;
+    pthread_mutex_unlock(&d->wmu);
+    return rc == UG_OK ? UG_OK : ug_fail(err, rc, "%s", d->werr);
+}
+
+/* Hands the window's unwritten bytes to the writer (once it is done with the last batch). */
 static ug_err window_out(struct delta *d, char *err)
 {
-    struct install *in = d->in;
     size_t len = d->wlen - d->wdone;
-    if (len == 0)
-        return UG_OK;
-    ug_err rc = install_slot_write(in, d->win + d->wdone, len, err);
-    if (rc != UG_OK)
+    ug_err rc = window_drain(d, err);
+    if (rc != UG_OK || len == 0)
         return rc;
-    if (EVP_DigestUpdate(d->md, d->win + d->wdone, len) != 1)
-        return ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
+    if (!d->wrunning) {
+        if (pthread_create(&d->writer, NULL, writer_main, d) != 0)
+            return ug_fail(err, UG_ERR_OTHER, "cannot start the writer thread");
+        d->wrunning = 1;
+    }
+    pthread_mutex_lock(&d->wmu);
+    d->wjob = d->win + d->wdone;
+    d->wjob_len = len;
+    pthread_cond_broadcast(&d->wcv);
+    pthread_mutex_unlock(&d->wmu);
     d->wdone = d->wlen;
-    in->written += len;
-    if (in->req->progress)
-        in->req->progress(in->req->progress_ctx, in->written, in->total);
     return UG_OK;
 }
 
-/* Room for a frame at the window's end: when full, written out and cut to its history. */
+/* Room for a frame at the window's end: when full, handed to the writer, and the other
+ * window (which the writer is done with) goes on from the last 32 KiB of history. */
 static ug_err window_room(struct delta *d, char *err)
 {
     if (d->wlen + d->ix.frame_size <= HISTORY + BATCH + d->ix.frame_size)
@@ -855,10 +921,25 @@ static ug_err window_room(struct delta *d, char *err)
     ug_err rc = window_out(d, err);
     if (rc != UG_OK)
         return rc;
+    uint8_t *other = d->win == d->wbuf[0] ? d->wbuf[1] : d->wbuf[0];
     size_t keep = d->wlen < HISTORY ? d->wlen : HISTORY;
-    memmove(d->win, d->win + d->wlen - keep, keep);
+    memcpy(other, d->win + d->wlen - keep, keep); /* the writer only reads the batch */
+    d->win = other;
     d->wlen = d->wdone = keep;
     return UG_OK;
+}
+
+/* Stops the writer thread (every batch done). */
+static void writer_stop(struct delta *d)
+{
+    if (!d->wrunning)
+        return;
+    pthread_mutex_lock(&d->wmu);
+    d->wstop = 1;
+    pthread_cond_broadcast(&d->wcv);
+    pthread_mutex_unlock(&d->wmu);
+    pthread_join(d->writer, NULL);
+    d->wrunning = 0;
 }
 
 /* The chunk's spans: runs of frames to fetch, joined over frames the device has when their
@@ -882,6 +963,15 @@ static void plan_spans(struct delta *d, const struct bundle_chunk *c, uint64_t f
     }
 }
 
+/* Bundle bytes the chunk's spans ask for. */
+static uint64_t spans_bytes(const struct delta *d)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < d->nspans; i++)
+        n += d->spans[i].to - d->spans[i].from;
+    return n;
+}
+
 /* Plans chunk k: the source of each block, and which frames must be fetched. */
 static void plan_chunk(struct delta *d, const struct bundle_chunk *c, uint64_t f0, uint64_t f1)
 {
@@ -902,38 +992,81 @@ static void plan_chunk(struct delta *d, const struct bundle_chunk *c, uint64_t f
 /* Starts (or starts again) chunk k in the slot and the window. */
 static ug_err chunk_begin(struct delta *d, const struct bundle_chunk *c, char *err)
 {
+    ug_err rc = window_drain(d, err);
     d->wlen = d->wdone = 0;
     d->in->written = c->offset;
-    return slot_seek(&d->in->slot, c->offset, err);
+    return rc == UG_OK ? slot_seek(&d->in->slot, c->offset, err) : rc;
 }
 
-/* The chunk as the bundle has it, every frame fetched, stored and plain bytes checked: after
- * an assembled chunk did not match (a frame corrupted on the way, or tampered with, or a
- * local block that was not what its table said). */
-static ug_err refetch_chunk(struct delta *d, size_t k, uint64_t f0, uint64_t f1, char *err)
+/* Feeds stored bytes of a chunk to the stream decoder, plain bytes into the window (written
+ * out as it fills); *ended: its stream ended (a member layout's frames each end one). */
+static ug_err stream_feed(struct delta *d, const struct bundle_chunk *c, const uint8_t *in,
+                          size_t n, int *ended, char *derr, char *err)
+{
+    size_t cap = HISTORY + BATCH + d->ix.frame_size;
+    while (n > 0) {
+        size_t used = 0, made = 0;
+        if (*ended && d->p->flush_frames)
+            return ug_fail(derr, UG_ERR_UNUSABLE, "data after the end of its stream");
+        if (*ended && decompress_reset(d->sdec, derr) != UG_OK)
+            return UG_ERR_UNUSABLE;
+        *ended = 0;
+        ug_err rc = window_room(d, err);
+        if (rc != UG_OK)
+            return rc;
+        if (decompress_step(d->sdec, in, n, &used, d->win + d->wlen, cap - d->wlen, &made, ended,
+                            derr) != UG_OK)
+            return UG_ERR_UNUSABLE;
+        if (used == 0 && made == 0 && !*ended)
+            return ug_fail(derr, UG_ERR_UNUSABLE, "its stream does not go on");
+        d->wlen += made;
+        d->splain += made;
+        if (d->splain > c->size)
+            return ug_fail(derr, UG_ERR_UNUSABLE, "decodes to more than its %llu bytes",
+                           (unsigned long long)c->size);
+        in += used;
+        n -= used;
+    }
+    return UG_OK;
+}
+
+/* Chunk k as the bundle has it, fetched in one range and decoded as one stream (ISA-L's
+ * igzip where built in), stored and plain bytes checked as a whole-stream install checks
+ * them: after an assembled chunk did not match (a frame corrupted on the way or tampered
+ * with, a local block not what its table said), or when it needs most of its bytes anyway. */
+static ug_err stream_chunk(struct delta *d, size_t k, char *err)
 {
     const struct bundle_chunk *c = &d->p->chunks[k];
-    struct ranger r;
+    struct ranger r = {0};
     char derr[UG_ERRBUF] = "";
-    int bad = 0;
+    int ended = 0, bad = 0;
     ug_err rc = chunk_begin(d, c, err);
-    if (rc == UG_OK && EVP_DigestInit_ex(d->md, EVP_sha256(), NULL) != 1)
-        rc = ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
+    d->splain = 0;
+    if (rc == UG_OK && !d->sdec)
+        rc = decompress_open(d->p->compression, NULL, &d->sdec, err);
+    if (rc == UG_OK && (EVP_DigestInit_ex(d->md, EVP_sha256(), NULL) != 1 ||
+                        decompress_reset(d->sdec, err) != UG_OK))
+        rc = ug_fail(err, UG_ERR_OTHER, "SHA-256 or decoder reset failed");
     if (rc == UG_OK)
         rc = ranger_open(d, &r, d->data_offset + c->stored_offset, c->stored_size, err);
-    for (uint64_t f = f0; rc == UG_OK && f < f1; f++) {
-        uint32_t n = frame_stored(d, f);
-        rc = ranger_read(d, &r, d->stored, n, err);
-        if (rc == UG_OK && EVP_DigestUpdate(d->md_stored, d->stored, n) != 1)
+    for (size_t got = 1; rc == UG_OK && got > 0;) {
+        rc = ranger_some(d, &r, d->sbuf, STREAM_READ, &got, err);
+        if (rc == UG_OK && EVP_DigestUpdate(d->md_stored, d->sbuf, got) != 1)
             rc = ug_fail(err, UG_ERR_OTHER, "SHA-256 failed");
-        if (rc == UG_OK && !bad && (rc = window_room(d, err)) == UG_OK &&
-            decode_frame(d, f, f0, f1, n, derr) != UG_OK)
+        /* A decode failure is held until the stored digest is known: tampering is told first. */
+        if (rc == UG_OK && !bad &&
+            (rc = stream_feed(d, c, d->sbuf, got, &ended, derr, err)) == UG_ERR_UNUSABLE) {
             bad = 1;
-        d->wlen += bad ? 0 : frame_len(d, f);
+            rc = UG_OK;
+        }
     }
     ranger_close(&r);
+    if (rc == UG_OK && r.pos != r.end)
+        rc = ug_fail(err, UG_ERR_UNUSABLE, "%s: the bundle ends early (truncated)", d->in->display);
     if (rc == UG_OK && !bad)
         rc = window_out(d, err);
+    if (rc == UG_OK)
+        rc = window_drain(d, err);
     if (rc != UG_OK)
         return rc;
     if (!md_matches(d->md_stored, c->stored_sha256))
@@ -941,9 +1074,9 @@ static ug_err refetch_chunk(struct delta *d, size_t k, uint64_t f0, uint64_t f1,
                        "%s: payload %s chunk %zu does not match its signed digest (tampered or "
                        "corrupt)",
                        d->in->display, d->p->name, k);
-    if (bad)
-        return ug_fail(err, UG_ERR_UNUSABLE, "%s: payload %s chunk %zu does not decode: %s",
-                       d->in->display, d->p->name, k, derr);
+    if (bad || d->splain != c->size || (!ended && d->p->compression != CODEC_NONE))
+        return ug_fail(err, UG_ERR_UNUSABLE, "%s: payload %s chunk %zu does not decode%s%s",
+                       d->in->display, d->p->name, k, derr[0] ? ": " : "", derr);
     if (!md_matches(d->md, c->sha256))
         return ug_fail(err, UG_ERR_VERIFY,
                        "%s: payload %s chunk %zu: SHA-256 of the decoded bytes does not match "
@@ -982,6 +1115,10 @@ static ug_err delta_chunk(struct delta *d, size_t k, char *err)
     if (rc != UG_OK)
         return rc;
     plan_chunk(d, c, f0, f1);
+    /* Most of it to fetch (an unrelated image): one range and one stream cost no more bytes
+     * than the spans, and igzip decodes a stream faster than frames one by one. */
+    if (spans_bytes(d) >= c->stored_size / 8 * 7)
+        return stream_chunk(d, k, err);
     rc = chunk_begin(d, c, err);
     for (uint64_t f = f0; rc == UG_OK && f < f1 && !bad; f++) {
         rc = one_frame(d, c, f, at, f0, f1, &bad, &reused, err);
@@ -992,8 +1129,10 @@ static ug_err delta_chunk(struct delta *d, size_t k, char *err)
         rc = window_out(d, err);
     if (rc == UG_OK)
         rc = bad ? (answer_close(d), UG_OK) : answer_finish(d, err);
+    if (rc == UG_OK)
+        rc = window_drain(d, err);
     if (rc == UG_OK && (bad || !md_matches(d->md, c->sha256))) {
-        rc = refetch_chunk(d, k, f0, f1, err);
+        rc = stream_chunk(d, k, err);
         reused_here = 0; /* all of it fetched again */
     }
     d->in->out->bytes_reused += reused_here;
@@ -1042,9 +1181,11 @@ static ug_err setup_buffers(struct delta *d, char *err)
     d->wframes = malloc(frames * 4);
     d->wkeys = malloc(blocks * BLOCK_KEY_BYTES);
     d->wplanes = malloc(frames);
-    d->win = malloc(HISTORY + BATCH + (size_t)d->ix.frame_size);
+    d->wbuf[0] = malloc(HISTORY + BATCH + (size_t)d->ix.frame_size);
+    d->wbuf[1] = malloc(HISTORY + BATCH + (size_t)d->ix.frame_size);
+    d->win = d->wbuf[0];
     if (!d->plan || !d->fetch || !d->spans || !d->range_text || !d->wplanes || !d->wframes ||
-        !d->wkeys || !d->win)
+        !d->wkeys || !d->wbuf[0] || !d->wbuf[1])
         return ug_oom(err);
     for (size_t k = 0; k < p->nchunks; k++) {
         ug_err rc = load_window(d, k, err);
@@ -1058,7 +1199,7 @@ static ug_err setup_buffers(struct delta *d, char *err)
              f * d->ix.frame_size < p->chunks[k].offset + p->chunks[k].size; f++)
             max_stored = frame_stored(d, f) > max_stored ? frame_stored(d, f) : max_stored;
     }
-    if (!(d->stored = malloc(max_stored)))
+    if (!(d->stored = malloc(max_stored)) || !(d->sbuf = malloc(STREAM_READ)))
         return ug_oom(err);
     if (p->flush_frames)
         return frame_inflater_open(&d->fin, err);
@@ -1162,8 +1303,14 @@ static void delta_free(struct delta *d)
     free(d->fetch);
     free(d->spans);
     free(d->range_text);
-    free(d->win);
+    writer_stop(d);
+    free(d->wbuf[0]);
+    free(d->wbuf[1]);
+    pthread_mutex_destroy(&d->wmu);
+    pthread_cond_destroy(&d->wcv);
     free(d->stored);
+    free(d->sbuf);
+    decompress_close(d->sdec);
     decompress_close(d->dec);
     frame_inflater_close(d->fin);
     EVP_MD_CTX_free(d->md);
@@ -1181,6 +1328,8 @@ ug_err install_delta(struct install *in, int *fallback, char *err)
         if ((d.fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
             return ug_fail(err, UG_ERR_UNUSABLE, "%s: cannot open: %s", path, strerror(errno));
     }
+    pthread_mutex_init(&d.wmu, NULL);
+    pthread_cond_init(&d.wcv, NULL);
     ug_err rc = delta_run(&d, fallback, err);
     delta_free(&d);
     return rc;
