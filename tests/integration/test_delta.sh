@@ -37,6 +37,11 @@ for v in 1.0.0 2.0.0 3.0.0 4.0.0 other; do
         --key "$K/signer.key" --cert "$K/signer.pem" --chunk-size 1M -o "$WORK/www/bundles/$v.bundle" >/dev/null ||
         fail "pack $v"
 done
+for layout in "members --frames members" "zstd --compress zstd"; do # the first delta layout; zstd
+    "$UPGRADER" pack --product UG-PHONE-1 --version 2.0.0 --hw 1.0 --image "$WORK/img/2.0.0.img" \
+        --key "$K/signer.key" --cert "$K/signer.pem" --chunk-size 1M ${layout#* } \
+        -o "$WORK/www/bundles/2.0.0-${layout%% *}.bundle" >/dev/null || fail "pack $layout"
+done
 ok "four point releases and an unrelated image, packed with block indexes"
 nginx_start "$WORK/www" || fail "nginx did not start"
 H=http://127.0.0.1:$NGINX_HTTP_PORT
@@ -75,6 +80,19 @@ multi=$(grep -c '"bytes=[0-9]*-[0-9]*,' "$NGINX_ACCESS_LOG")
 ok "$multi requests asked for several ranges (answered multipart/byteranges, read part by part)"
 [ -f "$WORK/a.idx" ] && [ ! -f "$WORK/b.idx" ] || fail "the written slot's table must be gone, the running one's kept"
 ok "the written slot's block table dropped before its first write"
+
+# ---- The first delta layout (16 KiB members, a version 1 index, as `pack --frames members`
+# writes it and the first delta agents read it) and zstd members: deltas too.
+for layout in members zstd; do
+    tar xOf "$WORK/www/bundles/2.0.0-$layout.bundle" manifest.json | jq -e '.payloads[0].index | has("frames") | not' >/dev/null ||
+        fail "$layout: the manifest names a frame layout"
+    put "$WORK/img/1.0.0.img" "$A"; zero "$B"
+    expect_exit 0 "delta install of the $layout layout" install "$H/bundles/2.0.0-$layout.bundle"
+    holds "$layout layout"
+    assert_eq "$layout: a delta" "$(val delta)" 1
+    [ "$(val bytes_fetched)" -lt $((FULL / 2)) ] || fail "$layout: fetched $(val bytes_fetched) of $FULL bytes"
+    ok "$layout: fetched $(val bytes_fetched) bytes"
+done
 
 # ---- Blocks from the inactive slot: it already holds 2.0.0 (a cut install, say); A holds
 # an unrelated image, so nothing but the head and the index need fetching.
