@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The delta install (docs/install.md): the signed head and the block index fetched by HTTP
- * range, every block the device already holds copied from a slot (re-hashed as it is read),
- * the frames holding the others fetched by range, each chunk checked against the manifest. */
+ * range, every block the device already holds copied from a slot, the frames holding the
+ * others fetched with several ranges a request, each chunk checked against the manifest. */
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
