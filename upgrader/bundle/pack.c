@@ -218,6 +218,8 @@ static ug_err index_setup(const struct bundle_pack_options *o, uint64_t chunk_si
     x->block_size = pick_block_size(o);
     /* Flush frames share the chunk's history, so a frame can be as small as a block and
      * still compress about as well as the whole chunk (docs/bundle.md). */
+    if (o->flush_frames && o->compression != CODEC_GZIP)
+        return ug_fail(err, UG_ERR_USAGE, "pack: flush frames need gzip (--compress gzip)");
     x->flush = o->compression == CODEC_GZIP && !o->member_frames;
     x->frame_size = o->frame_size ? o->frame_size
                     : x->flush

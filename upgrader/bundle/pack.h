@@ -28,6 +28,7 @@ struct bundle_pack_options {
     int no_index;           /* 1: no block index, one compressed stream per chunk */
     uint32_t frame_size;    /* 0: flush frames the block size (>= 4 KiB), members 16 KiB */
     int member_frames;      /* 1: each frame its own member (zstd, none: always); 0: flush */
+    int flush_frames;       /* 1: flush frames asked for (gzip only, else UG_ERR_USAGE) */
     uint32_t block_size;    /* 0 = the image's own (ext2/3/4), else BUNDLE_DEFAULT_BLOCK */
     const char *key, *cert; /* PEM files that sign the manifest */
     const char *out;        /* the bundle, replaced atomically */

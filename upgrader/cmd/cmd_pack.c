@@ -84,6 +84,7 @@ ug_err cmd_pack(const char *root, int argc, char **argv, char *err)
             if (strcmp(optarg, "flush") != 0 && strcmp(optarg, "members") != 0)
                 return ug_fail(err, UG_ERR_USAGE, "--frames '%s': use flush or members", optarg);
             o.member_frames = strcmp(optarg, "members") == 0;
+            o.flush_frames = !o.member_frames;
             break;
         case 'l':
             o.level = atoi(optarg);
