@@ -1,9 +1,0 @@
-build-dev/obj/upgrader/net/fetch_control.o: upgrader/net/fetch_control.c \
- upgrader/net/fetch_int.h upgrader/net/fetch.h common/buf.h \
- common/error.h upgrader/net/url.h upgrader/net/fetch_loop.h
-upgrader/net/fetch_int.h:
-upgrader/net/fetch.h:
-common/buf.h:
-common/error.h:
-upgrader/net/url.h:
-upgrader/net/fetch_loop.h:
