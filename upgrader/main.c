@@ -58,7 +58,7 @@ static const struct cli_command commands[] = {
     {"pack", cmd_pack,
      "pack --product P --version V --hw H[,H2] --image FILE --key KEY --cert CERT\n"
      "      [--compress gzip|zstd|none] [--chunk-size N] [--slot NAME] -o OUT\n"
-     "      [--frame-size N] [--block-size N] [--no-index]\n"
+     "      [--frame-size N] [--block-size N] [--no-index] [--frames flush|members]\n"
      "      build a signed bundle (server side)"},
     {"sign", cmd_sign,
      "sign --key KEY --cert CERT [-o SIG] FILE\n"

@@ -5,7 +5,8 @@
 # added, 3 files removed), a bigger one (a kernel added, 10 % rewritten) and an unrelated
 # image. For each: bytes on the wire (nginx's $bytes_sent) of a whole-stream install, of a
 # delta install from the old image, and the floor (gzip -6 of the new image's blocks the old
-# one lacks); wall time and peak RSS of both installs; the frame size measured at 16/32/64 KiB.
+# one lacks); wall time, CPU time and peak RSS of both installs; the frame layout measured:
+# flush frames of 4 KiB (the default) and 8 KiB, and the first delta layout (16 KiB members).
 # Environment: BENCH_CACHE=DIR keeps the trees, images and bundles between runs;
 # BENCH_DELTA_LARGE=1 adds a 1 GiB point release (memory at 1 GiB).
 set -u
@@ -54,7 +55,8 @@ build() { # NAME MB IMAGE_SIZE: base, point, big, other trees, images and bundle
 }
 build small 160 256M
 [ "${BENCH_DELTA_LARGE:-0}" = 1 ] && build large 700 1G
-for f in 32 64; do pack "$C/small-point.img" "$C/www/small-point-f$f.bundle" 2.0.0 --frame-size ${f}K; done
+pack "$C/small-point.img" "$C/www/small-point-f8.bundle" 2.0.0 --frame-size 8K
+pack "$C/small-point.img" "$C/www/small-point-m16.bundle" 2.0.0 --frames members
 sync
 echo "images and bundles ready in $(awk -v a="$started" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }') s (cache $C)"
 
@@ -102,14 +104,15 @@ for n in small ${BENCH_DELTA_LARGE:+large}; do
             "$(pct "$dwire" "$full")" "$fsecs/$dsecs/$SECS" "$fcpu/$dcpu" \
             "$(awk -v a="$frss" -v b="$drss" 'BEGIN { printf "%.1f/%.1f", a / 1024, b / 1024 }')"
         OUT=$dout
-        [ "$t" = point ] && echo "    reused $(mb "$(val bytes_reused)") MB of image; $(grep -c ' 206 ' "$NGINX_ACCESS_LOG") range requests; index builds: $(val index_builds)"
+        [ "$t" = point ] && echo "    reused $(mb "$(val bytes_reused)") MB of image; index $(mb "$(tar tvf "$C/www/$n-$t.bundle" | awk '/\.index$/ { print $3 }')") MB; $(grep -c ' 206 ' "$NGINX_ACCESS_LOG") range requests ($(grep -c '"bytes=[0-9]*-[0-9]*,' "$NGINX_ACCESS_LOG") of several ranges); index builds: $(val index_builds)"
     done
 done
-echo "frame size, small point release: delta bytes on the wire and whole-bundle size"
-for f in "" f32 f64; do
+echo "frame layout, small point release: delta bytes on the wire and whole-bundle size"
+for f in "" f8 m16; do
     b=small-point${f:+-$f}.bundle
     run "frames $f" "$C/small-base.img" "$b" --reuse
-    printf '  %-7s delta %7s MB  bundle %7s MB  (%s range requests)\n' "${f:-f16}" "$(mb "$WIRE")" \
+    case $f in "") name="flush 4K" ;; f8) name="flush 8K" ;; *) name="members 16K" ;; esac
+    printf '  %-12s delta %7s MB  bundle %7s MB  (%s range requests)\n' "$name" "$(mb "$WIRE")" \
         "$(mb "$(stat -c %s "$C/www/$b")")" "$(grep -c ' 206 ' "$NGINX_ACCESS_LOG")"
 done
 echo "(full: a whole-stream install; delta: from slot A holding the base image, slot B empty, block"

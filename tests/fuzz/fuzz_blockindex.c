@@ -19,6 +19,18 @@ static uint64_t get(const uint8_t *p, int n)
     return v;
 }
 
+/* Frame f's stored size as the input's table says (1 past its end). */
+static uint64_t frame_of(const uint8_t *d, size_t n, int version, uint64_t nframes, uint64_t f)
+{
+    const uint8_t *t = d + BLOCK_INDEX_HEADER;
+    if (version != 2)
+        return BLOCK_INDEX_HEADER + 4 * (f + 1) <= n ? get(t + 4 * f, 4) : 1;
+    if (BLOCK_INDEX_HEADER + 4 * nframes > n)
+        return 1;
+    return t[f] | (uint64_t)t[nframes + f] << 8 | (uint64_t)t[2 * nframes + f] << 16 |
+           (uint64_t)t[3 * nframes + f] << 24;
+}
+
 /* A payload of the header's sizes, chunks of four frames, whose stored sizes are the sums of
  * the input's frame table where it has one. */
 static int shape(const uint8_t *d, size_t n, struct bundle_payload *p)
@@ -29,6 +41,7 @@ static int shape(const uint8_t *d, size_t n, struct bundle_payload *p)
     p->block_size = (uint32_t)get(d + 8, 4);
     p->frame_size = (uint32_t)get(d + 12, 4);
     p->size = get(d + 16, 8);
+    p->index_version = memcmp(d, BLOCK_INDEX_MAGIC2, 8) == 0 ? 2 : 1;
     /* The manifest's bounds: frames of at least 512 bytes (so at most 32768 chunks here). */
     if (!p->block_size || p->frame_size < 512 || !p->size || p->size > MAX_IMAGE ||
         p->frame_size > (1u << 20))
@@ -45,8 +58,7 @@ static int shape(const uint8_t *d, size_t n, struct bundle_payload *p)
         c->stored_offset = stored;
         for (uint64_t f = c->offset / p->frame_size;
              f < nframes && f < (c->offset + c->size + p->frame_size - 1) / p->frame_size; f++)
-            c->stored_size +=
-                BLOCK_INDEX_HEADER + 4 * (f + 1) <= n ? get(d + BLOCK_INDEX_HEADER + 4 * f, 4) : 1;
+            c->stored_size += frame_of(d, n, p->index_version, nframes, f);
         stored += c->stored_size;
     }
     p->stored_size = stored;
@@ -87,6 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p.size = 1u << 20;
         p.block_size = 4096;
         p.frame_size = 16384;
+        p.index_version = 1;
         if (block_index_inflate(data, size, &p, &raw, &raw_len, err) == UG_OK) {
             parse(raw, raw_len);
             free(raw);

@@ -176,6 +176,10 @@ location /norange/ {
     alias $docroot/;
     max_ranges 0;
 }
+location /tworanges/ {
+    alias $docroot/;
+    max_ranges 2;
+}
 location /crawl/ {
     alias $docroot/;
     limit_rate 256k;
@@ -284,6 +288,14 @@ tftpd_start() {
 digest_server_start() {
     DIGEST_LOG=$(mktemp "$WORK/digest.XXXXXX")
     _spawn DIGEST_PORT DIGEST_PID "$DIGEST_LOG" t "$TOOLS/digest_server" @PORT@ "$@"
+}
+
+# ranges_server_start DIR MODE: files of DIR whose answers to several byte ranges are joined,
+# cut to the first range, or malformed multipart (tests/integration/ranges_server.py). Sets
+# RANGES_PORT, RANGES_PID and RANGES_LOG (one line a request: path and Range header).
+ranges_server_start() {
+    RANGES_LOG=$(mktemp "$WORK/ranges.XXXXXX")
+    _spawn RANGES_PORT RANGES_PID "$RANGES_LOG" t python3 "$TOP/tests/integration/ranges_server.py" @PORT@ "$@"
 }
 
 # transferring_from PID PORT: true while process PID has a TCP connection to 127.0.0.1:PORT

@@ -37,6 +37,11 @@ for v in 1.0.0 2.0.0 3.0.0 4.0.0 other; do
         --key "$K/signer.key" --cert "$K/signer.pem" --chunk-size 1M -o "$WORK/www/bundles/$v.bundle" >/dev/null ||
         fail "pack $v"
 done
+for layout in "members --frames members" "zstd --compress zstd"; do # the first delta layout; zstd
+    "$UPGRADER" pack --product UG-PHONE-1 --version 2.0.0 --hw 1.0 --image "$WORK/img/2.0.0.img" \
+        --key "$K/signer.key" --cert "$K/signer.pem" --chunk-size 1M ${layout#* } \
+        -o "$WORK/www/bundles/2.0.0-${layout%% *}.bundle" >/dev/null || fail "pack $layout"
+done
 ok "four point releases and an unrelated image, packed with block indexes"
 nginx_start "$WORK/www" || fail "nginx did not start"
 H=http://127.0.0.1:$NGINX_HTTP_PORT
@@ -70,8 +75,24 @@ ok "most of the image reused ($(val bytes_reused) of $SIZE bytes)"
 ok "fetched $FETCHED of $FULL bundle bytes"
 assert_eq "the server sent what was fetched (ranges only)" "$(wire 2.0.0.bundle)" "$FETCHED"
 assert_eq "no whole-file answer" "$(grep -c '" 200 ' "$NGINX_ACCESS_LOG")" 0
+multi=$(grep -c '"bytes=[0-9]*-[0-9]*,' "$NGINX_ACCESS_LOG")
+[ "$multi" -gt 0 ] || fail "no request asked for several ranges"
+ok "$multi requests asked for several ranges (answered multipart/byteranges, read part by part)"
 [ -f "$WORK/a.idx" ] && [ ! -f "$WORK/b.idx" ] || fail "the written slot's table must be gone, the running one's kept"
 ok "the written slot's block table dropped before its first write"
+
+# ---- The first delta layout (16 KiB members, a version 1 index, as `pack --frames members`
+# writes it and the first delta agents read it) and zstd members: deltas too.
+for layout in members zstd; do
+    tar xOf "$WORK/www/bundles/2.0.0-$layout.bundle" manifest.json | jq -e '.payloads[0].index | has("frames") | not' >/dev/null ||
+        fail "$layout: the manifest names a frame layout"
+    put "$WORK/img/1.0.0.img" "$A"; zero "$B"
+    expect_exit 0 "delta install of the $layout layout" install "$H/bundles/2.0.0-$layout.bundle"
+    holds "$layout layout"
+    assert_eq "$layout: a delta" "$(val delta)" 1
+    [ "$(val bytes_fetched)" -lt $((FULL / 2)) ] || fail "$layout: fetched $(val bytes_fetched) of $FULL bytes"
+    ok "$layout: fetched $(val bytes_fetched) bytes"
+done
 
 # ---- Blocks from the inactive slot: it already holds 2.0.0 (a cut install, say); A holds
 # an unrelated image, so nothing but the head and the index need fetching.
@@ -114,6 +135,42 @@ expect_exit 0 "install from a server without ranges" install "$H/norange/bundles
 holds "no ranges"
 assert_eq "not a delta" "$(val delta)" 0
 assert_eq "one request, answered whole" "$(grep -c '2.0.0.bundle' "$NGINX_ACCESS_LOG")/$(grep -c '" 200 ' "$NGINX_ACCESS_LOG")" 1/1
+
+# ---- A server that answers at most two ranges a request (nginx max_ranges 2): a request
+# for more gets the whole file, which is cut, and the rest is asked one range at a time.
+put "$WORK/img/1.0.0.img" "$A"; zero "$B"
+: >"$NGINX_ACCESS_LOG"
+expect_exit 0 "install from a server allowing two ranges a request" install "$H/tworanges/bundles/2.0.0.bundle"
+holds "two ranges a request"
+assert_eq "a delta" "$(val delta)" 1
+assert_eq "one whole-file answer (cut)" "$(grep -c '" 200 ' "$NGINX_ACCESS_LOG")" 1
+after=$(sed -n '/" 200 /,$p' "$NGINX_ACCESS_LOG" | tail -n +2 | grep -c '"bytes=[0-9]*-[0-9]*,')
+assert_eq "one range a request after it" "$after" 0
+[ "$(val bytes_fetched)" -lt $((FULL / 2)) ] || fail "fetched $(val bytes_fetched) of $FULL bytes"
+ok "still a fraction of the bundle ($(val bytes_fetched) of $FULL bytes)"
+
+# ---- Servers that answer several ranges otherwise: joined into one range, or the first
+# alone (no multipart); and a multipart body that lies about a part's length.
+ranges_server_start "$WORK/www" join || fail "ranges server (join)"
+put "$WORK/img/1.0.0.img" "$A"; zero "$B"
+expect_exit 0 "install from a server joining the ranges" install "http://127.0.0.1:$RANGES_PORT/bundles/2.0.0.bundle"
+holds "joined ranges"
+assert_eq "a delta" "$(val delta)" 1
+[ "$(grep -c 'bytes=[0-9]*-[0-9]*,' "$RANGES_LOG")" -gt 0 ] || fail "joined ranges: no request for several ranges"
+ok "joined ranges: requests for several ranges were made"
+ranges_server_start "$WORK/www" first || fail "ranges server (first)"
+put "$WORK/img/1.0.0.img" "$A"; zero "$B"
+expect_exit 0 "install from a server sending the first range alone" install "http://127.0.0.1:$RANGES_PORT/bundles/2.0.0.bundle"
+holds "first range alone"
+assert_eq "a delta" "$(val delta)" 1
+[ "$(grep -c 'bytes=[0-9]*-[0-9]*,' "$RANGES_LOG")" -gt 0 ] || fail "first range alone: no request for several ranges"
+ok "first range alone: requests for several ranges were made"
+ranges_server_start "$WORK/www" malformed || fail "ranges server (malformed)"
+MALFORMED=http://127.0.0.1:$RANGES_PORT
+put "$WORK/img/1.0.0.img" "$A"; zero "$B"; cp "$A" "$WORK/a.orig"
+expect_exit 4 "a malformed multipart answer" install "$MALFORMED/bundles/2.0.0.bundle"
+assert_contains "says so" "$ERR" "malformed multipart/byteranges answer"
+assert_same_file "running slot untouched" "$A" "$WORK/a.orig"
 
 # ---- A delta install killed mid-way, then resumed at its last checkpoint.
 put "$WORK/img/1.0.0.img" "$A"; zero "$B"
@@ -170,11 +227,11 @@ catalog() { # NAME ENTRIES...
 }
 catalog three.json "$(entry 2.0.0 1.0.0)" "$(entry 3.0.0 2.0.0)" "$(entry 4.0.0 3.0.0)"
 catalog tampered.json "$(entry 2.0.0 1.0.0 frame.bundle)"
-new_device() { # DIR CATALOG
+new_device() { # DIR CATALOG [SERVER]
     "$UPGRADER" --root "$1" init --version 1.0.0 --slot-size 16M --keyring "$K/ca.pem" >/dev/null || fail "init $1"
     dd if="$WORK/img/1.0.0.img" of="$1/slot-a.img" conv=notrunc status=none
     cp "$1/slot-a.img" "$1/slot-a.orig"
-    "$UPGRADER" --root "$1" param set Upgrade_Rule "$H/$2" >/dev/null || fail "Upgrade_Rule"
+    "$UPGRADER" --root "$1" param set Upgrade_Rule "${3:-$H}/$2" >/dev/null || fail "Upgrade_Rule"
 }
 power_on() {
     "$BOOTCTL" --env "$1/bootenv" boot >/dev/null || fail "bootctl boot of $1"
@@ -201,6 +258,15 @@ ok "three hops took $sent bytes on the wire, $((sent * 100 / whole)) % of three 
 D=$WORK/device2
 new_device "$D" tampered.json
 expect_exit 5 "a pass with a tampered bundle" "$UPGRADER" --root "$D" upgrade
+assert_eq "slot B unbootable" "$(slot_json "$D" B bootable)" false
+assert_same_file "running slot A untouched" "$D/slot-a.img" "$D/slot-a.orig"
+assert_eq "still booting A" "$("$BOOTCTL" --env "$D/bootenv" boot)" A
+
+# ---- A malformed multipart answer in a pass: exit 4, the same outcome.
+D=$WORK/device3
+new_device "$D" three.json "$MALFORMED"
+expect_exit 4 "a pass against a server sending malformed multipart answers" "$UPGRADER" --root "$D" upgrade
+assert_contains "says so" "$ERR" "malformed multipart/byteranges answer"
 assert_eq "slot B unbootable" "$(slot_json "$D" B bootable)" false
 assert_same_file "running slot A untouched" "$D/slot-a.img" "$D/slot-a.orig"
 assert_eq "still booting A" "$("$BOOTCTL" --env "$D/bootenv" boot)" A

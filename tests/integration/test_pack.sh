@@ -18,16 +18,29 @@ assert_eq "members in order" "$(tar tf "$WORK/b.bundle" | paste -sd,)" \
     "manifest.json,manifest.json.sig,rootfs.img.gz,rootfs.img.gz.index"
 mkdir "$WORK/x" && tar xf "$WORK/b.bundle" -C "$WORK/x"
 # The block index: signed size and digest, the image's own block size (mke2fs picks 1 KiB
-# for a 4 MiB file system), 16 KiB frames; gzip of 40 + 4 * 256 frames + 8 * 4096 blocks.
+# for a 4 MiB file system), flush frames of 4 KiB (a block, at least 4 KiB); a version 2
+# index: gzip of 40 + 4 * 1024 frame sizes (as byte planes) + 6 * 4096 block keys.
 assert_eq "index block size is the file system's" "$(jqr '.payloads[0].index.block_size' "$WORK/x/manifest.json")" 1024
-assert_eq "index frame size" "$(jqr '.payloads[0].index.frame_size' "$WORK/x/manifest.json")" 16384
+assert_eq "index frame size" "$(jqr '.payloads[0].index.frame_size' "$WORK/x/manifest.json")" 4096
+assert_eq "flush frames" "$(jqr '.payloads[0].index.frames' "$WORK/x/manifest.json")" flush
 assert_eq "index size" "$(stat -c %s "$WORK/x/rootfs.img.gz.index")" "$(jqr '.payloads[0].index.size' "$WORK/x/manifest.json")"
 gzip -dc <"$WORK/x/rootfs.img.gz.index" >"$WORK/x/index.raw" || fail "the index is not gzip"
-assert_eq "index inflated size" "$(stat -c %s "$WORK/x/index.raw")" $((40 + 4 * 256 + 8 * 4096))
+assert_eq "index inflated size" "$(stat -c %s "$WORK/x/index.raw")" $((40 + 4 * 1024 + 6 * 4096))
+assert_eq "version 2" "$(head -c 8 "$WORK/x/index.raw" | tr -d '\n')" UGBIDX2
 assert_eq "index digest" "$(sha256sum < "$WORK/x/rootfs.img.gz.index" | cut -d' ' -f1)" \
     "$(jqr '.payloads[0].index.sha256' "$WORK/x/manifest.json")"
-assert_eq "block 0 key is its SHA-256 prefix" "$(od -An -tx1 -j $((40 + 4 * 256)) -N 8 "$WORK/x/index.raw" | tr -d ' \n')" \
-    "$(head -c 1024 "$WORK/image.ext4" | sha256sum | cut -c1-16)"
+assert_eq "block 0 key is its SHA-256 prefix" "$(od -An -tx1 -j $((40 + 4 * 1024)) -N 6 "$WORK/x/index.raw" | tr -d ' \n')" \
+    "$(head -c 1024 "$WORK/image.ext4" | sha256sum | cut -c1-12)"
+# --frames members: the first delta layout, 16 KiB frames each a gzip member, version 1.
+expect_exit 0 "pack --frames members" "$UPGRADER" pack --product UG-PHONE-1 --version 2.0.0 --hw 1.0 --frames members \
+    --image "$WORK/image.ext4" --key "$K/signer.key" --cert "$K/signer.pem" --chunk-size 1M -o "$WORK/m.bundle"
+mkdir "$WORK/m" && tar xf "$WORK/m.bundle" -C "$WORK/m"
+assert_eq "members: 16 KiB frames, no frames key" "$(jqr '.payloads[0].index | "\(.frame_size) \(has("frames"))"' "$WORK/m/manifest.json")" "16384 false"
+gzip -dc <"$WORK/m/rootfs.img.gz.index" >"$WORK/m/index.raw" || fail "the index is not gzip"
+assert_eq "members: a version 1 index" "$(stat -c %s "$WORK/m/index.raw")/$(head -c 8 "$WORK/m/index.raw" | tr -d '\n')" \
+    "$((40 + 4 * 256 + 8 * 4096))/UGBIDX1"
+expect_exit 2 "flush frames need gzip" "$UPGRADER" pack --product P --version 1.0 --hw 1 --frames flush --compress zstd \
+    --image "$WORK/image.ext4" --key "$K/signer.key" --cert "$K/signer.pem" -o "$WORK/bad.bundle"
 expect_exit 0 "pack --no-index" "$UPGRADER" pack --product UG-PHONE-1 --version 2.0.0 --hw 1.0 --no-index \
     --image "$WORK/image.ext4" --key "$K/signer.key" --cert "$K/signer.pem" --chunk-size 1M -o "$WORK/n.bundle"
 assert_eq "--no-index: the old layout" "$(tar tf "$WORK/n.bundle" | paste -sd,)" "manifest.json,manifest.json.sig,rootfs.img.gz"

@@ -48,7 +48,7 @@ static void setup_index(void)
                                       .nchunks = 3,
                                       .block_size = BLOCK,
                                       .frame_size = FRAME};
-    block_index_header(raw, IMAGE, BLOCK, FRAME);
+    block_index_header(raw, IMAGE, BLOCK, FRAME, 1);
     for (uint32_t f = 0; f < FRAMES; f++) {
         uint32_t n = 100 + f;
         memcpy(raw + BLOCK_INDEX_HEADER + 4 * f, (uint8_t[]){(uint8_t)n, (uint8_t)(n >> 8), 0, 0},
@@ -68,12 +68,46 @@ static void test_parses(void **state)
     struct block_index x;
     char err[UG_ERRBUF];
     setup_index();
-    assert_int_equal(block_index_size(IMAGE, BLOCK, FRAME), sizeof raw);
+    assert_int_equal(block_index_size(IMAGE, BLOCK, FRAME, 1), sizeof raw);
     assert_int_equal(block_index_parse(raw, sizeof raw, &payload, &x, err), UG_OK);
     assert_int_equal(x.nframes, FRAMES);
     assert_int_equal(x.nblocks, BLOCKS);
     assert_int_equal(block_index_frame(&x, 3), 103);
     assert_true(block_index_key(&x, 39) == 0x0102030405060727ull);
+}
+
+/* Version 2 (a manifest with "frames"): frame sizes as byte planes, 6-byte keys. */
+static void test_version_2(void **state)
+{
+    (void)state;
+    uint8_t v2[BLOCK_INDEX_HEADER + 4 * FRAMES + BLOCK_KEY_BYTES2 * BLOCKS] = {0};
+    struct block_index x;
+    char err[UG_ERRBUF];
+    setup_index();
+    payload.index_version = 2;
+    block_index_header(v2, IMAGE, BLOCK, FRAME, 2);
+    assert_memory_equal(v2, "UGBIDX2\n", 8);
+    for (uint32_t f = 0; f < FRAMES; f++) {
+        v2[BLOCK_INDEX_HEADER + f] = (uint8_t)(100 + f); /* plane 0; planes 1-3 stay 0 */
+        if (f == 4) {                                    /* 300 + 4: 256 in plane 1 */
+            v2[BLOCK_INDEX_HEADER + f] = 48;
+            v2[BLOCK_INDEX_HEADER + FRAMES + f] = 1;
+        }
+    }
+    chunks[2].stored_size += 200; /* the last chunk's frame 4 holds 304 bytes */
+    for (uint32_t b = 0; b < BLOCKS; b++)
+        memcpy(v2 + BLOCK_INDEX_HEADER + 4 * FRAMES + BLOCK_KEY_BYTES2 * b,
+               (uint8_t[]){1, 2, 3, 4, 5, (uint8_t)b}, 6);
+    assert_int_equal(block_index_size(IMAGE, BLOCK, FRAME, 2), sizeof v2);
+    assert_int_equal(block_index_parse(v2, sizeof v2, &payload, &x, err), UG_OK);
+    assert_int_equal(block_index_frame(&x, 3), 103);
+    assert_int_equal(block_index_frame(&x, 4), 304);
+    assert_true(block_index_key(&x, 39) == 0x0102030405270000ull);
+    v2[BLOCK_INDEX_HEADER + 2 * FRAMES + 1] = 1; /* frame 1 gains 65536 bytes in plane 2 */
+    assert_int_equal(block_index_parse(v2, sizeof v2, &payload, &x, err), UG_ERR_VERIFY);
+    assert_non_null(strstr(err, "frames of chunk 0"));
+    payload.index_version = 1; /* a version 1 manifest does not take it */
+    assert_int_equal(block_index_parse(v2, sizeof v2, &payload, &x, err), UG_ERR_VERIFY);
 }
 
 static void refused(const uint8_t *data, size_t len, const char *says)
@@ -148,7 +182,9 @@ static void test_keys_and_superblocks(void **state)
     for (int i = 0; i < 8; i++)
         want = want << 8 | d[i];
     assert_true(block_key(block, sizeof block) == want);
-    assert_true(block_key_of_digest(d) == want);
+    assert_true(block_key_of_digest(d, 8) == want);
+    assert_true(block_key_of_digest(d, 6) == (want & block_index_key_mask(2)));
+    assert_true(block_index_key_mask(2) == 0xffffffffffff0000ull);
 
     static uint8_t head[2048];
     assert_int_equal(block_size_of_image(head, sizeof head), 0);
@@ -167,6 +203,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parses),
+        cmocka_unit_test(test_version_2),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_inflate),
         cmocka_unit_test(test_keys_and_superblocks),

@@ -110,6 +110,75 @@ static void test_round_trip(void **state)
     free(back);
 }
 
+/* Flush frames: a chunk compressed as one gzip member flushed every frame decodes whole
+ * with every backend, and each frame alone given the chunk's bytes before it (or going on
+ * from the frame before); a frame with a byte more, or less, or cut short is refused. */
+static void test_flush_frames(void **state)
+{
+    (void)state;
+    enum {
+        FRAME = 4096,
+        FRAMES = 9,
+        CHUNK = FRAME * FRAMES - 100
+    };
+    uint8_t *plain = sample(CHUNK, 7), *packed = malloc(FRAMES * (FRAME + 256)), out[FRAME + 1];
+    size_t at[FRAMES + 1] = {0}, n;
+    char err[UG_ERRBUF];
+    struct compressor *c;
+    assert_int_equal(compressor_open(CODEC_GZIP, 6, &c, err), UG_OK);
+    for (size_t f = 0; f < FRAMES; f++) {
+        size_t len = f + 1 == FRAMES ? CHUNK - f * FRAME : FRAME;
+        assert_int_equal(compressor_frame(c, plain + f * FRAME, len, f == 0, f + 1 == FRAMES,
+                                          packed + at[f], FRAME + 256, &n, err),
+                         UG_OK);
+        at[f + 1] = at[f] + n;
+    }
+    compressor_close(c);
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
+        struct decompressor *d;
+        int ended;
+        if (backends[i].codec != CODEC_GZIP)
+            continue;
+        uint8_t *whole = malloc(CHUNK);
+        assert_int_equal(decompress_open(CODEC_GZIP, backends[i].backend, &d, err), UG_OK);
+        assert_int_equal(decode(d, packed, at[FRAMES], 1000, whole, CHUNK, &ended), CHUNK);
+        assert_true(ended);
+        assert_memory_equal(whole, plain, CHUNK);
+        decompress_close(d);
+        free(whole);
+    }
+    struct frame_inflater *fi;
+    assert_int_equal(frame_inflater_open(&fi, err), UG_OK);
+    for (size_t f = 0; f < FRAMES; f++) {
+        size_t len = f + 1 == FRAMES ? CHUNK - f * FRAME : FRAME;
+        int first = f == 0, last = f + 1 == FRAMES;
+        assert_int_equal(frame_inflate(fi, packed + at[f], at[f + 1] - at[f], first, last, plain,
+                                       f * FRAME, out, len, err),
+                         UG_OK);
+        assert_memory_equal(out, plain + f * FRAME, len);
+        if (!last) { /* and the next one, going on from this one */
+            size_t next = f + 2 == FRAMES ? CHUNK - (f + 1) * FRAME : FRAME;
+            assert_int_equal(frame_inflate_next(fi, packed + at[f + 1], at[f + 2] - at[f + 1],
+                                                f + 2 == FRAMES, out, next, err),
+                             UG_OK);
+            assert_memory_equal(out, plain + (f + 1) * FRAME, next);
+        }
+        /* Wrong lengths, a cut frame, a missing history: refused, never a wrong byte. */
+        assert_int_equal(frame_inflate(fi, packed + at[f], at[f + 1] - at[f], first, last, plain,
+                                       f * FRAME, out, len - 1, err),
+                         UG_ERR_UNUSABLE);
+        assert_int_equal(frame_inflate(fi, packed + at[f], at[f + 1] - at[f] - 1, first, last,
+                                       plain, f * FRAME, out, len, err),
+                         UG_ERR_UNUSABLE);
+        if (f > 0 && frame_inflate(fi, packed + at[f], at[f + 1] - at[f], 0, last, NULL, 0, out,
+                                   len, err) == UG_OK)
+            assert_memory_not_equal(out, plain + f * FRAME, len);
+    }
+    frame_inflater_close(fi);
+    free(plain);
+    free(packed);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -134,6 +203,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_flush_frames),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -85,16 +85,20 @@ static void test_finds_every_block(void **state)
     assert_int_equal(local_index_count(x), BLOCKS - (BLOCKS + 3) / 7);
     for (uint32_t b = 0; b < BLOCKS; b++) {
         fill(block, b, 1);
-        int found = local_index_find(x, block_key(block, BS), &at);
+        int found = local_index_find(x, block_key(block, BS), ~0ull, &at);
         if (b % 7 == 3) {
             assert_false(found); /* zero blocks are made, never looked up */
         } else {
             assert_true(found);
             assert_int_equal(at, b);
+            /* A version 2 index's key: the leading 48 bits find the same block. */
+            uint64_t mask = block_index_key_mask(2);
+            assert_true(local_index_find(x, block_key(block, BS) & mask, mask, &at));
+            assert_int_equal(at, b);
         }
     }
     fill(block, 5, 2);
-    assert_false(local_index_find(x, block_key(block, BS), &at));
+    assert_false(local_index_find(x, block_key(block, BS), ~0ull, &at));
     local_index_close(x);
 }
 
@@ -116,14 +120,14 @@ static void test_cache_and_staleness(void **state)
     assert_int_equal(utimensat(AT_FDCWD, slot_path, ts, 0), 0);
     struct local_index *x = open_index("1.1.0", 0);
     fill(block, 8, 2);
-    assert_false(local_index_find(x, block_key(block, BS), &at));
+    assert_false(local_index_find(x, block_key(block, BS), ~0ull, &at));
     local_index_close(x);
     /* A changed time: rebuilt, and now the new blocks are found. */
     ts[1].tv_sec += 10;
     assert_int_equal(utimensat(AT_FDCWD, slot_path, ts, 0), 0);
     x = open_index("1.1.0", 1);
     fill(block, 8, 2);
-    assert_true(local_index_find(x, block_key(block, BS), &at));
+    assert_true(local_index_find(x, block_key(block, BS), ~0ull, &at));
     assert_int_equal(at, 8);
     local_index_close(x);
     /* A damaged cache is rebuilt, not read. */

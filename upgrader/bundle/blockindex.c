@@ -36,15 +36,27 @@ static uint64_t div_up(uint64_t a, uint64_t b)
     return a / b + (a % b != 0);
 }
 
-uint64_t block_index_size(uint64_t image_size, uint32_t block_size, uint32_t frame_size)
+unsigned block_index_key_bytes(int version)
 {
-    return BLOCK_INDEX_HEADER + 4 * div_up(image_size, frame_size) +
-           BLOCK_KEY_BYTES * div_up(image_size, block_size);
+    return version == 2 ? BLOCK_KEY_BYTES2 : BLOCK_KEY_BYTES;
 }
 
-void block_index_header(uint8_t *out, uint64_t image_size, uint32_t block_size, uint32_t frame_size)
+uint64_t block_index_key_mask(int version)
 {
-    memcpy(out, BLOCK_INDEX_MAGIC, 8);
+    return ~0ull << (64 - 8 * block_index_key_bytes(version));
+}
+
+uint64_t block_index_size(uint64_t image_size, uint32_t block_size, uint32_t frame_size,
+                          int version)
+{
+    return BLOCK_INDEX_HEADER + 4 * div_up(image_size, frame_size) +
+           block_index_key_bytes(version) * div_up(image_size, block_size);
+}
+
+void block_index_header(uint8_t *out, uint64_t image_size, uint32_t block_size, uint32_t frame_size,
+                        int version)
+{
+    memcpy(out, version == 2 ? BLOCK_INDEX_MAGIC2 : BLOCK_INDEX_MAGIC, 8);
     put32(out + 8, block_size);
     put32(out + 12, frame_size);
     put64(out + 16, image_size);
@@ -74,8 +86,12 @@ ug_err block_index_check_header(const uint8_t *head, uint64_t len, const struct 
                                 struct block_index *out, char *err)
 {
     memset(out, 0, sizeof *out);
-    if (len < BLOCK_INDEX_HEADER || memcmp(head, BLOCK_INDEX_MAGIC, 8) != 0)
-        return ug_fail(err, UG_ERR_VERIFY, "block index: not a block index");
+    if (len < BLOCK_INDEX_HEADER ||
+        memcmp(head, p->index_version == 2 ? BLOCK_INDEX_MAGIC2 : BLOCK_INDEX_MAGIC, 8) != 0)
+        return ug_fail(err, UG_ERR_VERIFY, "block index: not a block index of version %d",
+                       p->index_version == 2 ? 2 : 1);
+    out->version = p->index_version == 2 ? 2 : 1;
+    out->key_bytes = block_index_key_bytes(out->version);
     out->block_size = get32(head + 8);
     out->frame_size = get32(head + 12);
     out->image_size = get64(head + 16);
@@ -87,7 +103,7 @@ ug_err block_index_check_header(const uint8_t *head, uint64_t len, const struct 
     /* The manifest parser checked the sizes; the counts follow from them alone. */
     if (out->nframes != div_up(p->size, p->frame_size) ||
         out->nblocks != div_up(p->size, p->block_size) ||
-        len != block_index_size(p->size, p->block_size, p->frame_size))
+        len != block_index_size(p->size, p->block_size, p->frame_size, out->version))
         return ug_fail(err, UG_ERR_VERIFY, "block index: counts or length do not fit the image");
     return UG_OK;
 }
@@ -101,16 +117,28 @@ ug_err block_index_parse(const void *data, size_t len, const struct bundle_paylo
         return rc;
     out->frame_sizes = b + BLOCK_INDEX_HEADER;
     out->keys = out->frame_sizes + 4 * out->nframes;
-    for (size_t k = 0; k < p->nchunks && rc == UG_OK; k++)
-        rc = block_index_check_chunk(out->frame_sizes + 4 * (p->chunks[k].offset / p->frame_size),
-                                     &p->chunks[k], k, p->frame_size, err);
+    for (size_t k = 0; k < p->nchunks && rc == UG_OK; k++) {
+        const struct bundle_chunk *c = &p->chunks[k];
+        uint64_t sum = 0, f0 = c->offset / p->frame_size;
+        for (uint64_t f = f0; f < div_up(c->offset + c->size, p->frame_size); f++) {
+            uint32_t len = block_index_frame(out, f);
+            if (len == 0)
+                return ug_fail(err, UG_ERR_VERIFY, "block index: frame %llu of chunk %zu is empty",
+                               (unsigned long long)(f - f0), k);
+            sum += len;
+        }
+        if (sum != c->stored_size)
+            rc = ug_fail(err, UG_ERR_VERIFY,
+                         "block index: the frames of chunk %zu hold %llu bytes, not %llu", k,
+                         (unsigned long long)sum, (unsigned long long)c->stored_size);
+    }
     return rc;
 }
 
 ug_err block_index_inflate(const void *stored, size_t len, const struct bundle_payload *p,
                            uint8_t **raw, size_t *raw_len, char *err)
 {
-    uint64_t want = block_index_size(p->size, p->block_size, p->frame_size);
+    uint64_t want = block_index_size(p->size, p->block_size, p->frame_size, p->index_version);
     struct decompressor *dec = NULL;
     size_t used = 0, made = 0;
     int ended = 0;
@@ -136,23 +164,24 @@ ug_err block_index_inflate(const void *stored, size_t len, const struct bundle_p
 
 uint32_t block_index_frame(const struct block_index *x, uint64_t f)
 {
-    return get32(x->frame_sizes + 4 * f);
+    if (x->version != 2)
+        return get32(x->frame_sizes + 4 * f);
+    const uint8_t *p = x->frame_sizes + f;
+    uint64_t n = x->nframes;
+    return (uint32_t)p[0] | (uint32_t)p[n] << 8 | (uint32_t)p[2 * n] << 16 |
+           (uint32_t)p[3 * n] << 24;
 }
 
 uint64_t block_index_key(const struct block_index *x, uint64_t b)
 {
-    const uint8_t *k = x->keys + BLOCK_KEY_BYTES * b;
-    uint64_t v = 0;
-    for (int i = 0; i < BLOCK_KEY_BYTES; i++)
-        v = v << 8 | k[i];
-    return v;
+    return block_key_of_digest(x->keys + x->key_bytes * b, x->key_bytes);
 }
 
-uint64_t block_key_of_digest(const unsigned char digest[32])
+uint64_t block_key_of_digest(const unsigned char *digest, unsigned n)
 {
     uint64_t v = 0;
-    for (int i = 0; i < BLOCK_KEY_BYTES; i++)
-        v = v << 8 | digest[i];
+    for (unsigned i = 0; i < 8; i++)
+        v = v << 8 | (i < n ? digest[i] : 0);
     return v;
 }
 
@@ -161,7 +190,7 @@ uint64_t block_key(const void *data, size_t len)
     unsigned char d[32];
     if (EVP_Digest(data, len, d, NULL, EVP_sha256(), NULL) != 1)
         return 0; /* never matches a real key in practice; the chunk digest decides anyway */
-    return block_key_of_digest(d);
+    return block_key_of_digest(d, 8);
 }
 
 uint64_t fs_size_of_image(const uint8_t *head, size_t len)

@@ -12,23 +12,33 @@
 #include "common/error.h"
 
 #define BLOCK_INDEX_MAGIC  "UGBIDX1\n"
+#define BLOCK_INDEX_MAGIC2 "UGBIDX2\n"
 #define BLOCK_INDEX_HEADER 40 /* magic, block and frame size, image size, frame and block count */
-#define BLOCK_KEY_BYTES    8  /* of each block's SHA-256 kept in the index */
+#define BLOCK_KEY_BYTES    8  /* of each block's SHA-256 kept in a version 1 index */
+#define BLOCK_KEY_BYTES2   6  /* in a version 2 index */
 
 /* A parsed index: views into the caller's bytes, which must outlive it. */
 struct block_index {
     uint32_t block_size, frame_size;
     uint64_t image_size;
     uint64_t nframes, nblocks;
-    const uint8_t *frame_sizes; /* nframes little-endian u32: stored bytes of each frame */
-    const uint8_t *keys;        /* nblocks * BLOCK_KEY_BYTES */
+    int version;                /* 1: frame sizes as u32, 8-byte keys; 2: as 4 byte planes, 6 */
+    unsigned key_bytes;         /* BLOCK_KEY_BYTES or BLOCK_KEY_BYTES2 */
+    const uint8_t *frame_sizes; /* stored bytes of each frame (version 1: nframes little-endian
+                                 * u32; 2: byte 0 of every frame's, then byte 1, 2, 3) */
+    const uint8_t *keys;        /* nblocks * key_bytes */
 };
 
-/* The index member's exact size for an image of this shape. */
-uint64_t block_index_size(uint64_t image_size, uint32_t block_size, uint32_t frame_size);
+/* The index member's exact size for an image of this shape, in this version (1 or 2). */
+uint64_t block_index_size(uint64_t image_size, uint32_t block_size, uint32_t frame_size,
+                          int version);
+/* The key bytes a block has in this version. */
+unsigned block_index_key_bytes(int version);
+/* The bits of a key (block_key()) that a key of this version keeps. */
+uint64_t block_index_key_mask(int version);
 /* Writes the header of such an index into out[BLOCK_INDEX_HEADER]. */
-void block_index_header(uint8_t *out, uint64_t image_size, uint32_t block_size,
-                        uint32_t frame_size);
+void block_index_header(uint8_t *out, uint64_t image_size, uint32_t block_size, uint32_t frame_size,
+                        int version);
 /* Parses index bytes (already checked against the signed digest) for payload p, whose
  * manifest entry names the block and frame size: UG_ERR_VERIFY when they disagree with it
  * (sizes, counts, frames that do not tile every chunk's stored bytes). */
@@ -48,12 +58,12 @@ ug_err block_index_inflate(const void *stored, size_t len, const struct bundle_p
                            uint8_t **raw, size_t *raw_len, char *err) UG_MUST_CHECK;
 /* The stored size of frame f. */
 uint32_t block_index_frame(const struct block_index *x, uint64_t f);
-/* The key of block b (the first BLOCK_KEY_BYTES of its SHA-256, big-endian). */
+/* The key of block b (the first key_bytes of its SHA-256, big-endian, from the top bits). */
 uint64_t block_index_key(const struct block_index *x, uint64_t b);
 /* The key of len bytes (a block; the image's last block may be shorter). */
 uint64_t block_key(const void *data, size_t len);
-/* The key of a SHA-256 digest. */
-uint64_t block_key_of_digest(const unsigned char digest[32]);
+/* The key of a SHA-256 digest (its first n bytes, from the top bits of the result). */
+uint64_t block_key_of_digest(const unsigned char *digest, unsigned n);
 /* The block size an image declares (ext2/3/4 superblock), or 0 when it cannot tell. */
 uint32_t block_size_of_image(const uint8_t *head, size_t len);
 /* The bytes of the file system an image holds (ext2/3/4: blocks x block size), or 0. */

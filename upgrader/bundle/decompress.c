@@ -420,3 +420,110 @@ void compressor_close(struct compressor *c)
     ZSTD_freeCCtx(c->zstd);
     free(c);
 }
+
+ug_err compressor_frame(struct compressor *c, const void *in, size_t len, int first, int last,
+                        uint8_t *out, size_t cap, size_t *out_len, char *err)
+{
+    *out_len = 0;
+    if (c->codec != CODEC_GZIP)
+        return ug_fail(err, UG_ERR_USAGE, "flush frames need gzip");
+    if (cap < compress_bound(c->codec, len) || len > UINT32_MAX || cap > UINT32_MAX)
+        return ug_fail(err, UG_ERR_OTHER, "compress: output buffer too small or input too large");
+    if (first && deflateReset(&c->z) != Z_OK)
+        return ug_fail(err, UG_ERR_OTHER, "zlib: cannot reset deflate");
+    c->z.next_in = (Bytef *)in;
+    c->z.avail_in = (uInt)len;
+    c->z.next_out = out;
+    c->z.avail_out = (uInt)cap;
+    int rc = deflate(&c->z, last ? Z_FINISH : Z_SYNC_FLUSH);
+    if (rc != (last ? Z_STREAM_END : Z_OK) || c->z.avail_in != 0 || c->z.avail_out == 0)
+        return ug_fail(err, UG_ERR_OTHER, "zlib: deflate failed (%d)", rc);
+    *out_len = cap - c->z.avail_out;
+    return UG_OK;
+}
+
+struct frame_inflater {
+    z_stream z;
+};
+
+ug_err frame_inflater_open(struct frame_inflater **out, char *err)
+{
+    struct frame_inflater *f = calloc(1, sizeof *f);
+    *out = NULL;
+    if (!f)
+        return ug_oom(err);
+    if (inflateInit2(&f->z, -MAX_WBITS) != Z_OK) { /* raw deflate: the caller cuts the frame */
+        free(f);
+        return ug_fail(err, UG_ERR_OTHER, "zlib: cannot initialise inflate");
+    }
+    *out = f;
+    return UG_OK;
+}
+
+/* Runs the raw inflater over the frame; *made plain bytes (one more than room means more). */
+static int frame_run(struct frame_inflater *f, const uint8_t *in, size_t len, uint8_t *out,
+                     size_t out_len, size_t *made)
+{
+    uint8_t spare;
+    f->z.next_in = (Bytef *)in;
+    f->z.avail_in = (uInt)len;
+    f->z.next_out = out;
+    f->z.avail_out = (uInt)out_len;
+    int rc = inflate(&f->z, Z_SYNC_FLUSH);
+    *made = out_len - f->z.avail_out;
+    if ((rc == Z_OK || rc == Z_BUF_ERROR) && f->z.avail_in > 0 && f->z.avail_out == 0) {
+        /* Output full, input left: the end of its block and the flush marker, or more. */
+        f->z.next_out = &spare;
+        f->z.avail_out = 1;
+        rc = inflate(&f->z, Z_SYNC_FLUSH);
+        *made += 1 - f->z.avail_out;
+    }
+    return rc;
+}
+
+ug_err frame_inflate(struct frame_inflater *f, const uint8_t *in, size_t len, int first, int last,
+                     const uint8_t *hist, size_t hist_len, uint8_t *out, size_t out_len, char *err)
+{
+    if (len > UINT32_MAX || out_len > UINT32_MAX || inflateReset(&f->z) != Z_OK)
+        return ug_fail(err, UG_ERR_UNUSABLE, "frame too large");
+    /* pack writes the plain 10-byte gzip header (no name, no extra fields). */
+    if (first && (len < 10 || in[0] != 0x1f || in[1] != 0x8b || in[2] != 8 || in[3] != 0))
+        return ug_fail(err, UG_ERR_UNUSABLE, "frame does not open a gzip member");
+    if (first) {
+        in += 10;
+        len -= 10;
+    }
+    if (hist_len > 32768) {
+        hist += hist_len - 32768;
+        hist_len = 32768;
+    }
+    if (hist_len && inflateSetDictionary(&f->z, hist, (uInt)hist_len) != Z_OK)
+        return ug_fail(err, UG_ERR_UNUSABLE, "frame: cannot set its history");
+    return frame_inflate_next(f, in, len, last, out, out_len, err);
+}
+
+ug_err frame_inflate_next(struct frame_inflater *f, const uint8_t *in, size_t len, int last,
+                          uint8_t *out, size_t out_len, char *err)
+{
+    static const uint8_t marker[4] = {0, 0, 0xff, 0xff};
+    size_t made = 0;
+    if (len > UINT32_MAX || out_len > UINT32_MAX)
+        return ug_fail(err, UG_ERR_UNUSABLE, "frame too large");
+    int rc = frame_run(f, in, len, out, out_len, &made);
+    /* Not last: every byte taken, ending at the flush marker, the member still open. Last:
+     * the member's end, then only its 8-byte trailer (the chunk's SHA-256 checks the bytes). */
+    int ok = made == out_len && (last ? rc == Z_STREAM_END && f->z.avail_in == 8
+                                      : rc != Z_STREAM_END && f->z.avail_in == 0 && len >= 4 &&
+                                            memcmp(in + len - 4, marker, 4) == 0);
+    if (!ok)
+        return ug_fail(err, UG_ERR_UNUSABLE, "frame does not decode to its %zu bytes", out_len);
+    return UG_OK;
+}
+
+void frame_inflater_close(struct frame_inflater *f)
+{
+    if (!f)
+        return;
+    inflateEnd(&f->z);
+    free(f);
+}

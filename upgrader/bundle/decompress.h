@@ -60,4 +60,28 @@ ug_err compressor_run(struct compressor *c, const void *in, size_t len, uint8_t 
 /* Frees it (NULL is fine). */
 void compressor_close(struct compressor *c);
 
+/* Flush frames (docs/bundle.md), gzip only: a chunk is one gzip member whose deflate stream
+ * is flushed to a byte boundary (Z_SYNC_FLUSH) after every frame, so a frame's bytes decode
+ * alone given the plain bytes before it in the chunk. Compresses the next frame of the
+ * chunk (first: a new member starts; last: it ends) into out (cap >= compress_bound()). */
+ug_err compressor_frame(struct compressor *c, const void *in, size_t len, int first, int last,
+                        uint8_t *out, size_t cap, size_t *out_len, char *err) UG_MUST_CHECK;
+
+/* Decodes single flush frames. */
+struct frame_inflater;
+/* Opens one. */
+ug_err frame_inflater_open(struct frame_inflater **out, char *err) UG_MUST_CHECK;
+/* Decodes the flush frame in[0..len) into exactly out_len bytes at out, given hist_len
+ * plain bytes of the chunk before it (its last 32 KiB are used); first/last: the frame
+ * opens/closes its chunk's gzip member. UG_ERR_UNUSABLE when it is not exactly that. */
+ug_err frame_inflate(struct frame_inflater *f, const uint8_t *in, size_t len, int first, int last,
+                     const uint8_t *hist, size_t hist_len, uint8_t *out, size_t out_len,
+                     char *err) UG_MUST_CHECK;
+/* Decodes the frame that follows the one frame_inflate() or this just decoded without error
+ * (its history is the inflater's own: nothing copied in). */
+ug_err frame_inflate_next(struct frame_inflater *f, const uint8_t *in, size_t len, int last,
+                          uint8_t *out, size_t out_len, char *err) UG_MUST_CHECK;
+/* Frees it (NULL is fine). */
+void frame_inflater_close(struct frame_inflater *f);
+
 #endif

@@ -135,7 +135,7 @@ static ug_err check_index_shape(const struct bundle_payload *p, const char *wher
                            "bundle manifest: %schunk %zu is not a whole number of frames", where,
                            k);
     /* The member is the index gzip-compressed: never empty, never more than gzip can make. */
-    uint64_t raw = block_index_size(p->size, p->block_size, p->frame_size);
+    uint64_t raw = block_index_size(p->size, p->block_size, p->frame_size, p->index_version);
     if (p->index_size == 0 || raw > SIZE_MAX / 2 ||
         p->index_size > compress_bound(CODEC_GZIP, (size_t)raw))
         return ug_fail(err, UG_ERR_USAGE, "bundle manifest: %sindex size %llu does not fit %llu",
@@ -164,6 +164,18 @@ static ug_err parse_index(json_object *obj, struct bundle_payload *p, const char
         return rc;
     p->block_size = bs > 65536 ? 0 : (uint32_t)bs;
     p->frame_size = fs > (16u << 20) ? 0 : (uint32_t)fs;
+    json_object *v;
+    if (json_object_object_get_ex(obj, "frames", &v)) {
+        p->index_version = 2; /* written by the packer that writes "frames" */
+        const char *mode =
+            json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+        p->flush_frames = strcmp(mode, "flush") == 0;
+        if ((!p->flush_frames && strcmp(mode, "members") != 0) ||
+            (p->flush_frames && p->compression != CODEC_GZIP))
+            return ug_fail(err, UG_ERR_USAGE,
+                           "bundle manifest: %sindex frames '%s' is not members, or flush (gzip)",
+                           where, mode);
+    }
     return check_index_shape(p, where, err);
 }
 

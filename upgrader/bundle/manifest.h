@@ -39,7 +39,10 @@ struct bundle_payload {
     uint64_t index_size;
     unsigned char index_sha256[32];
     uint32_t block_size; /* bytes per indexed block */
-    uint32_t frame_size; /* plain bytes per independently compressed frame */
+    uint32_t frame_size; /* plain bytes per frame */
+    int index_version;   /* 2 with "frames" (block_index_size()), else 1 */
+    int flush_frames;    /* 1: "frames": "flush", a gzip member per chunk flushed at every
+                          * frame; 0: "members", each frame its own gzip member or zstd frame */
 };
 
 struct bundle_manifest {

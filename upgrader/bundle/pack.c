@@ -65,6 +65,7 @@ static ug_err write_full(int fd, const char *path, const void *data, size_t len,
 /* The block index being built beside the payload (no_index: unused). */
 struct index_build {
     uint32_t block_size, frame_size; /* frame_size 0: no index, a stream per chunk */
+    int flush;                       /* flush frames: one gzip member per chunk */
     struct buf frames, keys;
     struct compressor *c;
 };
@@ -80,7 +81,10 @@ static ug_err compress_chunk(const struct bundle_pack_options *o, struct index_b
     *made = 0;
     for (size_t at = 0; at < got; at += x->frame_size) {
         size_t len = got - at < x->frame_size ? got - at : x->frame_size, n;
-        ug_err rc = compressor_run(x->c, plain + at, len, packed + *made, cap - *made, &n, err);
+        ug_err rc =
+            x->flush ? compressor_frame(x->c, plain + at, len, at == 0, at + len == got,
+                                        packed + *made, cap - *made, &n, err)
+                     : compressor_run(x->c, plain + at, len, packed + *made, cap - *made, &n, err);
         if (rc != UG_OK)
             return rc;
         uint8_t le[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24)};
@@ -90,10 +94,11 @@ static ug_err compress_chunk(const struct bundle_pack_options *o, struct index_b
     }
     for (size_t at = 0; at < got; at += x->block_size) {
         uint64_t key = block_key(plain + at, got - at < x->block_size ? got - at : x->block_size);
-        uint8_t be[BLOCK_KEY_BYTES];
-        for (int i = 0; i < BLOCK_KEY_BYTES; i++)
-            be[i] = (uint8_t)(key >> (8 * (BLOCK_KEY_BYTES - 1 - i)));
-        if (buf_append(&x->keys, be, sizeof be) != 0)
+        uint8_t be[8];
+        for (int i = 0; i < 8; i++)
+            be[i] = (uint8_t)(key >> (8 * (7 - i)));
+        /* Version 2 (flush frames) keeps the first 6 bytes, version 1 all 8. */
+        if (buf_append(&x->keys, be, block_index_key_bytes(x->flush ? 2 : 1)) != 0)
             return ug_oom(err);
     }
     return UG_OK;
@@ -212,7 +217,15 @@ static ug_err index_setup(const struct bundle_pack_options *o, uint64_t chunk_si
     if (o->no_index)
         return UG_OK;
     x->block_size = pick_block_size(o);
-    x->frame_size = o->frame_size ? o->frame_size : BUNDLE_DEFAULT_FRAME;
+    /* Flush frames share the chunk's history, so a frame can be as small as a block and
+     * still compress about as well as the whole chunk (docs/bundle.md). */
+    if (o->flush_frames && o->compression != CODEC_GZIP)
+        return ug_fail(err, UG_ERR_USAGE, "pack: flush frames need gzip (--compress gzip)");
+    x->flush = o->compression == CODEC_GZIP && !o->member_frames;
+    x->frame_size = o->frame_size ? o->frame_size
+                    : x->flush
+                        ? (x->block_size > BUNDLE_FLUSH_FRAME ? x->block_size : BUNDLE_FLUSH_FRAME)
+                        : BUNDLE_DEFAULT_FRAME;
     if (x->block_size < 512 || x->block_size > 65536 || (x->block_size & (x->block_size - 1)) ||
         x->frame_size % x->block_size || x->frame_size > (16u << 20) || chunk_size % x->frame_size)
         return ug_fail(err, UG_ERR_USAGE,
@@ -230,13 +243,19 @@ static ug_err index_finish(struct index_build *x, const char *name, json_object 
     json_object_object_get_ex(payload, "size", &sz);
     uint64_t size = (uint64_t)json_object_get_int64(sz);
     uint8_t head[BLOCK_INDEX_HEADER];
-    block_index_header(head, size, x->block_size, x->frame_size);
+    block_index_header(head, size, x->block_size, x->frame_size, x->flush ? 2 : 1);
     struct buf raw = {0};
     uint8_t *gz = NULL;
-    size_t cap = 0, n = 0;
-    if (buf_append(&raw, head, sizeof head) != 0 ||
-        buf_append(&raw, x->frames.data, x->frames.len) != 0 ||
-        buf_append(&raw, x->keys.data, x->keys.len) != 0 ||
+    size_t cap = 0, n = 0, nframes = x->frames.len / 4;
+    /* Version 2: the frame sizes as byte planes (the high bytes, zeros mostly, compress to
+     * nothing) and 6-byte keys (docs/bundle.md says why 48 bits are enough). */
+    uint8_t *planes = malloc(x->frames.len ? x->frames.len : 1);
+    for (size_t i = 0; planes && i < x->frames.len; i++) /* version 1: as they are */
+        planes[x->flush ? (i % 4) * nframes + i / 4 : i] = ((const uint8_t *)x->frames.data)[i];
+    int ok = planes && buf_append(&raw, head, sizeof head) == 0 &&
+             buf_append(&raw, planes, x->frames.len) == 0;
+    free(planes);
+    if (!ok || buf_append(&raw, x->keys.data, x->keys.len) != 0 ||
         !(gz = malloc(cap = compress_bound(CODEC_GZIP, raw.len)))) {
         buf_free(&raw);
         return ug_oom(err);
@@ -259,6 +278,8 @@ static ug_err index_finish(struct index_build *x, const char *name, json_object 
     json_add_hex(ix, "sha256", d);
     json_object_object_add(ix, "block_size", json_object_new_int64(x->block_size));
     json_object_object_add(ix, "frame_size", json_object_new_int64(x->frame_size));
+    if (x->flush) /* members: the first delta release's layout, which its agents read */
+        json_object_object_add(ix, "frames", json_object_new_string("flush"));
     json_object_object_add(payload, "index", ix);
     return UG_OK;
 }

@@ -12,7 +12,8 @@
 
 #define BUNDLE_DEFAULT_CHUNK (4u * 1024 * 1024)
 #define BUNDLE_MAX_CHUNK     (256u * 1024 * 1024)
-#define BUNDLE_DEFAULT_FRAME (16u * 1024) /* measured in docs/bundle.md */
+#define BUNDLE_DEFAULT_FRAME (16u * 1024) /* member frames: measured in docs/bundle.md */
+#define BUNDLE_FLUSH_FRAME   4096u        /* flush frames: the block (at least this) */
 #define BUNDLE_DEFAULT_BLOCK 4096u
 
 struct bundle_pack_options {
@@ -25,7 +26,9 @@ struct bundle_pack_options {
     int level;              /* 0 = the codec's default */
     uint64_t chunk_size;    /* 0 = BUNDLE_DEFAULT_CHUNK */
     int no_index;           /* 1: no block index, one compressed stream per chunk */
-    uint32_t frame_size;    /* 0 = BUNDLE_DEFAULT_FRAME (with the index) */
+    uint32_t frame_size;    /* 0: flush frames the block size (>= 4 KiB), members 16 KiB */
+    int member_frames;      /* 1: each frame its own member (zstd, none: always); 0: flush */
+    int flush_frames;       /* 1: flush frames asked for (gzip only, else UG_ERR_USAGE) */
     uint32_t block_size;    /* 0 = the image's own (ext2/3/4), else BUNDLE_DEFAULT_BLOCK */
     const char *key, *cert; /* PEM files that sign the manifest */
     const char *out;        /* the bundle, replaced atomically */

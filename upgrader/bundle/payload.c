@@ -320,7 +320,7 @@ static ug_err pump(struct payload_decoder *d, const uint8_t *in, size_t n, int f
 {
     const struct bundle_chunk *k = &d->p->chunks[d->chunk];
     /* The next frame of an indexed chunk arrives after the previous one ended. */
-    if (d->ended && n > 0 && d->p->frame_size) {
+    if (d->ended && n > 0 && d->p->frame_size && !d->p->flush_frames) {
         d->ended = 0;
         if (decompress_reset(d->dec, d->decode_err) != UG_OK)
             d->decode_failed = 1;
@@ -352,7 +352,7 @@ static ug_err pump(struct payload_decoder *d, const uint8_t *in, size_t n, int f
         d->filled += made;
         if (d->filled == RING_BUFFER)
             deliver(d);
-        if (ended && n > 0 && d->p->frame_size) {
+        if (ended && n > 0 && d->p->frame_size && !d->p->flush_frames) {
             /* An indexed payload's chunk is several frames, each a stream of its own. */
             if (decompress_reset(d->dec, d->decode_err) != UG_OK) {
                 d->decode_failed = 1;

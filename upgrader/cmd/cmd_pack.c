@@ -19,21 +19,14 @@
 ug_err cmd_pack(const char *root, int argc, char **argv, char *err)
 {
     static const struct option options[] = {
-        {"product", required_argument, NULL, 'p'},
-        {"version", required_argument, NULL, 'v'},
-        {"hw", required_argument, NULL, 'H'},
-        {"image", required_argument, NULL, 'i'},
-        {"key", required_argument, NULL, 'k'},
-        {"cert", required_argument, NULL, 'c'},
-        {"compress", required_argument, NULL, 'z'},
-        {"chunk-size", required_argument, NULL, 's'},
-        {"slot", required_argument, NULL, 'S'},
-        {"level", required_argument, NULL, 'l'},
-        {"output", required_argument, NULL, 'o'},
-        {"frame-size", required_argument, NULL, 'F'},
-        {"block-size", required_argument, NULL, 'B'},
-        {"no-index", no_argument, NULL, 'N'},
-        {NULL, 0, NULL, 0},
+        {"product", required_argument, NULL, 'p'},    {"version", required_argument, NULL, 'v'},
+        {"hw", required_argument, NULL, 'H'},         {"image", required_argument, NULL, 'i'},
+        {"key", required_argument, NULL, 'k'},        {"cert", required_argument, NULL, 'c'},
+        {"compress", required_argument, NULL, 'z'},   {"chunk-size", required_argument, NULL, 's'},
+        {"slot", required_argument, NULL, 'S'},       {"level", required_argument, NULL, 'l'},
+        {"output", required_argument, NULL, 'o'},     {"frame-size", required_argument, NULL, 'F'},
+        {"block-size", required_argument, NULL, 'B'}, {"no-index", no_argument, NULL, 'N'},
+        {"frames", required_argument, NULL, 'R'},     {NULL, 0, NULL, 0},
     };
     (void)root;
     uint64_t size;
@@ -86,6 +79,12 @@ ug_err cmd_pack(const char *root, int argc, char **argv, char *err)
             break;
         case 'N':
             o.no_index = 1;
+            break;
+        case 'R':
+            if (strcmp(optarg, "flush") != 0 && strcmp(optarg, "members") != 0)
+                return ug_fail(err, UG_ERR_USAGE, "--frames '%s': use flush or members", optarg);
+            o.member_frames = strcmp(optarg, "members") == 0;
+            o.flush_frames = !o.member_frames;
             break;
         case 'l':
             o.level = atoi(optarg);

@@ -142,6 +142,7 @@ ug_err fetch_to_buffer(const struct fetch_options *o, size_t max_size, struct bu
     struct fetch_options copy = *o;
     copy.resume_from = 0;
     copy.range_length = 0;
+    copy.ranges = NULL;
     if (!copy.max_size || copy.max_size > max_size)
         copy.max_size = max_size;
     struct buffer_sink b = {out, max_size, 0};

@@ -64,6 +64,8 @@ struct fetch_options {
     int tftp_blksize;               /* RFC 2348 block size asked for; 0: 512, no option */
     uint64_t resume_from;           /* HTTP Range start; TFTP always starts at 0 */
     uint64_t range_length;          /* HTTP: only this many bytes from resume_from; 0: to the end */
+    const char *ranges;             /* HTTP: a byte-range set "A-B,C-D" asked for instead; NULL:
+                                     * none (an answer of several is multipart/byteranges) */
     const char *if_none_match;      /* ETag of the copy we hold, or NULL */
     const char *if_modified_since;  /* Last-Modified of the copy we hold, or NULL */
     int pin_transfer;               /* 1: fetch_open's transfer thread runs on transfer_cpu only */
@@ -85,6 +87,8 @@ struct fetch_result {
     char etag[128];        /* response headers, "" when absent */
     char last_modified[64];
     char content_encoding[32];         /* curl does not decode: the bytes are as sent */
+    char content_type[128];            /* of the answer (a multipart boundary, say) */
+    char content_range[96];            /* of a single-range answer */
     char effective_url[FETCH_URL_MAX]; /* after redirects, credentials removed */
     char server_ip[64];
     long server_port;

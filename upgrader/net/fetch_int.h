@@ -114,6 +114,7 @@ struct fetch_transfer {
     char *restricted;                /* own copy: redirects are checked against it */
     int is_http;
     uint64_t resume_from, range_length, max_size;
+    const char *ranges; /* borrowed from the options: the Range header is set at setup */
 
     fetch_sink_fn sink; /* push mode; NULL in pull mode */
     void *ctx;          /* of the sink and the done callback */

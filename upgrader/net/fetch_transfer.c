@@ -183,7 +183,7 @@ static int body_start(struct fetch_transfer *t)
             t->abort = ABORT_STATUS;
             return -1;
         }
-        if (code == 206 && (t->resume_from || t->range_length)) {
+        if (code == 206 && (t->resume_from || t->range_length || t->ranges)) {
             t->res.resumed = 1;
             t->next_offset = t->resume_from;
         }
@@ -385,6 +385,8 @@ void transfer_collect_info(struct fetch_transfer *t)
         header_value(t->easy, "ETag", r->etag, sizeof r->etag);
         header_value(t->easy, "Last-Modified", r->last_modified, sizeof r->last_modified);
         header_value(t->easy, "Content-Encoding", r->content_encoding, sizeof r->content_encoding);
+        header_value(t->easy, "Content-Type", r->content_type, sizeof r->content_type);
+        header_value(t->easy, "Content-Range", r->content_range, sizeof r->content_range);
         r->retry_after = retry_after(t->easy);
     }
 }
@@ -555,7 +557,9 @@ static ug_err set_request_options(struct fetch_transfer *t, const struct fetch_o
         /* No credentials until the server challenges; then Digest if it offers it. */
         SETOPT(CURLOPT_HTTPAUTH, (long)(CURLAUTH_BASIC | CURLAUTH_DIGEST));
     }
-    if (t->resume_from || t->range_length) {
+    if (t->ranges) {
+        SETOPT(CURLOPT_RANGE, t->ranges); /* copied by libcurl */
+    } else if (t->resume_from || t->range_length) {
         char range[48];
         int n = snprintf(range, sizeof range, "%llu-", (unsigned long long)t->resume_from);
         /* A bounded range: the server sends only these bytes, so nothing is in flight to be
@@ -620,6 +624,7 @@ ug_err transfer_setup(struct fetch_transfer *t, const struct fetch_options *o, c
     t->max_size = o->max_size;
     t->resume_from = t->is_http ? o->resume_from : 0;
     t->range_length = t->is_http ? o->range_length : 0;
+    t->ranges = t->is_http && o->ranges && *o->ranges ? o->ranges : NULL;
     t->rate = o->max_recv_speed;
     t->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 0;
     t->cancel = o->cancel;

@@ -148,6 +148,36 @@ static ug_err flush_segment(struct builder *b, char *err)
     return write_all(b->runs, b->path, b->seg, (size_t)w * sizeof *b->seg, err);
 }
 
+/* A descriptor to find a slot file's holes with (SEEK_DATA), or -1 (a block device: none). */
+static int hole_probe(const char *location)
+{
+    struct stat st;
+    int fd = open(location, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* Moves *block past a hole of the file (zeros, never listed, and reading them costs the
+ * kernel a page of zeros each: an empty slot file is mostly hole): 1 when it moved it, or
+ * when nothing but a hole is left (then *block is past the end). */
+static int skip_hole(int fd, uint32_t bs, uint64_t *block)
+{
+    off_t data = lseek(fd, (off_t)(*block * bs), SEEK_DATA);
+    if (data < 0) {
+        if (errno != ENXIO)
+            return 0; /* cannot tell: read it */
+        *block = UINT64_MAX / bs;
+        return 1;
+    }
+    if ((uint64_t)data / bs <= *block)
+        return 0;
+    *block = (uint64_t)data / bs;
+    return 1;
+}
+
 /* Hashes the slot's blocks (zero blocks left out) into sorted runs. */
 static ug_err hash_slot(const struct local_slot *s, uint32_t bs, struct builder *b, char *err)
 {
@@ -157,10 +187,15 @@ static ug_err hash_slot(const struct local_slot *s, uint32_t bs, struct builder 
         return rc;
     uint64_t end = slot.size;
     uint8_t *buf = malloc(READ_BUFFER), *zero = calloc(1, bs);
+    int holes = hole_probe(s->location);
     if (!buf || !zero)
         rc = ug_oom(err);
     for (uint64_t block = 0; rc == UG_OK && block * bs < end;) {
         size_t got = 0;
+        if (holes >= 0 && skip_hole(holes, bs, &block)) {
+            if (block * bs >= end || (rc = slot_seek(&slot, block * bs, err)) != UG_OK)
+                break; /* only a hole is left (or the seek failed: rc says) */
+        }
         rc = slot_read(&slot, buf, READ_BUFFER, &got, err);
         if (rc != UG_OK || got == 0)
             break;
@@ -179,6 +214,8 @@ static ug_err hash_slot(const struct local_slot *s, uint32_t bs, struct builder 
         }
     }
     slot_close(&slot);
+    if (holes >= 0)
+        close(holes);
     free(buf);
     free(zero);
     return rc == UG_OK ? flush_segment(b, err) : rc;
@@ -355,7 +392,7 @@ ug_err local_index_open(const struct local_slot *s, uint32_t block_size, struct 
 }
 
 /* Searches entries [lo, hi) by pread, a bucket at a time. */
-int local_index_find(struct local_index *x, uint64_t key, uint64_t *block)
+int local_index_find(struct local_index *x, uint64_t key, uint64_t mask, uint64_t *block)
 {
     uint32_t b = (uint32_t)(key >> (64 - FANOUT_BITS));
     uint64_t lo = x->fanout[b], hi = x->fanout[b + 1];
@@ -366,9 +403,11 @@ int local_index_find(struct local_index *x, uint64_t key, uint64_t *block)
         if (pread(x->fd, x->bucket, n * ENTRY, base + (off_t)(from * ENTRY)) !=
             (ssize_t)(n * ENTRY))
             return 0;
-        uint64_t first = get(x->bucket, 8), last = get(x->bucket + (n - 1) * ENTRY, 8);
+        /* Sorted by whole key, so the keys sharing the masked bits are next to each other. */
+        uint64_t first = get(x->bucket, 8) & mask,
+                 last = get(x->bucket + (n - 1) * ENTRY, 8) & mask;
         for (uint64_t i = 0; i < n && key >= first && key <= last; i++)
-            if (get(x->bucket + i * ENTRY, 8) == key) {
+            if ((get(x->bucket + i * ENTRY, 8) & mask) == key) {
                 *block = get(x->bucket + i * ENTRY + 8, 4);
                 return 1;
             }

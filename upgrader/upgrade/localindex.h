@@ -24,8 +24,9 @@ struct local_slot {
  * reading and hashing the slot and saved (*built = 1). All-zero blocks are not listed. */
 ug_err local_index_open(const struct local_slot *s, uint32_t block_size, struct local_index **out,
                         int *built, char *err) UG_MUST_CHECK;
-/* 1 and *block (a block number in the slot) if a block with this key is in the slot. */
-int local_index_find(struct local_index *x, uint64_t key, uint64_t *block);
+/* 1 and *block (a block number in the slot) if a block whose key's bits under mask are key
+ * is in the slot (mask: the leading bits an index keeps, blockindex.h). */
+int local_index_find(struct local_index *x, uint64_t key, uint64_t mask, uint64_t *block);
 /* Blocks listed (not all-zero, distinct keys). */
 uint64_t local_index_count(const struct local_index *x);
 /* Closes the index (NULL is fine). */
