@@ -134,12 +134,19 @@ umount "$MNT"
 
 # ---- a slot whose disk fails: the kernel's answer EIO, injected by strace on the slot's path
 # alone (-P: every other file works), where device-mapper is missing. Three moments: the first
-# write, the 20th (the slot half-written) and the fsync that ends the image (a
+# write, the middle one (the slot half-written) and the fsync that ends the image (a
 # write-back error reported late, as a failing flash does). Then the disk is good again. ----
 D=$WORK/eiofile
 device "$D"
 SLOT_B=$(slot_of "$D" b)
-for fault in "write:error=EIO:when=1+|first write" "write:error=EIO:when=20+|the 20th write, the slot half-written" \
+# How many writes the slot takes in a pass that runs through (on a copy): the middle one is
+# where the second cell fails.
+cp -a --sparse=always "$D" "$WORK/eiocount"
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -o "$WORK/eio.trace" -P "$(slot_of "$WORK/eiocount" b)" \
+    -e trace=write "$UPGRADER" --root "$WORK/eiocount" upgrade --no-reboot >/dev/null 2>&1 || fail "the counting pass failed"
+WRITES=$(grep -c ' write(' "$WORK/eio.trace")
+[ "$WRITES" -ge 2 ] || fail "the slot took $WRITES writes: too few to fail one midway"
+for fault in "write:error=EIO:when=1+|first write" "write:error=EIO:when=$((WRITES / 2 + 1))+|write $((WRITES / 2 + 1)) of $WRITES, the slot half-written" \
     "fsync:error=EIO|the slot's fsync"; do
     inject=${fault%%|*} what="slot failing with EIO at ${fault#*|}"
     snapshot "$D"
