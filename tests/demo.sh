@@ -159,6 +159,21 @@ grep "boot (start): " "$dlog" | sed 's/^upgrader: /  | /'
 kill -TERM "$dpid"; wait "$dpid" || true
 run "$BOOTCTL" --env "$desk/bootenv" status
 
+# ---- A point release as a delta: the phone runs 3.0.0 from B; 3.0.1 changes one file.
+step "A point release downloads only what the phone lacks: blocks come from its slots, the rest by HTTP ranges"
+img301="$demo/ug-phone-3.0.1.ext4"
+cp "$www/fw/images/ug-phone-3.0.0.ext4" "$img301"
+printf 'NAME="UG demo phone"\nID=ug-demo\nVERSION_ID=3.0.1\nPRETTY_NAME="UG demo phone 3.0.1"\n' >"$demo/os-release"
+debugfs -w -R "rm /etc/os-release" "$img301" >/dev/null 2>&1 &&
+    debugfs -w -R "write $demo/os-release /etc/os-release" "$img301" >/dev/null 2>&1 ||
+    fail "debugfs could not change the 3.0.1 image"
+run "$UPGRADER" pack --product UG-PHONE-1 --version 3.0.1 --hw 1.0,2.0 --image "$img301" \
+    --key "$www/fw/keys/signer.key" --cert "$www/fw/keys/signer.pem" -o "$www/fw/bundles/ug-phone-3.0.1.bundle"
+run "$UPGRADER" --root "$phone" upgrade "$https/fw/bundles/ug-phone-3.0.1.bundle"
+run jq -c '.status | {version, bytes_full, bytes_fetched, bytes_reused}' "$phone/upgrade.json"
+echo "(nginx sent $(grep 'ug-phone-3.0.1.bundle' "$NGINX_ACCESS_LOG" | sed -n 's/.* w=\([0-9]*\) .*/\1/p' | awk '{ n += $1 } END { print n + 0 }') bytes of the $(stat -c %s "$www/fw/bundles/ug-phone-3.0.1.bundle")-byte bundle, in $(grep -c 'ug-phone-3.0.1.bundle' "$NGINX_ACCESS_LOG") requests)"
+rm -f "$phone/reboot-requested"
+
 # ---- The web server (a step of its own, easy to carry over a change of the story above).
 step "The web server: a desk phone's daemon takes an upgrade through /admin/upgrade? with the admin password"
 webdesk="$demo/webdesk"
