@@ -14,6 +14,9 @@
 #include "common/jsonfile.h"
 #include "lang/rule.h"
 
+/* What a value may start with before its text: blanks, and the commas of a list. */
+#define LEADING_BLANKS " \t,"
+
 static int hex_value(char c)
 {
     if (c >= '0' && c <= '9')
@@ -57,7 +60,7 @@ ug_err dhcp_normalise(int option, const char *value, char *out, size_t outsz, ch
         return UG_OK; /* the lease has no such option */
     /* The blanks the text path skips are skipped here too: " hex:41" is hex as "hex:41" is,
      * so a kept value reads back the same. */
-    const char *v = value + strspn(value, " \t,");
+    const char *v = value + strspn(value, LEADING_BLANKS);
     if (strncasecmp(v, "hex:", 4) == 0) {
         unsigned char bytes[DHCP_SERVER_MAX];
         long n = decode_hex(v + 4, bytes, sizeof bytes);
@@ -146,8 +149,7 @@ static ug_err normalise_text(int option, const char *value, char *text, char *ou
                              char *err)
 {
     char *p = text, why[UG_ERRBUF];
-    while (*p == ' ' || *p == '\t' || *p == ',')
-        p++;
+    p += strspn(p, LEADING_BLANKS);
     p[strcspn(p, "\r\n")] = '\0';
     if (is_rule(p)) {
         if (rule_check_syntax(p, RULE_PROFILE, why) != UG_OK)

@@ -136,6 +136,12 @@ static int md_matches(EVP_MD_CTX *md, const unsigned char want[32])
 
 /* ---- byte ranges */
 
+/* The one refusal of a bundle that stops before a byte the install needs. */
+static ug_err truncated(const struct delta *d, char *err)
+{
+    return ug_fail(err, UG_ERR_UNUSABLE, "%s: the bundle ends early (truncated)", d->in->display);
+}
+
 static ug_err ranger_open(struct delta *d, struct ranger *r, uint64_t off, uint64_t len, char *err)
 {
     struct install *in = d->in;
@@ -209,8 +215,7 @@ static ug_err ranger_read(struct delta *d, struct ranger *r, void *buf, size_t n
         if (rc != UG_OK)
             return rc;
         if (got == 0)
-            return ug_fail(err, UG_ERR_UNUSABLE, "%s: the bundle ends early (truncated)",
-                           d->in->display);
+            return truncated(d, err);
     }
     return UG_OK;
 }
@@ -371,7 +376,7 @@ static ug_err read_index(struct delta *d, char *err)
     decompress_close(d->dec);
     d->dec = NULL;
     if (rc == UG_OK && r.pos != r.end)
-        rc = ug_fail(err, UG_ERR_UNUSABLE, "%s: the bundle ends early (truncated)", d->in->display);
+        rc = truncated(d, err);
     if (rc != UG_OK)
         return rc;
     if (!md_matches(d->md_stored, p->index_sha256))
@@ -576,6 +581,13 @@ static ug_err answer_pull(void *ctx, void *buf, size_t n, size_t *got, char *err
     return ranger_some(d, r, buf, n, got, err);
 }
 
+/* The next bytes of the current part: through the multipart reader, or the single range. */
+static ug_err answer_some(struct delta *d, void *buf, size_t n, size_t *got, char *err)
+{
+    return d->ans.mp ? multipart_read(d->ans.mp, buf, n, got, err)
+                     : ranger_some(d, &d->ans.r, buf, n, got, err);
+}
+
 static void answer_close(struct delta *d)
 {
     multipart_close(d->ans.mp);
@@ -672,13 +684,11 @@ static ug_err answer_seek(struct delta *d, uint64_t at, uint64_t n, int *there, 
     }
     while (d->ans.pos < at) { /* bytes the server joined in: read, dropped */
         size_t want = at - d->ans.pos < sizeof scratch ? (size_t)(at - d->ans.pos) : sizeof scratch;
-        ug_err rc = d->ans.mp ? multipart_read(d->ans.mp, scratch, want, &want, err)
-                              : ranger_some(d, &d->ans.r, scratch, want, &want, err);
+        ug_err rc = answer_some(d, scratch, want, &want, err);
         if (rc != UG_OK)
             return rc;
         if (want == 0)
-            return ug_fail(err, UG_ERR_UNUSABLE, "%s: the bundle ends early (truncated)",
-                           d->in->display);
+            return truncated(d, err);
         d->ans.pos += want;
     }
     *there = 1;
@@ -689,13 +699,11 @@ static ug_err answer_seek(struct delta *d, uint64_t at, uint64_t n, int *there, 
 static ug_err answer_read(struct delta *d, uint8_t *buf, size_t n, char *err)
 {
     for (size_t got; n > 0; buf += got, n -= got, d->ans.pos += got) {
-        ug_err rc = d->ans.mp ? multipart_read(d->ans.mp, buf, n, &got, err)
-                              : ranger_some(d, &d->ans.r, buf, n, &got, err);
+        ug_err rc = answer_some(d, buf, n, &got, err);
         if (rc != UG_OK)
             return rc;
         if (got == 0)
-            return ug_fail(err, UG_ERR_UNUSABLE, "%s: the bundle ends early (truncated)",
-                           d->in->display);
+            return truncated(d, err);
     }
     return UG_OK;
 }
@@ -1062,7 +1070,7 @@ static ug_err stream_chunk(struct delta *d, size_t k, char *err)
     }
     ranger_close(&r);
     if (rc == UG_OK && r.pos != r.end)
-        rc = ug_fail(err, UG_ERR_UNUSABLE, "%s: the bundle ends early (truncated)", d->in->display);
+        rc = truncated(d, err);
     if (rc == UG_OK && !bad)
         rc = window_out(d, err);
     if (rc == UG_OK)
