@@ -10,7 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "bundle/bundle.h"
+#include "bundle/sign.h"
 
 static char keyring[512];
 
@@ -124,6 +127,60 @@ NO_COVERAGE int __wrap_pthread_join(pthread_t t, void **ret)
         }
     }
     return __real_pthread_join(t, ret);
+}
+
+/* ---- the signature check, once per signed pair
+ *
+ * sign_verify() is a pure function of the keyring, the manifest's bytes and the signature's
+ * bytes, and the costliest step of an input: loading the keyring and checking the CMS took
+ * over half the time. Most mutations land in the payload members and leave that pair as it
+ * was, so the harness checks each distinct pair for real once and answers a repeat with the
+ * verdict (and message) it got then: twice the executions a second, and every new pair
+ * still goes through sign.c and OpenSSL. The cache is a fixed table keyed by the pair's
+ * SHA-256 (a slot is overwritten by the next pair that maps to it), so it holds no heap
+ * memory for the leak check to see. */
+
+ug_err __real_sign_verify(const char *keyring, const void *data, size_t len, const void *sig,
+                          size_t sig_len, const char *what, char *err);
+
+#define VERDICTS 4096
+
+static struct verdict {
+    unsigned char key[32]; /* SHA-256 of the pair and the name; all zero: empty */
+    ug_err rc;
+    char err[UG_ERRBUF];
+} verdicts[VERDICTS];
+
+static int pair_key(const void *data, size_t len, const void *sig, size_t sig_len, const char *what,
+                    unsigned char key[32])
+{
+    uint64_t lens[2] = {len, sig_len}; /* so the boundary between the two is part of the key */
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+             EVP_DigestUpdate(md, lens, sizeof lens) == 1 && EVP_DigestUpdate(md, data, len) == 1 &&
+             EVP_DigestUpdate(md, sig, sig_len) == 1 &&
+             EVP_DigestUpdate(md, what, strlen(what)) == 1 &&
+             EVP_DigestFinal_ex(md, key, NULL) == 1;
+    EVP_MD_CTX_free(md);
+    return ok ? 0 : -1;
+}
+
+ug_err __wrap_sign_verify(const char *keyring, const void *data, size_t len, const void *sig,
+                          size_t sig_len, const char *what, char *err)
+{
+    unsigned char key[32];
+    if (pair_key(data, len, sig, sig_len, what, key) != 0)
+        return __real_sign_verify(keyring, data, len, sig, sig_len, what, err);
+    struct verdict *v = &verdicts[(key[0] | key[1] << 8) % VERDICTS];
+    if (memcmp(v->key, key, sizeof key) == 0) {
+        snprintf(err, UG_ERRBUF, "%s", v->err);
+        return v->rc;
+    }
+    ug_err rc = __real_sign_verify(keyring, data, len, sig, sig_len, what, err);
+    memcpy(v->key, key, sizeof key);
+    v->rc = rc;
+    snprintf(v->err, sizeof v->err, "%s", rc == UG_OK ? "" : err);
+    return rc;
 }
 
 /* ---- the input */
