@@ -72,6 +72,17 @@ int cli_main(const struct cli_program *prog, int argc, char **argv)
         const struct cli_command *cmd = &prog->commands[c];
         if (strcmp(argv[i], cmd->name) != 0)
             continue;
+        /* COMMAND --help (or -h) as its first argument: that command's lines, or the whole
+         * help for a program whose commands have none of their own. Only the first argument,
+         * so a value such as `param set NAME -h` still reaches its command. */
+        if (i + 1 < argc &&
+            (strcmp(argv[i + 1], "--help") == 0 || strcmp(argv[i + 1], "-h") == 0)) {
+            if (cmd->usage)
+                printf("usage: %s %s\n", prog->name, cmd->usage);
+            else
+                prog->usage(stdout);
+            return 0;
+        }
         char err[UG_ERRBUF] = "";
         ug_err rc = cmd->run(where, argc - i, argv + i, err);
         if (prog->one_failure_code && rc != UG_OK && rc != UG_ERR_USAGE)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The command line shared by upgrader and bootctl: one global option naming where the state
- * lives (--root DIR, --env PATH), --help, then COMMAND [ARGS] from a table; errors in a line. */
+ * lives (--root DIR, --env PATH), --help, then COMMAND [ARGS] from a table (COMMAND --help);
+ * errors in a line. */
 #ifndef UPGRADER_CLI_H
 #define UPGRADER_CLI_H
 
@@ -34,7 +35,8 @@ struct cli_program {
  * controls): what a server or a stored value says can never recolour, move or retitle the
  * operator's terminal. */
 void cli_print(FILE *out, const char *text);
-/* Reads the global options, runs the named command, prints a failure as "NAME COMMAND: why"
+/* Reads the global options (--help: the program's usage on stdout, exit 0), runs the named
+ * command (COMMAND --help: its usage lines, exit 0), prints a failure as "NAME COMMAND: why"
  * on stderr and returns the exit code for main(). */
 int cli_main(const struct cli_program *prog, int argc, char **argv);
 

@@ -70,7 +70,7 @@ static void usage(FILE *out)
     fprintf(out, "usage: upgrader [--root DIR] COMMAND [ARGS]\n\n"
                  "Firmware upgrade and provisioning agent for A/B devices.\n"
                  "--root DIR is the device's state folder (default " DEVICE_DEFAULT_ROOT ").\n\n"
-                 "commands:\n");
+                 "commands (COMMAND --help prints its lines alone):\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %s\n", commands[i].usage);
     fprintf(out, "\nexit codes: 0 done, 1 failed, 2 bad usage or input, 3 server unreachable,\n"

@@ -88,6 +88,9 @@ assert_same_file "bad usage left the store as it was" "$ENV" "$WORK/before"
 expect_exit 0 "--help" "$BOOTCTL" --help
 assert_contains "--help lists set-active" "$OUT" "set-active A|B [--tries N]"
 assert_contains "--help names --backend and the backends built in" "$OUT" "this build has: file"
+expect_exit 0 "a command's --help" "$BOOTCTL" --env "$ENV" set-active --help
+assert_contains "is the help" "$OUT" "set-active A|B [--tries N]"
+assert_same_file "and changes nothing" "$ENV" "$WORK/before"
 
 # --- the backend is chosen by name: file is the default, others are refused in one line ---
 expect_exit 0 "--backend file" "$BOOTCTL" --backend file --env "$ENV" status --json

@@ -95,6 +95,14 @@ assert_contains "and says why" "$ERR" "Protect_Factory_Reset=Yes"
 assert_eq "refused: parameters kept" "$(up param get GPP_A)" plain-value
 assert_eq "refused: state kept" "$(up status --json | jqr .provisioning.state)" SP-CUST
 up param set Protect_Factory_Reset No >/dev/null
+# A command's --help is its usage and nothing more: the store is not reset.
+expect_exit 0 "factory-reset --help" up factory-reset --help
+assert_contains "prints the command's usage" "$OUT" "usage: upgrader factory-reset"
+assert_not_contains "and no other command's" "$OUT" "param get"
+assert_eq "--help reset nothing" "$(up param get GPP_A)" plain-value
+expect_exit 0 "upgrader --help" "$UPGRADER" --help
+assert_contains "lists every command" "$OUT" "factory-reset"
+assert_contains "and says how to see one" "$OUT" "COMMAND --help"
 expect_exit 0 "factory-reset" up factory-reset
 assert_eq "state MFG-RESET" "$(up status --json | jqr .provisioning.state)" MFG-RESET
 assert_eq "GPP_A back to its default" "$(up param get GPP_A)" ""
