@@ -489,6 +489,40 @@ static void test_export_restores_every_value(void **state)
     buf_free(&xml);
 }
 
+/* A store written by an older agent may hold what the store now refuses; the export says which
+ * parameter rather than write XML that does not apply back, and does not repeat the value. */
+static void test_export_refuses_what_xml_cannot_carry(void **state)
+{
+    struct fixture *f = *state;
+    struct param_store s;
+    char err[UG_ERRBUF];
+    assert_int_equal(params_open(&f->folder, &s, err), UG_OK);
+    assert_int_equal(params_set(&s, "GPP_C", "MARKER", PARAM_ROLE_ADMIN, err), UG_OK);
+    params_close(&s);
+    struct buf text = {0};
+    read_file(f->path, &text);
+    char *at = strstr(text.data, "MARKER");
+    assert_non_null(at);
+    memcpy(at, "be\al\x01!", 6); /* as an older agent stored it: raw control bytes */
+    FILE *out = fopen(f->path, "w");
+    assert_non_null(out);
+    assert_int_equal(fwrite(text.data, 1, text.len, out), text.len);
+    fclose(out);
+    buf_free(&text);
+    assert_int_equal(params_open(&f->folder, &s, err), UG_OK);
+    struct buf xml = {0};
+    assert_int_equal(params_export_xml(&s, PARAM_ROLE_ADMIN, 0, &xml, err), UG_ERR_OTHER);
+    assert_non_null(strstr(err, "GPP_C: the stored value holds a control character (0x07)"));
+    assert_null(strstr(err, "be\a"));
+    /* Set again, it exports. */
+    assert_int_equal(params_set(&s, "GPP_C", "bell", PARAM_ROLE_ADMIN, err), UG_OK);
+    buf_reset(&xml);
+    assert_int_equal(params_export_xml(&s, PARAM_ROLE_ADMIN, 0, &xml, err), UG_OK);
+    assert_non_null(strstr(xml.data, ">bell</GPP_C>"));
+    params_close(&s);
+    buf_free(&xml);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -500,6 +534,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_per_value_result, setup, teardown),
         cmocka_unit_test_setup_teardown(test_value_and_store_bounds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_restores_every_value, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_export_refuses_what_xml_cannot_carry, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

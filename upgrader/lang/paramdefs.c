@@ -505,7 +505,7 @@ static size_t utf8_length(const unsigned char *s)
 
 /* What every value must be, whatever its type: what the store, an export and a terminal
  * can carry (an XML profile cannot hold a control character, so an export could not). */
-static ug_err check_text(const char *v, char *why)
+ug_err paramdefs_check_text(const char *v, char *why)
 {
     size_t len = strlen(v);
     if (len > PARAM_VALUE_MAX)
@@ -527,7 +527,8 @@ ug_err paramdefs_validate(const struct param_def *d, const char *value, char **n
 {
     char why[UG_ERRBUF], decimal[32];
     *normalised = NULL;
-    if (check_text(value, why) != UG_OK) /* never repeated back: it may be huge or hostile */
+    if (paramdefs_check_text(value, why) !=
+        UG_OK) /* never repeated back: it may be huge or hostile */
         return ug_fail(err, UG_ERR_USAGE, "%s: the value %s", d->name, why);
     if ((d->type == PT_INT || d->type == PT_DELAYS) &&
         hex_to_decimal(value, decimal, sizeof decimal) == 0)

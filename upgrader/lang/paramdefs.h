@@ -80,6 +80,10 @@ long paramdefs_find(const struct param_table *t, const char *name);
  * hex integer 0x0E10 its decimal form). UG_ERR_USAGE with a message naming the parameter. */
 ug_err paramdefs_validate(const struct param_def *d, const char *value, char **normalised,
                           char *err) UG_MUST_CHECK;
+/* The check every value passes whatever its type (above): at most PARAM_VALUE_MAX bytes of
+ * valid UTF-8 without control characters but tab and line breaks. UG_ERR_USAGE, why (UG_ERRBUF
+ * bytes) completing "the value ..." without repeating it. */
+ug_err paramdefs_check_text(const char *value, char *why) UG_MUST_CHECK;
 /* 1 for the true words, 0 for the false words, -1 for anything else. */
 int paramdefs_parse_bool(const char *value);
 /* "na", "ro", "rw". */

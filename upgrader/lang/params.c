@@ -724,6 +724,15 @@ static ug_err export_xml(const struct param_store *s, enum param_role role, int 
             rc |= buf_printf(out, "  <%s ua=\"%s\" preserve-value=\"y\"/>\n", d->name, ua);
             continue;
         }
+        /* The store refuses such values on the way in, but one written by an older agent may
+         * hold one; no XML can carry it, so the export stops rather than give a backup that
+         * does not apply back. Never repeated: it may be a secret. */
+        char why[UG_ERRBUF];
+        if (paramdefs_check_text(s->value[i], why) != UG_OK)
+            return ug_fail(err, UG_ERR_OTHER,
+                           "%s: the stored value %s, which no profile can carry (stored by an "
+                           "older agent?): set it again, then export",
+                           d->name, why);
         rc |= buf_printf(out, "  <%s ua=\"%s\">", d->name, ua);
         rc |= xml_escape_into(out, s->value[i]);
         rc |= buf_printf(out, "</%s>\n", d->name);

@@ -118,7 +118,9 @@ int params_apply_result_format(const struct params_apply_result *res, const char
                                struct buf *out);
 /* Appends the store as an XML flat-profile that params_apply takes back unchanged;
  * secrets appear as preserve-value="y" without a value unless show_secrets (admin only);
- * for the user only the parameters the user can see. */
+ * for the user only the parameters the user can see. UG_ERR_OTHER naming the parameter when a
+ * stored value cannot be written as XML (a control character or bytes that are not UTF-8,
+ * which only an older agent's store can hold). */
 ug_err params_export_xml(const struct param_store *s, enum param_role role, int show_secrets,
                          struct buf *out, char *err) UG_MUST_CHECK;
 /* The same with only the parameters whose value or user access differ from the factory's
