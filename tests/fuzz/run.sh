@@ -38,7 +38,8 @@ esac
 
 build() { # compiles every module once (kept in $out/obj), then links each harness
     local flags cflags pkgs objs=() src obj harness name wraps
-    flags="-std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined $coverage -fno-sanitize-recover=all -I. -Iupgrader"
+    # 4 KiB payload ring slots (payload.c says why).
+    flags="-std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined $coverage -fno-sanitize-recover=all -I. -Iupgrader -DPAYLOAD_RING_BUFFER=4096"
     # The packages come from the Makefile (PKGS), so a new library is named once.
     pkgs="${PKGS:?run through make fuzz or make fuzz-ci}"
     case " $pkgs " in *" libisal "*) flags="$flags -DHAVE_ISAL=1" ;; esac
