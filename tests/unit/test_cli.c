@@ -54,14 +54,18 @@ static const struct cli_program prog = {
     .ncommands = 2,
 };
 
-/* Runs cli_main on the words given, with stdout and stderr caught in out and errs. */
-static int run(char *out, size_t outsz, char *errs, size_t errsz, ...)
+/* What the last run() printed on stdout and stderr. */
+static char out[512], errs[512];
+
+/* Runs cli_main on the words given (ending with NULL), catching stdout and stderr in out and
+ * errs. */
+static int run(const char *first, ...)
 {
-    char *argv[16] = {"prog"};
-    int argc = 1;
+    char *argv[16] = {"prog", (char *)first};
+    int argc = first ? 2 : 1;
     va_list ap;
-    va_start(ap, errsz);
-    for (char *a; argc < 15 && (a = va_arg(ap, char *)) != NULL;)
+    va_start(ap, first);
+    for (char *a; first && argc < 15 && (a = va_arg(ap, char *)) != NULL;)
         argv[argc++] = a;
     va_end(ap);
     FILE *o = tmpfile(), *e = tmpfile();
@@ -81,10 +85,9 @@ static int run(char *out, size_t outsz, char *errs, size_t errsz, ...)
     close(saved_err);
     FILE *files[2] = {o, e};
     char *bufs[2] = {out, errs};
-    size_t sizes[2] = {outsz, errsz};
     for (int i = 0; i < 2; i++) {
         rewind(files[i]);
-        size_t n = fread(bufs[i], 1, sizes[i] - 1, files[i]);
+        size_t n = fread(bufs[i], 1, sizeof out - 1, files[i]);
         bufs[i][n] = '\0';
         fclose(files[i]);
     }
@@ -94,14 +97,13 @@ static int run(char *out, size_t outsz, char *errs, size_t errsz, ...)
 static void test_dispatch_and_option(void **state)
 {
     (void)state;
-    char out[512], errs[512];
-    assert_int_equal(run(out, sizeof out, errs, sizeof errs, "go", "x", NULL), 0);
+    assert_int_equal(run("go", "x", NULL), 0);
     assert_string_equal(seen_where, "/default");
     assert_int_equal(seen_argc, 2);
     assert_string_equal(seen_arg1, "x");
-    assert_int_equal(run(out, sizeof out, errs, sizeof errs, "--state", "/s", "go", NULL), 0);
+    assert_int_equal(run("--state", "/s", "go", NULL), 0);
     assert_string_equal(seen_where, "/s");
-    assert_int_equal(run(out, sizeof out, errs, sizeof errs, "--state=/t", "go", NULL), 0);
+    assert_int_equal(run("--state=/t", "go", NULL), 0);
     assert_string_equal(seen_where, "/t");
     assert_string_equal(errs, "");
 }
@@ -109,15 +111,14 @@ static void test_dispatch_and_option(void **state)
 static void test_bad_usage(void **state)
 {
     (void)state;
-    char out[512], errs[512];
-    assert_int_equal(run(out, sizeof out, errs, sizeof errs, "nope", NULL), UG_ERR_USAGE);
+    assert_int_equal(run("nope", NULL), UG_ERR_USAGE);
     assert_string_equal(errs, "prog: unknown command 'nope' (see prog --help)\n");
-    assert_int_equal(run(out, sizeof out, errs, sizeof errs, "--bogus", "go", NULL), UG_ERR_USAGE);
+    assert_int_equal(run("--bogus", "go", NULL), UG_ERR_USAGE);
     assert_string_equal(errs, "prog: unknown or incomplete option '--bogus' (see prog --help)\n");
-    assert_int_equal(run(out, sizeof out, errs, sizeof errs, "--state=", "go", NULL), UG_ERR_USAGE);
+    assert_int_equal(run("--state=", "go", NULL), UG_ERR_USAGE);
     assert_string_equal(errs, "prog: --state needs a folder\n");
     /* No command: the help, on stderr, as bad usage. */
-    assert_int_equal(run(out, sizeof out, errs, sizeof errs, NULL), UG_ERR_USAGE);
+    assert_int_equal(run(NULL), UG_ERR_USAGE);
     assert_non_null(strstr(errs, "WHOLE HELP"));
     assert_string_equal(out, "");
 }
@@ -125,22 +126,21 @@ static void test_bad_usage(void **state)
 static void test_help(void **state)
 {
     (void)state;
-    char out[512], errs[512];
-    assert_int_equal(run(out, sizeof out, errs, sizeof errs, "--help", NULL), 0);
+    assert_int_equal(run("--help", NULL), 0);
     assert_non_null(strstr(out, "WHOLE HELP"));
     /* A command's own lines, and nothing run. */
     seen_argc = 0;
-    assert_int_equal(run(out, sizeof out, errs, sizeof errs, "go", "--help", NULL), 0);
+    assert_int_equal(run("go", "--help", NULL), 0);
     assert_string_equal(out, "usage: prog go [--fast]\n      does it\n");
     assert_string_equal(errs, "");
     assert_int_equal(seen_argc, 0);
-    assert_int_equal(run(out, sizeof out, errs, sizeof errs, "go", "-h", NULL), 0);
+    assert_int_equal(run("go", "-h", NULL), 0);
     assert_string_equal(out, "usage: prog go [--fast]\n      does it\n");
     /* A command without lines of its own: the whole help. */
-    assert_int_equal(run(out, sizeof out, errs, sizeof errs, "fail", "--help", NULL), 0);
+    assert_int_equal(run("fail", "--help", NULL), 0);
     assert_non_null(strstr(out, "WHOLE HELP"));
     /* Past the first argument it is the command's to read (a value may be "-h"). */
-    assert_int_equal(run(out, sizeof out, errs, sizeof errs, "go", "x", "-h", NULL), 0);
+    assert_int_equal(run("go", "x", "-h", NULL), 0);
     assert_int_equal(seen_argc, 3);
     assert_string_equal(out, "");
 }
@@ -148,8 +148,7 @@ static void test_help(void **state)
 static void test_failure_line(void **state)
 {
     (void)state;
-    char out[512], errs[512];
-    assert_int_equal(run(out, sizeof out, errs, sizeof errs, "fail", NULL), UG_ERR_UNREACHABLE);
+    assert_int_equal(run("fail", NULL), UG_ERR_UNREACHABLE);
     /* One line, named, and the escape sequence from "the server" shown, not obeyed. */
     assert_string_equal(errs, "prog fail: server \\x1b[31mgone\n");
 }
